@@ -1,0 +1,1 @@
+"""Dagster code for the bitcoin-miner equities warehouse: source -> raw -> dbt -> gate -> publish."""

@@ -1,0 +1,1 @@
+"""Small modules that definitions.py assembles: resources, raw, dbt, quality, publish, schedules."""

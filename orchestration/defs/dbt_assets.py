@@ -1,0 +1,42 @@
+"""Every dbt seed, model and test as Dagster assets and checks, grouped by the folder they live in."""
+
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.defs.dbt_project import DBT_PROJECT
+
+LAYERS = ("staging", "intermediate", "facts", "marts")
+
+
+def group_for(fqn: list[str], resource_type: str) -> str:
+    """models/<layer>/... -> <layer>; seeds are reference inputs, grouped with raw data."""
+    if resource_type == "seed":
+        return "raw"
+    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "marts"
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return "raw"
+        return group_for(dbt_resource_props["fqn"], dbt_resource_props["resource_type"])
+
+
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
+def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build`: seeds, models, unit tests and data tests in DAG order; a failed test stops its
+    downstream models, and with them the publish asset."""
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    """Asset keys of the published marts (models under models/marts)."""
+    specs = warehouse_dbt_assets.specs
+    return sorted((s.key for s in specs if s.group_name == "marts"), key=lambda k: k.to_user_string())

@@ -1,0 +1,156 @@
+"""Atomic publication of the marts from the build file to the readers' file.
+
+The new `published.duckdb` is written beside the old one under a temporary name, verified (it
+opens, holds every mart with the build's row counts and the publication log), then renamed over
+the old one. On POSIX a rename is atomic: a crash leaves the old file or the new one, never a mix,
+and a reader holding the old file open keeps its consistent view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+MARTS_SCHEMA = "marts"
+LOG_TABLE = "publication_log"
+LOG_COLUMNS = """
+    published_at timestamp not null,
+    run_id varchar not null,
+    source varchar not null,
+    is_synthetic boolean not null,
+    first_month date,
+    last_month date,
+    row_counts json not null,
+    gate_result varchar not null
+"""
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Publication:
+    path: Path
+    published_at: datetime
+    row_counts: dict[str, int]
+    first_month: str | None
+    last_month: str | None
+
+
+def _sql_text(value: str | None) -> str:
+    return "null" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _mart_tables(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    return conn.execute(
+        "select table_name, comment from duckdb_tables() where database_name = 'build' "
+        "and schema_name = ? order by table_name",
+        [MARTS_SCHEMA],
+    ).fetchall()
+
+
+def _copy_table(conn: duckdb.DuckDBPyConnection, table: str, comment: str | None) -> int:
+    conn.execute(f'create table main."{table}" as select * from build.{MARTS_SCHEMA}."{table}"')
+    if comment:
+        conn.execute(f'comment on table main."{table}" is {_sql_text(comment)}')
+    for column, col_comment in conn.execute(
+        "select column_name, comment from duckdb_columns() where database_name = 'build' "
+        "and schema_name = ? and table_name = ? and comment is not null and comment <> ''",
+        [MARTS_SCHEMA, table],
+    ).fetchall():
+        conn.execute(f'comment on column main."{table}"."{column}" is {_sql_text(col_comment)}')
+    return conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
+
+
+def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> None:
+    conn.execute(f"create table main.{LOG_TABLE} ({LOG_COLUMNS})")
+    conn.execute(
+        f"comment on table main.{LOG_TABLE} is 'One row per publication: when, which run and source, "
+        "months covered, row counts per table, and the quality gate''s result. Newest = as of when.'"
+    )
+    if not previous.exists():
+        return
+    conn.execute(f"attach {_sql_text(str(previous))} as previous (read_only)")
+    try:
+        has_log = conn.execute(
+            "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
+            [LOG_TABLE],
+        ).fetchone()[0]
+        if has_log:
+            conn.execute(f"insert into main.{LOG_TABLE} select * from previous.main.{LOG_TABLE}")
+    finally:
+        conn.execute("detach previous")
+
+
+def _verify(path: Path, expected: dict[str, int]) -> None:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        for table, count in expected.items():
+            got = conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
+            if got != count:
+                raise PublishError(f"verification failed: {table} has {got} rows, expected {count}")
+        conn.execute(f"select count(*) from main.{LOG_TABLE}").fetchone()
+
+
+def publish(
+    build_db: Path,
+    published_db: Path,
+    *,
+    run_id: str,
+    source: str,
+    is_synthetic: bool,
+    gate_result: str,
+    before_rename=None,
+) -> Publication:
+    """Copy every table of the build file's marts schema into a new published file, atomically.
+
+    `before_rename` is called with the verified temporary path just before the rename (tests use it
+    to simulate a crash at the worst moment).
+    """
+    tmp = published_db.with_name(f".{published_db.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
+        with duckdb.connect(str(tmp)) as conn:
+            conn.execute(f"attach {_sql_text(str(build_db))} as build (read_only)")
+            tables = _mart_tables(conn)
+            if not tables:
+                raise PublishError(f"nothing to publish: {build_db} has no tables in schema {MARTS_SCHEMA}")
+            counts = {name: _copy_table(conn, name, comment) for name, comment in tables}
+            first_month, last_month = conn.execute(
+                "select min(month), max(month) from main.mart_monthly_note"
+            ).fetchone()
+            conn.execute("detach build")
+            _carry_log(conn, published_db)
+            conn.execute(
+                f"insert into main.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [published_at, run_id, source, is_synthetic, first_month, last_month,
+                 json.dumps(counts, sort_keys=True), gate_result],
+            )
+            conn.execute("checkpoint")
+        _verify(tmp, counts)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename(tmp)
+        os.replace(tmp, published_db)
+        directory = os.open(published_db.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Publication(
+        path=published_db,
+        published_at=published_at,
+        row_counts=counts,
+        first_month=str(first_month) if first_month else None,
+        last_month=str(last_month) if last_month else None,
+    )

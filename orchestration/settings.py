@@ -1,0 +1,61 @@
+"""Environment settings, read once, typed and validated.
+
+Everything that differs between a laptop, CI and a future MotherDuck deployment comes from here, so
+no other module reads os.environ for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("demo",)  # csv and live arrive with issue 7
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_dir: Path
+    source: str
+
+    @property
+    def build_db(self) -> Path:
+        """The file every run writes (raw schema + dbt models)."""
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        """The file readers open read-only; replaced atomically by the publish asset."""
+        return self.warehouse_dir / "published.duckdb"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
+    if source not in SOURCES:
+        raise ValueError(f"WAREHOUSE_SOURCE={source!r} is not one of {', '.join(SOURCES)}")
+    warehouse_dir = Path(env.get("WAREHOUSE_DIR", "") or REPO_ROOT / "warehouse")
+    if not warehouse_dir.is_absolute():
+        warehouse_dir = (Path.cwd() / warehouse_dir).resolve()
+    return Settings(warehouse_dir=warehouse_dir, source=source)
+
+
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "true",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+    "TQDM_DISABLE": "1",  # GX's progress bars would flood the run log
+}
+
+
+def prepare_environment() -> None:
+    """No telemetry anywhere (offline it would only hang or fail: dbt, Dagster, GX), and this
+    interpreter's own tools (dbt) found first even when the venv is not activated."""
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")

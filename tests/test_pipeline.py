@@ -1,0 +1,136 @@
+"""The whole demo pipeline through the same Definitions the UI loads, read back from published.duckdb."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration import run
+from orchestration.settings import load_settings
+
+NOTE = ["marts", "mart_monthly_note"]
+
+
+@pytest.fixture(scope="session")
+def demo_run(session_warehouse):
+    """One full `make run` equivalent for the session (about 20 s)."""
+    instance = dg.DagsterInstance.ephemeral()
+    exit_code = run.main(instance=instance)
+    return exit_code, load_settings()
+
+
+@pytest.fixture
+def published(demo_run):
+    with duckdb.connect(str(demo_run[1].published_db), read_only=True) as conn:
+        yield conn
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
+    exit_code, settings = demo_run
+    assert exit_code == 0
+    assert settings.published_db.exists() and settings.build_db.exists()
+    lines = run.summary_lines(settings.published_db)
+    assert "SYNTHETIC DEMO DATA" in lines[0]
+    assert lines[1].startswith("Latest month 2025-06: BTC average $")
+
+
+def test_one_note_row_per_month_2019_01_to_2025_06(published):
+    months = [r[0] for r in published.execute("select strftime(month, '%Y-%m') from mart_monthly_note order by 1").fetchall()]
+    expected = [f"{y}-{m:02d}" for y in range(2019, 2026) for m in range(1, 13)][: 6 * 12 + 6]
+    assert months == expected
+
+
+def test_note_prices_match_the_raw_days(published, demo_run):
+    build = demo_run[1].build_db
+    published.execute(f"attach '{build}' as build (read_only)")
+    avg_raw, month_end_raw = published.execute(
+        "select avg(price_usd), (select avg(price_usd) from build.raw.btc_daily where date between '2024-06-24' and '2024-06-30') "
+        "from build.raw.btc_daily where date between '2024-06-01' and '2024-06-30'"
+    ).fetchone()
+    avg, month_end, synthetic = published.execute(
+        "select btc_price_avg_usd, btc_price_month_end_usd, is_synthetic_data from mart_monthly_note where month = '2024-06-01'"
+    ).fetchone()
+    assert avg == pytest.approx(avg_raw, rel=1e-12)
+    assert month_end == pytest.approx(month_end_raw, rel=1e-12)
+    assert 40_000 < avg < 90_000  # the demo's June 2024 is shaped on the real ~62k
+    assert synthetic is True
+
+
+def test_combined_market_cap_is_the_members_close_times_shares(published, demo_run):
+    # June 2025 has no split after any shares report, so cap = close x latest reported shares.
+    published.execute(f"attach '{demo_run[1].build_db}' as build (read_only)")
+    expected, members = published.execute(
+        """
+        with last_day as (select max(date) as d from build.raw.equity_prices where date <= '2025-06-30'),
+        closes as (select ticker, close from build.raw.equity_prices, last_day where date = last_day.d),
+        shares as (select ticker, arg_max(shares, as_of) as shares from build.raw.shares_outstanding
+                   where as_of <= '2025-06-30' group by ticker)
+        select sum(close * shares), count(*) from closes join shares using (ticker)
+        """
+    ).fetchone()
+    cap, count = published.execute(
+        "select combined_market_cap_usd, miner_count from mart_monthly_note where month = '2025-06-01'"
+    ).fetchone()
+    assert count == members == 13  # 14 in the universe, SDIG delisted in March 2025
+    assert cap == pytest.approx(expected, rel=1e-9)
+
+
+def test_published_tables_carry_their_definitions(published):
+    comments = dict(published.execute(
+        "select column_name, comment from duckdb_columns() where table_name = 'mart_monthly_note'"
+    ).fetchall())
+    assert "7 daily bitcoin prices" in comments["btc_price_month_end_usd"]
+    log = published.execute("select source, is_synthetic, first_month, last_month, row_counts from publication_log").fetchall()
+    assert len(log) == 1
+    source, synthetic, first, last, counts = log[0]
+    assert (source, synthetic, str(first), str(last)) == ("demo (SYNTHETIC)", True, "2019-01-01", "2025-06-01")
+    assert json.loads(counts)["mart_monthly_note"] == 78
+
+
+def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
+    """A critical GX expectation that fails blocks the publish asset; the published file is untouched."""
+    from orchestration.defs.dbt_assets import warehouse_dbt_assets
+    from orchestration.defs.publish import published_warehouse
+    from orchestration.defs.quality import gx_check
+    from orchestration.defs.resources import build_resources
+
+    settings = demo_run[1]
+    before = sha256(settings.published_db)
+    reader = duckdb.connect(str(settings.published_db), read_only=True)
+    suite = json.loads(Path("expectations/mart_monthly_note.json").read_text())
+    suite["name"] = "impossible_btc_price"
+    suite["expectations"] = [
+        {"type": "expect_column_values_to_be_between", "severity": "critical",
+         "kwargs": {"column": "btc_price_avg_usd", "max_value": 1_000}}
+    ]
+    suite_path = tmp_path / "impossible.json"
+    suite_path.write_text(json.dumps(suite))
+
+    result = dg.materialize(
+        [warehouse_dbt_assets, published_warehouse, gx_check(suite_path)],
+        selection=[dg.AssetKey(NOTE), dg.AssetKey("published_warehouse")],
+        resources=build_resources(),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert dg.AssetKey(NOTE) in materialized
+    assert dg.AssetKey("published_warehouse") not in materialized
+    failures = "\n".join(run.failure_lines(result))
+    assert "gx_impossible_btc_price" in failures
+    assert "expect_column_values_to_be_between failed on marts.mart_monthly_note.btc_price_avg_usd" in failures
+    assert "example row: {'month': '2019-01-01'" in failures
+    assert sha256(settings.published_db) == before
+    assert reader.execute("select count(*) from mart_monthly_note").fetchone()[0] == 78
+    reader.close()
