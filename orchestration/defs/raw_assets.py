@@ -23,7 +23,7 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         with duckdb.get_connection() as conn:
             result = load_frame(
                 conn, dataset.name, frame,
-                origin=f"{src.label} source, dataset {dataset.name}",
+                origin=src.origin(dataset.name),
                 source_name=src.name, synthetic=src.synthetic,
             )
         context.log.info(f"raw.{dataset.name}: {result.row_count} rows from {src.label}")

@@ -102,7 +102,12 @@ class Source(ABC):
     @abstractmethod
     def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """Rows of `dataset` (a key of DATASETS) with `date_column` in [start, end] (inclusive;
-        None = unbounded), with exactly the dataset's columns in order."""
+        None = unbounded), with the dataset's columns. Values may arrive as text (a file source
+        returns them untouched): the raw loader validates and casts them."""
+
+    def origin(self, dataset: str) -> str:
+        """Where `dataset`'s rows came from, as bad-input errors name it (a file path, an endpoint)."""
+        return f"{self.label} source, dataset {dataset}"
 
     @property
     def label(self) -> str:
