@@ -112,8 +112,9 @@ def publish(
     `before_rename` is called with the verified temporary path just before the rename (tests use it
     to simulate a crash at the worst moment).
     """
+    for stale in published_db.parent.glob(f".{published_db.name}.*.tmp"):
+        stale.unlink()  # left by a publish that was killed; one publisher at a time (single writer)
     tmp = published_db.with_name(f".{published_db.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         with duckdb.connect(str(tmp)) as conn:

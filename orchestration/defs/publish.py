@@ -12,6 +12,19 @@ from orchestration.publishing import publish
 from orchestration.settings import load_settings
 
 
+def gate_summary(instance: dg.DagsterInstance, run_id: str) -> str:
+    """What the gate said in this run: checks evaluated, and the warnings that did not block."""
+    evaluations = [
+        event.dagster_event.event_specific_data
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
+    warnings = [e for e in evaluations if not e.passed]
+    text = f"passed: {len(evaluations)} checks evaluated, {len(warnings)} warnings"
+    if warnings:
+        text += " (" + "; ".join(f"{e.asset_key.to_user_string()} {e.check_name}" for e in warnings) + ")"
+    return text
+
+
 @dg.asset(
     name="published_warehouse",
     group_name="publish",
@@ -25,13 +38,14 @@ from orchestration.settings import load_settings
 )
 def published_warehouse(context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource) -> dg.MaterializeResult:
     src = source.get()
+    gate = gate_summary(context.instance, context.run.run_id)
     publication = publish(
         Path(duckdb.database),
         load_settings().published_db,
         run_id=context.run.run_id,
         source=src.label,
         is_synthetic=src.synthetic,
-        gate_result="passed: every blocking check upstream succeeded",
+        gate_result=gate,
     )
     context.log.info(f"published {publication.path} ({publication.first_month} .. {publication.last_month})")
     return dg.MaterializeResult(
@@ -42,5 +56,6 @@ def published_warehouse(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
             "last_month": publication.last_month,
             "row_counts": dg.MetadataValue.json(publication.row_counts),
             "source": src.label,
+            "gate_result": gate,
         }
     )

@@ -23,6 +23,8 @@ def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
         "errors": len(outcome.errors),
         "warnings": len(outcome.warnings),
     }
+    if outcome.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(outcome.data_docs)
     if failures:
         metadata["failures"] = dg.MetadataValue.md(
             "\n".join(f"- **{f.severity}** {f.describe(outcome.table)}" for f in outcome.failures)

@@ -1,9 +1,18 @@
 """Run a Great Expectations suite file against a DuckDB table.
 
-GX 1.x's SQL datasource fails on DuckDB (GX issues #10738, #11579), so the table is read through a
+GX 1.x's SQL datasource fails on DuckDB (GX issues #10738, #11579), so the rows are read through a
 read-only DuckDB connection and validated with GX's pandas datasource. Suites stay GX's own JSON
-format under `expectations/`; each expectation's native `severity` decides whether it blocks:
-`critical` blocks publication, `warning` is recorded and shown.
+format under `expectations/`, with two additions in the suite's `meta`:
+
+- `table` (what to read) and `asset_key` (the Dagster asset the check is attached to);
+- optional `query`: SQL over the build file that the suite validates instead of the bare table,
+  for rules that need a neighbouring row (contiguous days, one-day moves) or another table
+  (combined cap = sum of the miners' caps). It names the table it checks in `table` all the same.
+
+Runtime values that do not belong in a reviewed file (the NYSE holiday list) reach expectations as
+GX `$PARAMETER`s. Each expectation's native `severity` decides whether it blocks: `critical`
+blocks publication, `warning` is recorded and shown. Results and Data Docs are kept in a GX file
+project under WAREHOUSE_DIR/gx.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -47,6 +57,7 @@ class SuiteOutcome:
     table: str
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
+    data_docs: str | None = None
 
     @property
     def errors(self) -> list[Failure]:
@@ -65,6 +76,20 @@ def read_suite_file(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+@lru_cache(maxsize=1)
+def nyse_holidays() -> list:
+    """Weekdays 2009..2040 on which the NYSE is closed (holidays and special closures)."""
+    import exchange_calendars as xcals
+    import pandas as pd
+
+    calendar = xcals.get_calendar("XNYS", start="2009-01-01", end="2040-12-31")
+    weekdays = pd.bdate_range("2009-01-01", "2040-12-31")
+    return list(weekdays.difference(calendar.sessions))
+
+
+PARAMETERS = {"nyse_holidays": nyse_holidays}
+
+
 def _plain(value):
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -77,43 +102,69 @@ def _plain(value):
     return value
 
 
-def validate_table(db_path: Path, suite_path: Path) -> SuiteOutcome:
-    spec = read_suite_file(suite_path)
-    table = spec["meta"]["table"]
-    with duckdb.connect(str(db_path), read_only=True) as conn:
-        frame = conn.sql(f"select * from {table}").df()
-    context = gx.get_context(mode="ephemeral")
+def _context(project_dir: Path):
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("duckdb_tables")
-        .add_dataframe_asset(table)
-        .add_batch_definition_whole_dataframe("whole_table")
-        .get_batch(batch_parameters={"dataframe": frame})
+    return context
+
+
+def _batch_definition(context, name: str):
+    source = context.data_sources.add_or_update_pandas("duckdb_tables")
+    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
+    existing = next((b for b in asset.batch_definitions if b.name == "whole_table"), None)
+    return existing or asset.add_batch_definition_whole_dataframe("whole_table")
+
+
+def _failure(item, frame) -> Failure:
+    config = item.expectation_config
+    res = item.result or {}
+    indexes = (res.get("unexpected_index_list") or [])[:EXAMPLE_ROWS]
+    rows = [{k: _plain(v) for k, v in frame.iloc[i].items()} for i in indexes if isinstance(i, int)]
+    if item.exception_info and item.exception_info.get("raised_exception"):
+        detail = f"error: {item.exception_info.get('exception_message')}"
+    elif res.get("unexpected_count") is not None:
+        detail = f"{res['unexpected_count']} unexpected of {res.get('element_count')} rows"
+    else:
+        detail = f"observed {_plain(res.get('observed_value'))!r}"
+    return Failure(
+        expectation=config.type,
+        column=config.kwargs.get("column"),
+        severity=str(getattr(config.severity, "value", config.severity)).lower(),
+        unexpected_count=res.get("unexpected_count"),
+        example_rows=rows,
+        detail=detail,
     )
-    suite = context.suites.add(gx.ExpectationSuite(**spec))
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []})
-    failures = []
-    for item in result.results:
-        if item.success:
-            continue
-        config = item.expectation_config
-        res = item.result or {}
-        indexes = (res.get("unexpected_index_list") or [])[:EXAMPLE_ROWS]
-        rows = [{k: _plain(v) for k, v in frame.iloc[i].items()} for i in indexes if isinstance(i, int)]
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            detail = f"error: {item.exception_info.get('exception_message')}"
-        elif res.get("unexpected_count") is not None:
-            detail = f"{res['unexpected_count']} unexpected of {res.get('element_count')} rows"
-        else:
-            detail = f"observed {_plain(res.get('observed_value'))!r}"
-        failures.append(
-            Failure(
-                expectation=config.type,
-                column=config.kwargs.get("column"),
-                severity=str(getattr(config.severity, "value", config.severity)).lower(),
-                unexpected_count=res.get("unexpected_count"),
-                example_rows=rows,
-                detail=detail,
-            )
+
+
+def validate_table(db_path: Path, suite_path: Path) -> SuiteOutcome:
+    """Validate the suite's table (or query) in `db_path`; results and Data Docs go beside it."""
+    spec = read_suite_file(suite_path)
+    meta = spec["meta"]
+    table = meta["table"]
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        # A stable row order, so the example rows a failure names are the same on every run.
+        frame = conn.sql(meta.get("query") or f"select * from {table} order by all").df()
+    context = _context(db_path.parent)
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
+    validation = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=spec["name"], data=_batch_definition(context, spec["name"]), suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=spec["name"],
+            validation_definitions=[validation],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []},
         )
-    return SuiteOutcome(suite=spec["name"], table=table, evaluated=len(result.results), failures=failures)
+    )
+    parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    result = next(iter(run.run_results.values()))
+    docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return SuiteOutcome(
+        suite=spec["name"],
+        table=table,
+        evaluated=len(result.results),
+        failures=[_failure(item, frame) for item in result.results if not item.success],
+        data_docs=str(docs) if docs.exists() else None,
+    )
