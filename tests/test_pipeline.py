@@ -21,7 +21,7 @@ def demo_run(session_warehouse):
     """One full `make run` equivalent for the session (about 20 s)."""
     instance = dg.DagsterInstance.ephemeral()
     exit_code = run.main(instance=instance)
-    return exit_code, load_settings()
+    return exit_code, load_settings(), instance
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def sha256(path: Path) -> str:
 
 
 def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
-    exit_code, settings = demo_run
+    exit_code, settings, _ = demo_run
     assert exit_code == 0
     assert settings.published_db.exists() and settings.build_db.exists()
     lines = run.summary_lines(settings.published_db)
@@ -134,3 +134,17 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     assert sha256(settings.published_db) == before
     assert reader.execute("select count(*) from mart_monthly_note").fetchone()[0] == 78
     reader.close()
+
+
+def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
+    instance = demo_run[2]
+    note = instance.get_latest_materialization_event(dg.AssetKey(NOTE)).asset_materialization.metadata
+    assert note["dagster/row_count"].value == 78
+    assert note["months_covered"].value == "2019-01 .. 2025-06"
+    headline = note["latest_month"].value
+    assert "| month | 2025-06-01 |" in headline and "| is_synthetic_data | True |" in headline
+    published = instance.get_latest_materialization_event(dg.AssetKey("published_warehouse")).asset_materialization.metadata
+    assert published["row_counts"].value["mart_monthly_note"] == 78
+    assert published["gate_result"].value.startswith("passed: ")
+    staging = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_btc_daily"])).asset_materialization.metadata
+    assert staging["dagster/row_count"].value == 2373  # 2019-01-01 .. 2025-06-30

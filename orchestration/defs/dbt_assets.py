@@ -4,9 +4,13 @@
 from collections.abc import Mapping
 from typing import Any
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.dbt_metadata import with_relation_metadata
 from orchestration.defs.dbt_project import DBT_PROJECT
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
@@ -30,10 +34,16 @@ TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
-def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     """`dbt build`: seeds, models, unit tests and data tests in DAG order; a failed test stops its
-    downstream models, and with them the publish asset."""
-    yield from dbt.cli(["build"], context=context).stream()
+    downstream models, and with them the publish asset. Events are held until dbt exits so that
+    row counts can be read from the (single-writer) build file."""
+    invocation = dbt.cli(["build"], context=context)
+    events = []
+    try:
+        events.extend(invocation.stream())
+    finally:
+        yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
 
 
 def mart_keys() -> list[dg.AssetKey]:
