@@ -36,4 +36,14 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
     return _load
 
 
+LOAD_LOG = dg.AssetSpec(
+    key=["raw", "load_log"],
+    group_name="raw",
+    description=(
+        "raw.load_log: the latest load of each raw dataset (source, synthetic or not, time, rows), written "
+        "by every raw asset in the same transaction as its table; the note mart reads its provenance here."
+    ),
+    kinds={"duckdb"},
+)
+
 RAW_ASSETS = [raw_asset(d) for d in DATASETS.values()]
