@@ -1,9 +1,10 @@
 """Validated, transactional loads of a source's rows into the DuckDB `raw` schema.
 
 Validation runs in DuckDB before anything is written and stops at the first bad value with the
-origin (file or source), the 1-based row, the column and the value. The write replaces the table
-and appends to `raw.load_log` in one transaction, so a failed load leaves the previous table as it
-was and a repeated load yields the same rows, never duplicates.
+origin (file or source), the 1-based row, the column and the value. The write and its
+`raw.load_log` row happen in one transaction, so a failed load leaves the previous table as it was
+and a repeated load yields the same rows, never duplicates. A load either replaces the whole table
+or, for a date window (a range of monthly partitions), only the rows inside that window.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class RawDataError(ValueError):
 @dataclass(frozen=True)
 class LoadResult:
     dataset: str
-    row_count: int
+    row_count: int  # rows written by this load
+    table_rows: int  # rows in the table afterwards
+    outside_window: int  # delivered rows dated outside the load's window, not written
     first_date: date | None
     last_date: date | None
 
@@ -92,33 +95,54 @@ def load_frame(
     origin: str,
     source_name: str,
     synthetic: bool,
+    window: tuple[date, date] | None = None,
 ) -> LoadResult:
-    """Validate `frame` and replace raw.<dataset> with it (one transaction)."""
+    """Validate `frame`, then write it to raw.<dataset> in one transaction: the whole table, or
+    with `window` (first day, last day) only the rows dated inside it."""
     dataset = DATASETS[dataset_name]
+    if window is not None and dataset.date_column is None:
+        raise ValueError(f"{dataset_name} has no date column to load a window of")
     numbered = frame.reset_index(drop=True)
     numbered[ROW] = range(1, len(numbered) + 1)
     conn.register("incoming", numbered)
     try:
         validate(conn, "incoming", dataset, origin)
-        return _replace(conn, dataset, "incoming", source_name=source_name, synthetic=synthetic)
+        return _write(conn, dataset, "incoming", window, source_name=source_name, synthetic=synthetic)
     finally:
         conn.unregister("incoming")
 
 
-def _replace(
-    conn: duckdb.DuckDBPyConnection, dataset: Dataset, relation: str, *, source_name: str, synthetic: bool
+def _write(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    relation: str,
+    window: tuple[date, date] | None,
+    *,
+    source_name: str,
+    synthetic: bool,
 ) -> LoadResult:
     casts = ", ".join(f"cast({_quote(c)} as {t}) as {_quote(c)}" for c, t in dataset.columns.items())
+    columns = ", ".join(f"{_quote(c)} {t}" for c, t in dataset.columns.items())
     order = ", ".join(_quote(c) for c in dataset.key)
     table = f"raw.{dataset.name}"
+    typed = f"(select {casts} from {relation})"
+    inside = "true"
+    if window is not None:
+        inside = f"{_quote(dataset.date_column)} between '{window[0]}' and '{window[1]}'"
     label = "SYNTHETIC DEMO DATA. " if synthetic else ""
     comment = f"{label}{dataset.description} Source: {source_name}.".replace("'", "''")
     conn.execute("begin transaction")
     try:
         conn.execute("create schema if not exists raw")
-        conn.execute(f"create or replace table {table} as select {casts} from {relation} order by {order}")
+        if window is None:
+            conn.execute(f"create or replace table {table} ({columns})")
+        else:
+            conn.execute(f"create table if not exists {table} ({columns})")
+            conn.execute(f"delete from {table} where {inside}")
+        written = conn.execute(f"insert into {table} select * from {typed} where {inside} order by {order}").fetchone()[0]
+        delivered = conn.execute(f"select count(*) from {relation}").fetchone()[0]
         conn.execute(f"comment on table {table} is '{comment}'")
-        count = conn.execute(f"select count(*) from {table}").fetchone()[0]
+        table_rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
         first, last = None, None
         if dataset.date_column:
             first, last = conn.execute(
@@ -131,10 +155,10 @@ def _replace(
         conn.execute("delete from raw.load_log where dataset = ?", [dataset.name])
         conn.execute(
             "insert into raw.load_log values (?, ?, ?, ?, ?)",
-            [dataset.name, source_name, synthetic, datetime.now(timezone.utc).replace(tzinfo=None), count],
+            [dataset.name, source_name, synthetic, datetime.now(timezone.utc).replace(tzinfo=None), table_rows],
         )
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
-    return LoadResult(dataset.name, count, first, last)
+    return LoadResult(dataset.name, written, table_rows, delivered - written, first, last)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import dagster as dg
 import pytest
 
@@ -43,8 +45,35 @@ def test_groups_read_as_the_pipeline(graph):
     assert {"raw", "staging", "intermediate", "facts", "marts", "publish"} <= groups
 
 
-def test_monthly_schedule_is_defined_and_off_by_default():
-    schedule = defs.resolve_schedule_def("monthly_publish")
-    assert schedule.cron_schedule == "0 6 2 * *"
+@pytest.mark.parametrize("name, cron", [("monthly_publish", "0 6 2 * *"), ("daily_refresh", "0 7 * * *")])
+def test_schedules_are_defined_and_off_by_default(name, cron):
+    schedule = defs.resolve_schedule_def(name)
+    assert schedule.cron_schedule == cron
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert schedule.job_name == "build_and_publish"
+
+
+def test_monthly_publish_reloads_the_month_that_just_closed():
+    at = datetime(2025, 1, 2, 6, 0, tzinfo=timezone.utc)
+    request = defs.resolve_schedule_def("monthly_publish").evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def())
+    ).run_requests[0]
+    assert request.partition_key == "2024-12-01"
+
+
+def test_daily_refresh_reloads_the_current_month():
+    at = datetime(2025, 3, 15, 7, 0, tzinfo=timezone.utc)
+    request = defs.resolve_schedule_def("daily_refresh").evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def())
+    ).run_requests[0]
+    assert (request.partition_key, request.run_key) == ("2025-03-01", "2025-03-01@2025-03-15")
+
+
+def test_dated_raw_assets_are_monthly_partitioned_and_backfill_in_one_run(graph):
+    for name, dataset in DATASETS.items():
+        node = graph.get(dg.AssetKey(["raw", name]))
+        if dataset.date_column:
+            assert node.partitions_def.get_partition_keys()[0] == "2019-01-01"
+            assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        else:
+            assert node.partitions_def is None

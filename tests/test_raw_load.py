@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 import pytest
@@ -22,8 +24,8 @@ def prices(**overrides) -> pd.DataFrame:
     return frame
 
 
-def load(conn, frame, dataset="equity_prices"):
-    return load_frame(conn, dataset, frame, origin="prices.csv", source_name="test", synthetic=False)
+def load(conn, frame, dataset="equity_prices", window=None):
+    return load_frame(conn, dataset, frame, origin="prices.csv", source_name="test", synthetic=False, window=window)
 
 
 @pytest.fixture
@@ -86,3 +88,32 @@ def test_nullable_column_may_be_empty(conn):
     )
     assert load(conn, frame, "btc_daily").row_count == 1
     assert conn.execute("select hashrate_ehs from raw.btc_daily").fetchone()[0] is None
+
+
+def month_of_prices(month: str, closes: list[float]) -> pd.DataFrame:
+    days = pd.to_datetime([f"{month}-0{d}" for d in range(3, 3 + len(closes))])
+    return pd.DataFrame({"date": days, "ticker": ["MARA"] * len(closes), "close": closes})
+
+
+def test_a_window_load_replaces_only_its_month(conn):
+    june, july = (date(2024, 6, 1), date(2024, 6, 30)), (date(2024, 7, 1), date(2024, 7, 31))
+    load(conn, month_of_prices("2024-06", [1.0, 2.0]), window=june)
+    load(conn, month_of_prices("2024-07", [3.0]), window=july)
+    again = load(conn, month_of_prices("2024-06", [5.0, 6.0, 7.0]), window=june)
+    assert (again.row_count, again.table_rows, again.outside_window) == (3, 4, 0)
+    assert [r[2] for r in table(conn)] == [5.0, 6.0, 7.0, 3.0]
+
+
+def test_rows_outside_the_window_are_counted_not_written(conn):
+    frame = pd.concat([month_of_prices("2024-06", [1.0]), month_of_prices("2024-07", [2.0, 3.0])])
+    result = load(conn, frame, window=(date(2024, 7, 1), date(2024, 7, 31)))
+    assert (result.row_count, result.outside_window) == (2, 1)
+    assert [r[2] for r in table(conn)] == [2.0, 3.0]
+
+
+def test_a_bad_row_in_a_window_load_keeps_the_other_months(conn):
+    load(conn, month_of_prices("2024-06", [1.0]), window=(date(2024, 6, 1), date(2024, 6, 30)))
+    before = table(conn)
+    with pytest.raises(RawDataError, match="row 1, column 'close'"):
+        load(conn, month_of_prices("2024-06", [-2.0]), window=(date(2024, 6, 1), date(2024, 6, 30)))
+    assert table(conn) == before
