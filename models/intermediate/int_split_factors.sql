@@ -14,9 +14,10 @@ after_each_split as (
         ticker,
         ex_date as valid_from,
         lead(ex_date) over (partition by ticker order by ex_date) as valid_to,
-        exp(sum(ln(split_ratio)) over (
-            partition by ticker order by ex_date rows between unbounded preceding and current row
-        )) as cumulative_factor
+        {{ equity_running_product(
+            'split_ratio',
+            'partition by ticker order by ex_date rows between unbounded preceding and current row'
+        ) }} as cumulative_factor
 
     from splits
 
@@ -28,7 +29,7 @@ before_first_split as (
         ticker,
         cast('1900-01-01' as date) as valid_from,
         min(ex_date) as valid_to,
-        1.0 as cumulative_factor
+        cast(1.0 as double) as cumulative_factor
 
     from splits
     group by ticker

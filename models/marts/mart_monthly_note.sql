@@ -7,9 +7,9 @@ chain as (
 
 ),
 
-miners as (
+equity as (
 
-    select * from {{ ref('fct_miner_monthly') }}
+    select * from {{ ref('fct_equity_monthly') }}
 
 ),
 
@@ -23,26 +23,57 @@ provenance as (
 
 ),
 
-equity as (
-
-    select
-        month,
-        count(*) filter (where is_member) as miner_count,
-        sum(market_cap_usd) as combined_market_cap_usd
-
-    from miners
-    group by month
-
-),
-
 note as (
 
     select
         chain.month,
+        chain.days_in_month,
+        chain.days_with_data,
+        chain.is_partial_month,
+        chain.month_end_day,
+        chain.month_end_block_height,
         chain.btc_price_avg_usd,
+        chain.btc_price_close_month_end_usd,
         chain.btc_price_month_end_usd,
+        chain.hashrate_avg_ehs,
+        chain.hashrate_month_end_7d_avg_ehs,
+        chain.implied_hashrate_days,
+        chain.difficulty_avg,
+        chain.difficulty_month_end,
+        chain.blocks_mined,
+        chain.subsidy_btc,
+        chain.fees_btc,
+        chain.miner_revenue_btc,
+        chain.fee_share_of_revenue,
+        chain.hashprice_usd_per_ehs_day,
+        chain.supply_month_end_btc,
+        chain.reported_supply_month_end_btc,
+        chain.remaining_btc,
+        chain.remaining_btc_value_usd,
+        chain.next_4y_subsidy_btc,
+        chain.next_4y_rewards_value_usd,
+        chain.btc_price_avg_mom,
+        chain.btc_price_month_end_mom,
+        chain.hashrate_avg_mom,
+        chain.difficulty_avg_mom,
+        chain.difficulty_month_end_mom,
+        chain.hashprice_mom,
         coalesce(equity.miner_count, 0) as miner_count,
         equity.combined_market_cap_usd,
+        equity.combined_market_cap_mom,
+        equity.combined_market_cap_like_for_like_mom,
+        equity.leader_ticker,
+        equity.leader_return,
+        equity.laggard_ticker,
+        equity.laggard_return,
+        equity.mcap_to_remaining_btc_ratio,
+        equity.mcap_to_remaining_btc_peak,
+        equity.mcap_to_remaining_btc_peak_month,
+        equity.mcap_to_remaining_btc_avg,
+        equity.mcap_to_4y_rewards_ratio,
+        equity.mcap_to_4y_rewards_peak,
+        equity.mcap_to_4y_rewards_peak_month,
+        equity.mcap_to_4y_rewards_avg,
         provenance.data_source,
         provenance.is_synthetic_data
 

@@ -19,7 +19,7 @@ def gate_summary(instance: dg.DagsterInstance, run_id: str) -> str:
         for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
     warnings = [e for e in evaluations if not e.passed]
-    text = f"passed: {len(evaluations)} checks evaluated, {len(warnings)} warnings"
+    text = f"passed: {len(evaluations)} checks evaluated, {len(warnings)} with warnings"
     if warnings:
         text += " (" + "; ".join(f"{e.asset_key.to_user_string()} {e.check_name}" for e in warnings) + ")"
     return text

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from orchestration.settings import REPO_ROOT, prepare_environment
 
@@ -34,6 +36,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 EXAMPLE_ROWS = 3
+IDENTIFYING_COLUMNS = ("month", "date", "ticker", "as_of", "ex_date")
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,14 @@ class Failure:
     detail: str
 
     def describe(self, table: str) -> str:
+        """One line a user can act on: expectation, table.column, how many rows, the first bad row
+        (its identifying columns and the failing value; the whole rows are in `example_rows`)."""
         where = f"{table}.{self.column}" if self.column else table
-        example = f"; example row: {self.example_rows[0]}" if self.example_rows else ""
+        example = ""
+        if self.example_rows:
+            row = self.example_rows[0]
+            shown = {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k == self.column} or row
+            example = f"; example row: {shown}"
         return f"{self.expectation} failed on {where} ({self.detail}){example}"
 
 
@@ -91,8 +100,11 @@ PARAMETERS = {"nyse_holidays": nyse_holidays}
 
 
 def _plain(value):
-    if isinstance(value, float) and math.isnan(value):
+    """A JSON-safe Python value for a cell (Dagster metadata and messages)."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, Decimal):
+        return float(value)
     if isinstance(value, datetime) and value == datetime.combine(value.date(), datetime.min.time()):
         return value.date().isoformat()  # DuckDB DATE columns arrive in pandas as midnight timestamps
     if isinstance(value, (date, datetime)):
