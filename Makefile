@@ -15,7 +15,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export TQDM_DISABLE := 1
 
-.PHONY: run test ui clean
+.PHONY: run test ui note bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 ## test: the pytest suite (no network).
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
+note: $(VENV)/.installed
+	$(PY) -m orchestration.note $(if $(MONTH),--month $(MONTH))
+
+## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
+bench: $(VENV)/.installed
+	$(PY) -m bench
 
 ## ui: the Dagster UI on 127.0.0.1:$(UI_PORT), history kept in $(DAGSTER_HOME).
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml

@@ -10,13 +10,14 @@ import sys
 
 import duckdb
 
-from orchestration.settings import load_settings, prepare_environment
+from orchestration.settings import Settings, load_settings, prepare_environment
 
 prepare_environment()
 
 import dagster as dg  # noqa: E402
 
 from orchestration.defs.partitions import MONTHLY  # noqa: E402
+from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -64,10 +65,12 @@ def whole_history_tags() -> dict[str, str]:
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
-def main(instance: dg.DagsterInstance | None = None) -> int:
-    settings = load_settings()
-    from orchestration.definitions import defs
+def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None) -> int:
+    """Run everything on `settings` (default: the environment's) and print the summary."""
+    settings = settings or load_settings()
+    from orchestration.definitions import build_definitions
 
+    defs = build_definitions(settings)
     if instance is None:
         # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -81,11 +84,21 @@ def main(instance: dg.DagsterInstance | None = None) -> int:
         for line in failures:
             print(f"- {line}", file=sys.stderr)
         return 1
+    month = latest_complete_month(settings.published_db)
+    note = defs.resolve_job_def("publish_note").execute_in_process(
+        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False
+    )
     print()
     for line in failures:
         print(f"warning: {line}")
     for line in summary_lines(settings.published_db):
         print(line)
+    if not note.success:
+        print("\nThe data was published, but the note failed:", file=sys.stderr)
+        for line in failure_lines(note):
+            print(f"- {line}", file=sys.stderr)
+        return 1
+    print(f"Note for {month:%Y-%m}: {notes_dir(settings.warehouse_dir) / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
     return 0
 
 

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("demo",)  # csv and live arrive with issue 7
+SOURCES = ("demo", "csv", "live")
 
 
 @dataclass(frozen=True)
 class Settings:
     warehouse_dir: Path
     source: str
+    csv_dir: Path | None = None  # WAREHOUSE_CSV_DIR: the analyst's exports (source "csv")
+    demo_tickers: int | None = None  # WAREHOUSE_DEMO_TICKERS: scale the demo (benchmarks)
+    demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
 
     @property
     def build_db(self) -> Path:
@@ -36,10 +39,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
     if source not in SOURCES:
         raise ValueError(f"WAREHOUSE_SOURCE={source!r} is not one of {', '.join(SOURCES)}")
-    warehouse_dir = Path(env.get("WAREHOUSE_DIR", "") or REPO_ROOT / "warehouse")
-    if not warehouse_dir.is_absolute():
-        warehouse_dir = (Path.cwd() / warehouse_dir).resolve()
-    return Settings(warehouse_dir=warehouse_dir, source=source)
+    warehouse_dir = _absolute(env.get("WAREHOUSE_DIR", "") or REPO_ROOT / "warehouse")
+    csv_dir = _absolute(env["WAREHOUSE_CSV_DIR"]) if env.get("WAREHOUSE_CSV_DIR") else None
+    if source == "csv" and (csv_dir is None or not csv_dir.is_dir()):
+        raise ValueError(
+            f"WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR set to the folder of your CSV files "
+            f"(got {env.get('WAREHOUSE_CSV_DIR')!r})"
+        )
+    return Settings(
+        warehouse_dir=warehouse_dir,
+        source=source,
+        csv_dir=csv_dir,
+        demo_tickers=int(env["WAREHOUSE_DEMO_TICKERS"]) if env.get("WAREHOUSE_DEMO_TICKERS") else None,
+        demo_years=float(env["WAREHOUSE_DEMO_YEARS"]) if env.get("WAREHOUSE_DEMO_YEARS") else None,
+    )
+
+
+def _absolute(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
 
 
 TELEMETRY_OFF = {

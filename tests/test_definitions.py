@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -77,3 +78,12 @@ def test_dated_raw_assets_are_monthly_partitioned_and_backfill_in_one_run(graph)
             assert node.backfill_policy == dg.BackfillPolicy.single_run()
         else:
             assert node.partitions_def is None
+
+
+def test_dbt_environment_is_scoped_to_the_invocation(monkeypatch):
+    from orchestration.defs.dbt_assets import environment
+
+    monkeypatch.setenv("WAREHOUSE_DIR", "/readers/warehouse")
+    with environment(WAREHOUSE_DIR="/run/warehouse"):
+        assert os.environ["WAREHOUSE_DIR"] == "/run/warehouse"
+    assert os.environ["WAREHOUSE_DIR"] == "/readers/warehouse"

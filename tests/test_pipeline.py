@@ -118,7 +118,7 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     result = dg.materialize(
         [warehouse_dbt_assets, published_warehouse, gx_check(suite_path)],
         selection=[dg.AssetKey(NOTE), dg.AssetKey("published_warehouse")],
-        resources=build_resources(),
+        resources=build_resources(load_settings()),
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

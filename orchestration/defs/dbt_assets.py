@@ -4,6 +4,8 @@
 from collections.abc import Mapping
 from typing import Any
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -33,12 +35,31 @@ class WarehouseTranslator(DagsterDbtTranslator):
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+@contextmanager
+def environment(**values: str):
+    """Set variables for a subprocess started inside the block, then put the old values back.
+
+    profiles.yml reads the build file's folder from WAREHOUSE_DIR; dbt must see the folder of this
+    run's resources, and nothing else in the process may see it changed afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     """`dbt build`: seeds, models, unit tests and data tests in DAG order; a failed test stops its
     downstream models, and with them the publish asset. Events are held until dbt exits so that
     row counts can be read from the (single-writer) build file."""
-    invocation = dbt.cli(["build"], context=context)
+    with environment(WAREHOUSE_DIR=str(Path(duckdb.database).parent)):
+        invocation = dbt.cli(["build"], context=context)
     events = []
     try:
         events.extend(invocation.stream())

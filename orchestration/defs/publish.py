@@ -7,9 +7,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt_assets import mart_keys
-from orchestration.defs.resources import SourceResource
+from orchestration.defs.resources import SourceResource, WarehouseResource
 from orchestration.publishing import publish
-from orchestration.settings import load_settings
 
 
 def gate_summary(instance: dg.DagsterInstance, run_id: str) -> str:
@@ -36,12 +35,14 @@ def gate_summary(instance: dg.DagsterInstance, run_id: str) -> str:
         "Never runs when a blocking check failed."
     ),
 )
-def published_warehouse(context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     src = source.get()
     gate = gate_summary(context.instance, context.run.run_id)
     publication = publish(
         Path(duckdb.database),
-        load_settings().published_db,
+        Path(warehouse.published_db),
         run_id=context.run.run_id,
         source=src.label,
         is_synthetic=src.synthetic,

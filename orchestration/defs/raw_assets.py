@@ -1,19 +1,29 @@
 """One asset per raw dataset: fetch from the selected source, validate, write in one transaction.
 
 Dated datasets are partitioned by month: a run over a range of months fetches that range only (what
-a live source needs) and replaces exactly those months. The universe has no dates: it is replaced
-whole.
+a live source needs) and replaces exactly those months; a run over every month is a full refresh.
+The universe has no dates: it is replaced whole.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.partitions import MONTHLY, SINGLE_RUN
+from orchestration.defs.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RUN
 from orchestration.defs.resources import SourceResource
 from orchestration.raw_load import load_frame
 from orchestration.sources import DATASETS, Dataset
+
+
+def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The days a partitioned load replaces; None for a run over every month: a full refresh that
+    replaces the whole table (so a source's rows outside today's partitions are kept too)."""
+    keys = MONTHLY.get_partition_keys()
+    if context.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1]):
+        return None
+    span = context.partition_time_window
+    return span.start.date(), span.end.date() - timedelta(days=1)
 
 
 def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
@@ -30,11 +40,8 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource) -> dg.MaterializeResult:
         src = source.get()
-        window = None
-        if partitioned:
-            span = context.partition_time_window
-            window = (span.start.date(), span.end.date() - timedelta(days=1))
-        frame = src.fetch(dataset.name, *(window or (None, None)))
+        window = load_window(context) if partitioned else None
+        frame = src.fetch(dataset.name, *(window or (HISTORY_START_DATE if partitioned else None, None)))
         with duckdb.get_connection() as conn:
             result = load_frame(
                 conn, dataset.name, frame,
@@ -54,6 +61,10 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         if result.first_date:
             metadata["first_date"] = str(result.first_date)
             metadata["last_date"] = str(result.last_date)
+        for message in src.warnings:
+            context.log.warning(f"raw.{dataset.name}: {message}")
+        if src.warnings:
+            metadata["source_warnings"] = dg.MetadataValue.md("\n".join(f"- {m}" for m in src.warnings))
         return dg.MaterializeResult(metadata=metadata)
 
     return _load

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from orchestration.sources.base import DATASETS, Dataset, Source
 
 
 @lru_cache(maxsize=4)
-def make_source(kind: str) -> Source:
-    """The source selected by WAREHOUSE_SOURCE (one instance per process: the demo is generated once)."""
+def make_source(
+    kind: str,
+    warehouse_dir: str,
+    csv_dir: str | None = None,
+    demo_tickers: int | None = None,
+    demo_years: float | None = None,
+) -> Source:
+    """The source selected by WAREHOUSE_SOURCE (one instance per process: the demo is generated once,
+    live responses are cached under warehouse_dir/raw_responses)."""
     if kind == "demo":
         from orchestration.sources.demo import DemoSource
 
-        return DemoSource()
+        return DemoSource(tickers=demo_tickers, years=demo_years)
+    if kind == "csv":
+        from orchestration.sources.csv_files import CsvSource
+
+        return CsvSource(csv_dir)
+    if kind == "live":
+        import os
+
+        from orchestration.sources.live import LiveSource
+
+        return LiveSource.from_environ(os.environ, Path(warehouse_dir))
     raise ValueError(f"unknown source {kind!r}")
 
 

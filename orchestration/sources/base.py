@@ -7,6 +7,7 @@ loader validates and writes it. Sources never touch DuckDB themselves.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -98,6 +99,9 @@ class Source(ABC):
 
     name: str
     synthetic: bool = False
+    # Problems found by the latest fetch that do not stop a load (a stale share count, a fallback
+    # feed); the raw asset shows them on its materialisation.
+    warnings: Sequence[str] = ()
 
     @abstractmethod
     def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:

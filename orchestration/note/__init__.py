@@ -1,0 +1,61 @@
+"""The monthly note, built from the published marts only: headline, tables and charts, one per month.
+
+`write_note(published_db, notes_dir, month)` reads `published.duckdb` (never the build file, so the
+note shows exactly what readers see), and writes `<notes_dir>/<YYYY-MM>.html` (self-contained:
+charts embedded, opens offline) and `<YYYY-MM>.md` (every number, parseable). `month=None` means the
+latest complete month. A month the file does not hold raises NoteError naming the months it does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from orchestration.note.data import NoteError, coverage, load, parse_month, resolve_month
+from orchestration.note.render import render
+
+__all__ = ["NoteError", "NoteFiles", "latest_complete_month", "notes_dir", "parse_month", "write_note"]
+
+
+@dataclass(frozen=True)
+class NoteFiles:
+    month: date
+    html: Path
+    markdown: Path
+    is_synthetic: bool
+
+
+def notes_dir(warehouse_dir: Path) -> Path:
+    """Where notes land: beside the published file, in WAREHOUSE_DIR/notes."""
+    return warehouse_dir / "notes"
+
+
+def latest_complete_month(published_db: Path) -> date:
+    """The month a note is written for by default: the newest one not flagged partial."""
+    if not published_db.exists():
+        raise NoteError(f"no published file at {published_db}: run `make run` first")
+    with duckdb.connect(str(published_db), read_only=True) as conn:
+        return resolve_month(coverage(conn), None)
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """A reader (or a mail job) never sees half a note: write beside, then rename over."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(content, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_note(published_db: Path, out_dir: Path, month: date | str | None = None) -> NoteFiles:
+    """Render the note for `month` ('2024-06', a date, or None for the latest complete month)."""
+    data = load(published_db, parse_month(month) if isinstance(month, str) else month)
+    markdown, html = render(data)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{data.month:%Y-%m}"
+    files = NoteFiles(data.month, out_dir / f"{stem}.html", out_dir / f"{stem}.md", data.is_synthetic)
+    _write_atomically(files.markdown, markdown)
+    _write_atomically(files.html, html)
+    return files

@@ -1,0 +1,335 @@
+"""Reads what the note needs from `published.duckdb`, and nothing else.
+
+The note sits downstream of publishing and must show exactly what readers see, so it opens only the
+published file, read-only. Every published column the note uses is named in the four queries below,
+one per table: when a mart's contract renames a column, alias it here (`new_name as old_name`) and
+nothing else changes. Aggregation (coverage, latest complete month, previous month) is DuckDB SQL;
+Python only picks rows apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+NOTE_TABLE = "mart_monthly_note"
+
+# Every month the file covers, as runs of consecutive months, and the newest complete month.
+COVERAGE_QUERY = f"""
+with numbered as (
+    select
+        month,
+        date_diff('month', date '2000-01-01', month) - row_number() over (order by month) as run
+    from {NOTE_TABLE}
+)
+select min(month) as first_month, max(month) as last_month
+from numbered
+group by run
+order by first_month
+"""
+
+LATEST_COMPLETE_QUERY = f"select max(month) from {NOTE_TABLE} where not is_partial_month"
+
+# The note month's figures, with the month before it in the file (for saying why a change is missing).
+FIGURES_QUERY = f"""
+with note as (
+    select
+        month,
+        is_partial_month,
+        lag(month) over by_month as previous_month,
+        lag(is_partial_month) over by_month as previous_is_partial_month,
+        btc_price_avg_usd,
+        btc_price_avg_mom,
+        btc_price_month_end_usd,
+        btc_price_month_end_mom,
+        btc_price_close_month_end_usd,
+        hashrate_avg_ehs,
+        hashrate_avg_mom,
+        hashrate_month_end_7d_avg_ehs,
+        difficulty_avg,
+        difficulty_avg_mom,
+        difficulty_month_end,
+        difficulty_month_end_mom,
+        hashprice_usd_per_ehs_day,
+        hashprice_mom,
+        miner_count,
+        combined_market_cap_usd,
+        combined_market_cap_mom,
+        combined_market_cap_like_for_like_mom,
+        leader_ticker,
+        leader_return,
+        laggard_ticker,
+        laggard_return,
+        mcap_to_remaining_btc_ratio,
+        mcap_to_remaining_btc_peak,
+        mcap_to_remaining_btc_peak_month,
+        mcap_to_remaining_btc_avg,
+        mcap_to_4y_rewards_ratio,
+        mcap_to_4y_rewards_peak,
+        mcap_to_4y_rewards_peak_month,
+        mcap_to_4y_rewards_avg,
+        data_source,
+        is_synthetic_data
+    from {NOTE_TABLE}
+    window by_month as (order by month)
+)
+select * from note where month = $month
+"""
+
+# The series the charts draw, every calendar month from the start of the history up to the note
+# month: a month missing from the file is a row of nulls, so a chart shows a gap, not a straight line.
+HISTORY_QUERY = f"""
+with months as (
+    select cast(unnest(generate_series(min(month), $month, interval 1 month)) as date) as month
+    from {NOTE_TABLE}
+)
+select
+    month,
+    note.combined_market_cap_usd,
+    note.btc_price_month_end_usd,
+    note.hashrate_avg_ehs,
+    note.hashprice_usd_per_ehs_day,
+    note.mcap_to_remaining_btc_ratio,
+    note.mcap_to_4y_rewards_ratio
+from months
+left join {NOTE_TABLE} as note using (month)
+order by month
+"""
+
+# Every miner with a row in the month: ranked ones first (best return first), then by market cap.
+MINERS_QUERY = """
+select
+    ticker,
+    name,
+    close_month_end_usd,
+    monthly_return,
+    market_cap_usd,
+    return_rank,
+    listed_in_month,
+    delisted_in_month,
+    split_in_month
+from mart_miner_monthly
+where month = $month
+order by return_rank nulls last, market_cap_usd desc nulls last, ticker
+"""
+
+PUBLICATION_QUERY = """
+select published_at, run_id, source, is_synthetic, first_month, last_month, gate_result
+from publication_log
+order by published_at desc
+limit 1
+"""
+
+
+class NoteError(RuntimeError):
+    """The note cannot be written for the month asked: the message says why and what is available."""
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of the note mart (see its YAML for each column's definition)."""
+
+    month: date
+    is_partial_month: bool
+    previous_month: date | None
+    previous_is_partial_month: bool | None
+    btc_price_avg_usd: float | None
+    btc_price_avg_mom: float | None
+    btc_price_month_end_usd: float | None
+    btc_price_month_end_mom: float | None
+    btc_price_close_month_end_usd: float | None
+    hashrate_avg_ehs: float | None
+    hashrate_avg_mom: float | None
+    hashrate_month_end_7d_avg_ehs: float | None
+    difficulty_avg: float | None
+    difficulty_avg_mom: float | None
+    difficulty_month_end: float | None
+    difficulty_month_end_mom: float | None
+    hashprice_usd_per_ehs_day: float | None
+    hashprice_mom: float | None
+    miner_count: int
+    combined_market_cap_usd: float | None
+    combined_market_cap_mom: float | None
+    combined_market_cap_like_for_like_mom: float | None
+    leader_ticker: str | None
+    leader_return: float | None
+    laggard_ticker: str | None
+    laggard_return: float | None
+    mcap_to_remaining_btc_ratio: float | None
+    mcap_to_remaining_btc_peak: float | None
+    mcap_to_remaining_btc_peak_month: date | None
+    mcap_to_remaining_btc_avg: float | None
+    mcap_to_4y_rewards_ratio: float | None
+    mcap_to_4y_rewards_peak: float | None
+    mcap_to_4y_rewards_peak_month: date | None
+    mcap_to_4y_rewards_avg: float | None
+    data_source: str
+    is_synthetic_data: bool
+
+
+@dataclass(frozen=True)
+class Miner:
+    ticker: str
+    name: str | None
+    close_month_end_usd: float | None
+    monthly_return: float | None
+    market_cap_usd: float | None
+    return_rank: int | None
+    listed_in_month: bool
+    delisted_in_month: bool
+    split_in_month: bool
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The newest row of publication_log: as of when, from what, and what the gate said."""
+
+    published_at: datetime
+    run_id: str
+    source: str
+    is_synthetic: bool
+    first_month: date | None
+    last_month: date | None
+    gate_result: str
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """A valuation gauge: combined market cap over the USD value of some future bitcoin."""
+
+    denominator: str  # what the combined market cap is divided by, in words (no article)
+    ratio: float | None
+    peak: float | None
+    peak_month: date | None
+    average: float | None
+    history: pd.Series  # the ratio per month up to the note month (index: month)
+
+    @property
+    def name(self) -> str:
+        return f"Combined market cap / {self.denominator}"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The months the published file holds, as runs of consecutive months."""
+
+    runs: list[tuple[date, date]]
+    latest_complete: date | None
+
+    def describe(self) -> str:
+        return ", ".join(f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} .. {last:%Y-%m}"
+                         for first, last in self.runs)
+
+
+@dataclass(frozen=True)
+class NoteData:
+    """Everything one month's note shows."""
+
+    figures: Figures
+    miners: list[Miner]
+    history: pd.DataFrame  # index: month; the columns of HISTORY_QUERY
+    gauges: tuple[Gauge, Gauge]
+    publication: Publication
+
+    @property
+    def month(self) -> date:
+        return self.figures.month
+
+    @property
+    def is_synthetic(self) -> bool:
+        """Either flag is enough: a synthetic number must never go out unmarked."""
+        return bool(self.figures.is_synthetic_data or self.publication.is_synthetic)
+
+
+def parse_month(text: str) -> date:
+    """'2024-06' (or a partition key like '2024-06-01') -> date(2024, 6, 1)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-01)?", text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise NoteError(f"not a month: {text!r} (expected YYYY-MM, e.g. 2024-06)")
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, query: str, month: date | None = None) -> list[dict]:
+    cursor = conn.execute(query, {"month": month} if month is not None else None)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def coverage(conn: duckdb.DuckDBPyConnection) -> Coverage:
+    runs = [(row["first_month"], row["last_month"]) for row in _rows(conn, COVERAGE_QUERY)]
+    return Coverage(runs=runs, latest_complete=conn.execute(LATEST_COMPLETE_QUERY).fetchone()[0])
+
+
+def resolve_month(available: Coverage, requested: date | None) -> date:
+    """The month asked for, checked against the file; by default the latest complete month."""
+    if not available.runs:
+        raise NoteError(f"the published {NOTE_TABLE} holds no months")
+    if requested is None:
+        if available.latest_complete is None:
+            raise NoteError(f"no complete month is published yet (months available: {available.describe()})")
+        return available.latest_complete
+    first = available.runs[0][0]
+    if requested < first:
+        raise NoteError(f"{requested:%Y-%m} is before the history starts ({first:%Y-%m}); "
+                        f"months available: {available.describe()}")
+    if not any(start <= requested <= end for start, end in available.runs):
+        raise NoteError(f"no published data for {requested:%Y-%m}; months available: {available.describe()}")
+    return requested
+
+
+def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
+    return (
+        Gauge(
+            denominator="value of the bitcoin left to mine",
+            ratio=figures.mcap_to_remaining_btc_ratio,
+            peak=figures.mcap_to_remaining_btc_peak,
+            peak_month=figures.mcap_to_remaining_btc_peak_month,
+            average=figures.mcap_to_remaining_btc_avg,
+            history=history["mcap_to_remaining_btc_ratio"],
+        ),
+        Gauge(
+            denominator="next four years' block rewards",
+            ratio=figures.mcap_to_4y_rewards_ratio,
+            peak=figures.mcap_to_4y_rewards_peak,
+            peak_month=figures.mcap_to_4y_rewards_peak_month,
+            average=figures.mcap_to_4y_rewards_avg,
+            history=history["mcap_to_4y_rewards_ratio"],
+        ),
+    )
+
+
+def _read(conn: duckdb.DuckDBPyConnection, month: date | None) -> NoteData:
+    month = resolve_month(coverage(conn), month)
+    figures = Figures(**_rows(conn, FIGURES_QUERY, month)[0])
+    history = conn.execute(HISTORY_QUERY, {"month": month}).df()
+    history["month"] = pd.to_datetime(history["month"])
+    history = history.set_index("month")
+    publications = _rows(conn, PUBLICATION_QUERY)
+    if not publications:
+        raise NoteError("publication_log is empty: the file was not written by the publish step")
+    return NoteData(
+        figures=figures,
+        miners=[Miner(**row) for row in _rows(conn, MINERS_QUERY, month)],
+        history=history,
+        gauges=_gauges(figures, history),
+        publication=Publication(**publications[0]),
+    )
+
+
+def load(published_db: Path, month: date | None = None) -> NoteData:
+    """The note's data for `month` (default: the latest complete month), read-only from the file."""
+    if not published_db.exists():
+        raise NoteError(f"no published file at {published_db}: run `make run` first")
+    with duckdb.connect(str(published_db), read_only=True) as conn:
+        try:
+            return _read(conn, month)
+        except (duckdb.BinderException, duckdb.CatalogException) as exc:
+            first_line = str(exc).splitlines()[0]
+            raise NoteError(f"{published_db} does not have what the note reads ({first_line}); "
+                            "the table and column names are in orchestration/note/data.py") from exc
+

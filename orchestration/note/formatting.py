@@ -1,0 +1,95 @@
+"""Numbers in the note's house style, shared by the prose, the tables and the chart labels.
+
+One formatter per kind of quantity, so a figure reads the same wherever it appears and the Markdown
+can be parsed back (tests compare every printed number with the mart). A missing value prints as
+MISSING; the prose never formats one (text.py leaves it out instead).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+
+MISSING = "n/a"
+
+
+def _or_missing(render):
+    @functools.wraps(render)
+    def formatter(value):
+        return MISSING if value is None else render(value)
+
+    return formatter
+
+
+def _percent_points(fraction: float) -> float:
+    """Fraction -> percent rounded to one decimal, with no negative zero."""
+    return round(fraction * 100, 1) + 0.0
+
+
+@_or_missing
+def usd(value: float) -> str:
+    """$66,123"""
+    return f"${value:,.0f}"
+
+
+@_or_missing
+def usd_cents(value: float) -> str:
+    """$12.34 (share prices)"""
+    return f"${value:,.2f}"
+
+
+@_or_missing
+def usd_large(value: float) -> str:
+    """$21.45 bn, $456.7 m"""
+    return f"${value / 1e9:,.2f} bn" if abs(value) >= 1e9 else f"${value / 1e6:,.1f} m"
+
+
+@_or_missing
+def change(fraction: float) -> str:
+    """+6.0%, -12.3% (a signed change or return; 0.06 = +6%)"""
+    return f"{_percent_points(fraction):+.1f}%"
+
+
+@_or_missing
+def size_of_change(fraction: float) -> str:
+    """12.3% (the size of a change, for prose that says 'fell' or 'rose')"""
+    return f"{abs(_percent_points(fraction)):.1f}%"
+
+
+def is_unchanged(fraction: float) -> bool:
+    """True when a change prints as 0.0%."""
+    return _percent_points(fraction) == 0
+
+
+@_or_missing
+def ratio(value: float) -> str:
+    """0.262x, 1.90x (three significant figures, trailing zeros kept)"""
+    return f"{value:#.3g}".rstrip(".") + "x"
+
+
+@_or_missing
+def hashrate(value: float) -> str:
+    """580.3 EH/s"""
+    return f"{value:,.1f} EH/s"
+
+
+@_or_missing
+def difficulty(value: float) -> str:
+    """83.15 T (trillions)"""
+    return f"{value / 1e12:,.2f} T"
+
+
+@_or_missing
+def hashprice(value: float) -> str:
+    """$45,200 per EH/s per day"""
+    return f"${value:,.0f} per EH/s per day"
+
+
+def month_name(month: date) -> str:
+    """June 2024"""
+    return f"{month:%B %Y}"
+
+
+def month_key(month: date | None) -> str:
+    """2024-06"""
+    return MISSING if month is None else f"{month:%Y-%m}"

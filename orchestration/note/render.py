@@ -1,0 +1,128 @@
+"""Turns one month's NoteData into the note's Markdown and HTML.
+
+Both files come from the same view (headline, sections of tables and charts, footer) and the same
+formatters, so they print the same numbers; only the templates differ. The HTML is self-contained
+(charts are data: URIs, styles inline); the Markdown carries every number, without the charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from orchestration.note import charts, text
+from orchestration.note import formatting as fmt
+from orchestration.note.data import Figures, Gauge, Miner, NoteData
+
+TEMPLATES = Path(__file__).parent / "templates"
+NO_CHANGE = ""  # in a change column: the figure has no month-over-month change by definition
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    numeric: tuple[bool, ...]  # right-aligned columns
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    tables: list[Table]
+    charts: list[charts.Chart] = field(default_factory=list)
+
+
+def _figure_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
+    return Table(title, ("Figure", "Value", "Change on month"), rows, (False, True, True))
+
+
+def equities_table(f: Figures) -> Table:
+    return _figure_table("Combined market cap, leader and laggard", [
+        ("Combined market cap", fmt.usd_large(f.combined_market_cap_usd), fmt.change(f.combined_market_cap_mom)),
+        ("Combined market cap, like for like", NO_CHANGE, fmt.change(f.combined_market_cap_like_for_like_mom)),
+        ("Miners listed at month end", str(f.miner_count), NO_CHANGE),
+        ("Leader (best return)", f.leader_ticker or fmt.MISSING, fmt.change(f.leader_return)),
+        ("Laggard (worst return)", f.laggard_ticker or fmt.MISSING, fmt.change(f.laggard_return)),
+    ])
+
+
+def _miner_events(miner: Miner) -> str:
+    events = {"listed this month": miner.listed_in_month, "delisted this month": miner.delisted_in_month,
+              "split this month": miner.split_in_month}
+    return ", ".join(event for event, happened in events.items() if happened)
+
+
+def miners_table(miners: list[Miner]) -> Table:
+    rows = [
+        (fmt.MISSING if m.return_rank is None else str(m.return_rank), m.ticker, m.name or "",
+         fmt.change(m.monthly_return), fmt.usd_cents(m.close_month_end_usd), fmt.usd_large(m.market_cap_usd),
+         _miner_events(m))
+        for m in miners
+    ]
+    return Table("Return and market cap by miner",
+                 ("Rank", "Ticker", "Company", "Return", "Month-end close", "Market cap", "Events"),
+                 rows, (True, False, False, True, True, True, False))
+
+
+def network_table(f: Figures) -> Table:
+    return _figure_table("Price, hashrate, difficulty and hashprice", [
+        ("Bitcoin price, monthly average", fmt.usd(f.btc_price_avg_usd), fmt.change(f.btc_price_avg_mom)),
+        ("Bitcoin price, month end (7-day average)", fmt.usd(f.btc_price_month_end_usd),
+         fmt.change(f.btc_price_month_end_mom)),
+        ("Bitcoin price, close on the month's last day", fmt.usd(f.btc_price_close_month_end_usd), NO_CHANGE),
+        ("Hashrate, monthly average", fmt.hashrate(f.hashrate_avg_ehs), fmt.change(f.hashrate_avg_mom)),
+        ("Hashrate, month end (7-day average)", fmt.hashrate(f.hashrate_month_end_7d_avg_ehs), NO_CHANGE),
+        ("Difficulty, monthly average", fmt.difficulty(f.difficulty_avg), fmt.change(f.difficulty_avg_mom)),
+        ("Difficulty at month end", fmt.difficulty(f.difficulty_month_end), fmt.change(f.difficulty_month_end_mom)),
+        ("Hashprice, monthly average", fmt.hashprice(f.hashprice_usd_per_ehs_day), fmt.change(f.hashprice_mom)),
+    ])
+
+
+def gauges_table(gauges: tuple[Gauge, ...]) -> Table:
+    rows = [(g.name, fmt.ratio(g.ratio), fmt.ratio(g.average),
+             fmt.ratio(g.peak), fmt.month_key(g.peak_month)) for g in gauges]
+    header = ("Gauge", "This month", "Average to date", "Peak to date", "Peak month")
+    return Table("The gauges against their history", header, rows, (False, True, True, True, True))
+
+
+def sections(data: NoteData) -> list[Section]:
+    synthetic, f = data.is_synthetic, data.figures
+    returns = charts.returns_chart(data.miners, data.month, synthetic)
+    return [
+        Section("Miner equities", [equities_table(f), miners_table(data.miners)],
+                [chart for chart in (returns, charts.market_cap_chart(data.history, synthetic)) if chart]),
+        Section("Bitcoin and the network", [network_table(f)], [charts.network_chart(data.history, synthetic)]),
+        Section("Valuation gauges", [gauges_table(data.gauges)],
+                [charts.gauge_chart(gauge, data.month, synthetic) for gauge in data.gauges]),
+    ]
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(data: NoteData) -> tuple[str, str]:
+    """(markdown, html) of the month's note."""
+    view = {
+        "title": text.title(data.month),
+        "month": fmt.month_key(data.month),
+        "banner": text.BANNER if data.is_synthetic else None,
+        "banner_detail": text.BANNER_DETAIL,
+        "notice": text.partial_notice(data.figures),
+        "headline": text.headline(data.figures, data.gauges),
+        "sections": sections(data),
+        "footer": text.provenance(data.publication, data.is_synthetic),
+    }
+    environment = _environment()
+    return (environment.get_template("note.md.j2").render(view),
+            environment.get_template("note.html.j2").render(view))

@@ -1,0 +1,67 @@
+"""The small interfaces the live source is composed of, one per kind of data.
+
+Each adapter module implements one of them, so an adapter can be swapped (a self-hosted mempool, a
+paid Coin Metrics key, another price vendor) without touching the others or `LiveSource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Protocol
+
+import pandas as pd
+
+Warn = Callable[[str], None]  # collects what the lead surfaces as Dagster metadata
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+class HeightFeed(Protocol):
+    origin: str  # the endpoint, as errors and `Source.origin` name it
+
+    def last_height_before(self, moment: datetime) -> int:
+        """Height of the last block timestamped before `moment` (UTC)."""
+        ...
+
+
+class ChainFeed(Protocol):
+    origin: str
+
+    def btc_daily(self, start: date | None, end: date, warn: Warn) -> pd.DataFrame:
+        """`btc_daily` rows for the UTC days in [start, end] (start None: from the first day)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TickerHistory:
+    closes: pd.DataFrame  # date, close: UNADJUSTED closes (USD) of the trading days in the range
+    splits: pd.DataFrame  # ex_date, ratio: the split events in the range
+    caveat: str | None = None  # a limitation the caller must surface (closes not unadjusted, ...)
+
+
+def no_splits() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"ex_date": pd.Series(dtype="datetime64[ns]"), "ratio": pd.Series(dtype="float64")}
+    )
+
+
+class PriceFeed(Protocol):
+    name: str
+    origin: str
+
+    def history(self, ticker: str, start: date, end: date) -> TickerHistory:
+        """Closes and splits of `ticker` in [start, end]; raises SourceError when it cannot."""
+        ...
+
+
+class SharesFeed(Protocol):
+    origin: str
+
+    def shares(self, ticker: str, covers_until: date, warn: Warn) -> pd.DataFrame:
+        """as_of, shares: every figure known for `ticker`, as reported (figures up to
+        `covers_until` must be complete). Empty, with a warning, when the feed has none."""
+        ...

@@ -1,0 +1,278 @@
+"""The one HTTP client of every live adapter: timeouts, bounded retries, errors and a replay cache.
+
+The adapters differ only in URLs and parsing; retrying, backing off, honouring Retry-After, naming
+failures and keeping what was downloaded are one concern, so they live here once.
+
+Cache. Every accepted response is written to `<cache_dir>/<source>/<key>.json`, `key` derived from
+the full URL with its (sorted) parameters: the last path segment, for people browsing the folder,
+plus a hash. The file is a small JSON envelope, {"url", "fetched_at", "body"}, where `body` is the
+exact text the server sent. A request whose file exists replays it instead of downloading, so a
+rerun or a backfill costs no traffic, except when
+* the client was made with `refresh=True` (force download), or
+* the caller says the response must cover a day (`covers_until`) and the copy was fetched on or
+  before that day: it may be incomplete (a month still running, a filing not yet made), so it is
+  downloaded again and replaces the copy.
+Bodies are parsed before they are stored, so a body the adapter rejects (an error payload, a changed
+shape) is never replayed; it is kept under `<source>/rejected/<key>.json` for inspection, as is the
+body of a final HTTP error.
+
+Retries. HTTP 429 and 5xx, timeouts and connection errors are retried, `attempts` tries in all,
+after the server's Retry-After when it sends one, else after `backoff * 2**n` seconds (n = 0, 1,
+...), either capped at `max_wait`. Other HTTP errors (400, 403, 404, ...) are final. `sleep` and
+`clock` are injectable so tests neither wait nor depend on today.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DEFAULT_USER_AGENT = "miner-warehouse/0.1 (monthly bitcoin-miner equities note)"
+EXCERPT_CHARS = 300
+
+
+class SourceError(RuntimeError):
+    """A live source could not deliver what was asked; the message names the endpoint and why."""
+
+
+class SourceHTTPError(SourceError):
+    """A final HTTP failure: a 4xx other than 429, or retries exhausted (status None: no answer)."""
+
+    def __init__(self, url: str, status: int | None, detail: str, body: str = "") -> None:
+        self.url, self.status, self.body = url, status, body
+        answer = f"HTTP {status}" if status is not None else "no response"
+        excerpt = f": {_excerpt(body)}" if body else ""
+        super().__init__(f"{url}: {answer}: {detail}{excerpt}")
+
+
+class SourceShapeError(SourceError):
+    """The response lacks something the adapter relies on: the source has changed shape."""
+
+    def __init__(self, endpoint: str, missing: str) -> None:
+        self.endpoint, self.missing = endpoint, missing
+        super().__init__(f"{endpoint}: response has no {missing}; has the source changed shape?")
+
+
+class _Transient(Exception):
+    """An attempt worth repeating (429, 5xx, timeout, connection error)."""
+
+    def __init__(
+        self, status: int | None, detail: str, retry_after: float | None, body: str
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.retry_after, self.body = status, retry_after, body
+
+
+@dataclass(frozen=True)
+class Reply(Generic[T]):
+    value: T  # what the caller's `parse` made of the body
+    fetched_at: datetime  # when the body was downloaded (UTC), also when it is replayed
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class HttpClient:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        refresh: bool = False,
+        timeout: float = 30.0,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        max_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utc_now,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
+        self.cache_dir = Path(cache_dir)
+        self.refresh = refresh
+        self.timeout = timeout
+        self.attempts, self.backoff, self.max_wait = attempts, backoff, max_wait
+        self.sleep, self.clock = sleep, clock
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    def get(
+        self,
+        source: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        parse: Callable[[str], T],
+        headers: Mapping[str, str] | None = None,
+        covers_until: date | None = None,
+    ) -> Reply[T]:
+        """GET `url` (replayed from the cache when allowed, see the module docstring) and return
+        `parse(body)`; `parse` raises SourceError (usually SourceShapeError) on a bad body."""
+        full_url = _full_url(url, params)
+        path = self.cache_dir / source / f"{request_key(full_url)}.json"
+        cached = None if self.refresh else _read_envelope(path)
+        if cached is not None and (covers_until is None or cached[0].date() > covers_until):
+            fetched_at, body = cached
+            return Reply(parse(body), fetched_at)
+        rejected = path.parent / "rejected" / path.name
+        try:
+            body = self._download(full_url, headers)
+        except SourceHTTPError as error:
+            if error.body:
+                _write_envelope(rejected, full_url, self.clock(), error.body)
+            raise
+        fetched_at = self.clock()
+        try:
+            value = parse(body)
+        except SourceError:
+            _write_envelope(rejected, full_url, fetched_at, body)
+            raise
+        _write_envelope(path, full_url, fetched_at, body)
+        return Reply(value, fetched_at)
+
+    def _download(self, url: str, headers: Mapping[str, str] | None) -> str:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            sleep=self.sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, url, headers)
+        except _Transient as error:
+            raise SourceHTTPError(
+                url, error.status, f"gave up after {self.attempts} attempts ({error})", error.body
+            ) from error
+
+    def _attempt(self, url: str, headers: Mapping[str, str] | None) -> str:
+        try:
+            response = self.session.get(url, headers=dict(headers or {}), timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise _Transient(None, f"{type(error).__name__}: {error}", None, "") from error
+        response.encoding = response.encoding or "utf-8"  # JSON without a charset: no slow guessing
+        status = response.status_code
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"), self.clock())
+            raise _Transient(status, f"HTTP {status} {response.reason}", retry_after, response.text)
+        if status >= 400:
+            raise SourceHTTPError(url, status, response.reason or "error", response.text)
+        return response.text
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            return min(error.retry_after, self.max_wait)
+        return min(self.backoff * 2 ** (state.attempt_number - 1), self.max_wait)
+
+
+def request_key(full_url: str) -> str:
+    parts = urlsplit(full_url)
+    segment = parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", segment).strip("-")[:40]
+    return f"{slug}-{hashlib.sha256(full_url.encode()).hexdigest()[:16]}"
+
+
+def json_body(endpoint: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SourceShapeError(endpoint, f"JSON body ({error.msg} at char {error.pos})") from error
+
+
+def require(document: Any, endpoint: str, *path: str | int) -> Any:
+    """`document[path[0]][path[1]]...`, or SourceShapeError naming the endpoint and the missing
+    key path (e.g. `chart.result[0].indicators`)."""
+    value = document
+    for depth, key in enumerate(path):
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            raise SourceShapeError(endpoint, f"key {_key_path(path[: depth + 1])}") from None
+    return value
+
+
+def _key_path(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else f".{key}"
+    return text.lstrip(".")
+
+
+def _full_url(url: str, params: Mapping[str, Any] | None) -> str:
+    ordered = sorted((params or {}).items())
+    return str(requests.Request("GET", url, params=ordered).prepare().url)
+
+
+def _read_envelope(path: Path) -> tuple[datetime, str] | None:
+    """The cached (fetched_at, body), or None when there is none or it is unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        envelope = json.loads(path.read_text(encoding="utf-8"))
+        return datetime.fromisoformat(envelope["fetched_at"]), envelope["body"]
+    except (ValueError, KeyError, TypeError) as error:
+        log.warning("ignoring unreadable cached response %s (%s): downloading again", path, error)
+        return None
+
+
+def _write_envelope(path: Path, url: str, fetched_at: datetime, body: str) -> None:
+    """Atomically, through a file of this writer's own, so neither a crash nor a parallel run
+    writing the same response leaves a half-written file that would be replayed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    envelope = {"url": url, "fetched_at": fetched_at.isoformat(), "body": body}
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(envelope, file, ensure_ascii=False)
+    os.replace(partial, path)
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After in seconds, from either form HTTP allows (delay seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _excerpt(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS] + "..."
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("attempt %d failed (%s); retrying in %.1f s", state.attempt_number, error, wait)

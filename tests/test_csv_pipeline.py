@@ -1,0 +1,167 @@
+"""WAREHOUSE_SOURCE=csv end to end, and what bad input does to a warehouse that already published.
+
+The folder holds 79 real days of chain data around the April 2024 halving (tests/fixtures/
+real_btc_2024_halving, Coin Metrics community data, CC BY-NC 4.0, for testing) and the demo
+generator's equity files for the same days, written as CSV the way an analyst exports them.
+Every failure case must leave published.duckdb byte-for-byte as it was, readable by a connection
+opened before the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration import run
+from orchestration.settings import Settings
+from orchestration.sources.demo import DemoSource
+
+REAL_CHAIN = Path(__file__).parent / "fixtures" / "real_btc_2024_halving" / "btc_daily_2024-04-18_2024-07-05.csv"
+FIRST, LAST = date(2024, 4, 18), date(2024, 7, 5)
+
+
+def write_folder(folder: Path) -> Path:
+    folder.mkdir()
+    shutil.copy(REAL_CHAIN, folder / "btc_daily.csv")
+    demo = DemoSource()
+    demo.fetch("equity_prices", FIRST, LAST).to_csv(folder / "equity_prices.csv", index=False, date_format="%Y-%m-%d")
+    demo.fetch("splits", None, LAST).to_csv(folder / "splits.csv", index=False, date_format="%Y-%m-%d")
+    demo.fetch("shares_outstanding", None, LAST).to_csv(folder / "shares_outstanding.csv", index=False, date_format="%Y-%m-%d")
+    return folder
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_csv(warehouse: Path, folder: Path, capsys) -> tuple[int, str]:
+    code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory):
+    """A csv warehouse that published successfully once: (folder, warehouse, exit code, output)."""
+    root = tmp_path_factory.mktemp("csv")
+    folder = write_folder(root / "exports")
+    warehouse = root / "warehouse"
+    code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder))
+    return folder, warehouse, code
+
+
+@pytest.fixture
+def warehouse_copy(published_once, tmp_path):
+    """A private copy of the published csv warehouse and its export folder, to break."""
+    folder, warehouse, code = published_once
+    assert code == 0
+    shutil.copytree(folder, tmp_path / "exports")
+    shutil.copytree(warehouse, tmp_path / "warehouse", ignore=shutil.ignore_patterns("gx"))
+    return tmp_path / "exports", tmp_path / "warehouse"
+
+
+def test_csv_source_builds_and_publishes_real_chain_numbers(published_once):
+    _, warehouse, code = published_once
+    assert code == 0
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        months = conn.execute(
+            "select strftime(month, '%Y-%m'), is_partial_month, data_source, is_synthetic_data from mart_monthly_note order by month"
+        ).fetchall()
+        may = conn.execute("select blocks_mined, subsidy_btc from mart_chain_monthly where month = '2024-05-01'").fetchone()
+        log = conn.execute("select source, is_synthetic from publication_log").fetchall()
+    assert [m[0] for m in months] == ["2024-04", "2024-05", "2024-06", "2024-07"]
+    assert [m[1] for m in months] == [True, False, False, True]  # the real data starts 04-18, ends 07-05
+    assert {(m[2], m[3]) for m in months} == {("csv", False)}
+    assert log == [("csv", False)]
+    real = pd.read_csv(REAL_CHAIN, parse_dates=["date"])
+    in_may = real[real["date"].dt.month == 5]
+    assert may[0] == in_may["blocks_mined"].sum()
+    assert float(may[1]) == pytest.approx(in_may["blocks_mined"].sum() * 3.125)  # all of May after the halving
+
+
+def edit_csv(path: Path, change) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(frame).to_csv(path, index=False)
+
+
+def row_of(frame: pd.DataFrame, **where) -> int:
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column] == value
+    return int(mask.idxmax())
+
+
+def set_value(column: str, value: str, **where):
+    def change(frame):
+        frame.loc[row_of(frame, **where), column] = value
+        return frame
+    return change
+
+
+CASES = {
+    "non-numeric price": (
+        "equity_prices.csv", set_value("close", "n/a", date="2024-05-01", ticker="MARA"),
+        ["equity_prices.csv: row", "column 'close': value 'n/a' is not a valid DOUBLE", "step raw__equity_prices failed"],
+    ),
+    "missing column": (
+        "btc_daily.csv", lambda f: f.drop(columns=["fees_btc"]),
+        ["btc_daily.csv: missing column(s) fees_btc", "step raw__btc_daily failed"],
+    ),
+    "duplicate (date, ticker)": (
+        "equity_prices.csv", lambda f: pd.concat([f, f.iloc[[5]]]),
+        ["equity_prices.csv: row", "column(s) 'date, ticker': duplicate key", "first seen at row 6"],
+    ),
+    "negative share count": (
+        "shares_outstanding.csv", set_value("shares", "-1000", ticker="RIOT"),
+        ["shares_outstanding.csv: row", "column 'shares': value '-1000' must be > 0"],
+    ),
+    "gap in chain days": (
+        "btc_daily.csv", lambda f: f[f["date"] != "2024-05-15"],
+        ["check gx_raw.btc_daily on raw/btc_daily failed (ERROR)", "raw.btc_daily.days_since_previous",
+         "example row: {'date': '2024-05-16'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_fails_with_its_reason_and_leaves_the_published_file(case, warehouse_copy, capsys):
+    folder, warehouse = warehouse_copy
+    published = warehouse / "published.duckdb"
+    file_name, change, messages = CASES[case]
+    edit_csv(folder / file_name, change)
+    before = sha256(published)
+    reader = duckdb.connect(str(published), read_only=True)
+
+    code, output = run_csv(warehouse, folder, capsys)
+
+    assert code == 1
+    assert "RUN FAILED - nothing was published" in output
+    for message in messages:
+        assert message in output, output[-3000:]
+    assert sha256(published) == before
+    assert reader.execute("select count(*) from mart_monthly_note").fetchone()[0] == 4
+    reader.close()
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select count(*) from publication_log").fetchone()[0] == 1
+
+
+def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsys):
+    folder, warehouse = warehouse_copy
+    edit_csv(folder / "equity_prices.csv", set_value("close", "99.0", date="2024-05-01", ticker="MARA"))
+
+    code, output = run_csv(warehouse, folder, capsys)
+
+    assert code == 0
+    assert "warning: check gx_raw.equity_prices on raw/equity_prices failed (WARN)" in output
+    assert "raw.equity_prices.one_day_move" in output and "'ticker': 'MARA'" in output
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
+        assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
+    assert "raw/equity_prices gx_raw.equity_prices" in gate

@@ -1,0 +1,183 @@
+"""The csv source through the raw loader, into an in-memory DuckDB: good files load with their
+values untouched, each kind of bad input stops the load naming the file, 1-based row, column and
+value, and the optional universe file may be absent."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.raw_load import LoadResult, RawDataError, load_frame
+from orchestration.sources.base import DATASETS
+from orchestration.sources.csv_files import CsvSource
+
+FIXTURES = Path(__file__).parent / "fixtures" / "csv"
+REQUIRED = ("btc_daily", "equity_prices", "splits", "shares_outstanding")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for path in FIXTURES.glob("*.csv"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def load(
+    source: CsvSource, dataset: str, conn: duckdb.DuckDBPyConnection | None = None
+) -> LoadResult:
+    return load_frame(
+        conn or duckdb.connect(),
+        dataset,
+        source.fetch(dataset),
+        origin=source.origin(dataset),
+        source_name=source.name,
+        synthetic=source.synthetic,
+    )
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_good_files_load_typed(folder: Path) -> None:
+    source, conn = CsvSource(folder), duckdb.connect()
+    counts = {dataset: load(source, dataset, conn).row_count for dataset in REQUIRED}
+    assert counts == {"btc_daily": 6, "equity_prices": 6, "splits": 2, "shares_outstanding": 3}
+    halving_day = conn.execute(
+        "select block_height, blocks_mined, difficulty, hashrate_ehs, supply_btc "
+        "from raw.btc_daily where date = date '2024-04-19'"
+    ).fetchone()
+    assert halving_day == (840003, 151, 86388558833633.0, 648.454181, 19687292.99271483)
+    assert conn.execute(
+        "select close from raw.equity_prices where ticker = 'RIOT' order by date"
+    ).fetchall() == [(9.87,), (9.95,), (10.41,)]
+    assert conn.execute("select * from raw.splits order by ticker").fetchall() == [
+        ("MARA", date(2019, 4, 8), 0.25),
+        ("SDIG", date(2023, 5, 15), 0.1),
+    ]
+    described = conn.execute("describe raw.shares_outstanding").fetchall()
+    assert {row[0]: row[1] for row in described} == DATASETS["shares_outstanding"].columns
+
+
+def test_values_arrive_untouched_as_text_in_file_order(folder: Path) -> None:
+    frame = CsvSource(folder).fetch("equity_prices")
+    assert list(frame.columns) == ["date", "ticker", "close"]  # the extra `currency` is ignored
+    assert frame.iloc[0].tolist() == ["2024-06-03", "MARA", "22.12"]
+    assert frame["ticker"].tolist() == ["MARA", "RIOT"] * 3
+
+
+def test_empty_hashrate_loads_as_null(folder: Path) -> None:
+    replace_in(folder / "btc_daily.csv", ",558.271814,", ",,")  # 2024-04-20, the 3rd data row
+    conn = duckdb.connect()
+    load(CsvSource(folder), "btc_daily", conn)
+    assert conn.execute(
+        "select hashrate_ehs from raw.btc_daily where date = date '2024-04-20'"
+    ).fetchone() == (None,)
+
+
+def _without_ratio(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n", encoding="utf-8")
+
+
+BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
+    (
+        "non-numeric price",
+        "equity_prices.csv",
+        lambda path: replace_in(path, "2024-06-04,MARA,22.64", "2024-06-04,MARA,abc"),
+        "row 3, column 'close': value 'abc' is not a valid DOUBLE",
+    ),
+    (
+        "missing column",
+        "splits.csv",
+        _without_ratio,
+        "missing column(s) ratio; expected ticker, ex_date, ratio",
+    ),
+    (
+        "bad date",
+        "shares_outstanding.csv",
+        lambda path: replace_in(path, "RIOT,2024-04-24", "RIOT,2024-04-31"),
+        "row 2, column 'as_of': value '2024-04-31' is not a valid DATE",
+    ),
+    (
+        "duplicate (date, ticker)",
+        "equity_prices.csv",
+        lambda path: replace_in(path, "2024-06-04,RIOT", "2024-06-03,RIOT"),
+        "row 4, column(s) 'date, ticker': duplicate key (2024-06-03, RIOT), first seen at row 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("file", "spoil", "message"), [case[1:] for case in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
+)
+def test_bad_input_names_file_row_column_and_value(
+    folder: Path, file: str, spoil: Callable[[Path], None], message: str
+) -> None:
+    path = folder / file
+    spoil(path)
+    source = CsvSource(folder)
+    dataset = next(name for name in DATASETS if source.path(name) == path)
+    with pytest.raises(RawDataError) as caught:
+        load(source, dataset)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_missing_universe_is_an_empty_universe(folder: Path) -> None:
+    source = CsvSource(folder)
+    frame = source.fetch("miner_universe")
+    assert frame.empty and list(frame.columns) == list(DATASETS["miner_universe"].columns)
+    assert load(source, "miner_universe").row_count == 0
+
+
+def test_universe_file_loads_with_empty_delisting_as_null(folder: Path) -> None:
+    (folder / "universe.csv").write_text(
+        "ticker,name,exchange,listed_on,delisted_on\n"
+        "MARA,MARA Holdings Inc.,NASDAQ,2012-05-04,\n"
+        "SDIG,Stronghold Digital Mining Inc.,NASDAQ,2021-10-20,2025-03-14\n",
+        encoding="utf-8",
+    )
+    conn = duckdb.connect()
+    assert load(CsvSource(folder), "miner_universe", conn).row_count == 2
+    assert conn.execute(
+        "select ticker, delisted_on from raw.miner_universe order by ticker"
+    ).fetchall() == [("MARA", None), ("SDIG", date(2025, 3, 14))]
+
+
+def test_missing_required_file_names_path_and_columns(folder: Path) -> None:
+    (folder / "splits.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"splits\.csv: missing; .* ticker, ex_date, ratio"):
+        CsvSource(folder).fetch("splits")
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        CsvSource(tmp_path / "nowhere")
+
+
+def test_excel_bom_is_tolerated_and_origin_is_the_path(folder: Path) -> None:
+    path = folder / "splits.csv"
+    path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    source = CsvSource(folder)
+    assert source.origin("splits") == str(path)
+    assert load(source, "splits").row_count == 2
+
+
+def test_non_utf8_file_is_a_clear_error(folder: Path) -> None:
+    path = folder / "equity_prices.csv"
+    path.write_bytes(path.read_bytes().replace(b"USD", b"\xa4"))
+    with pytest.raises(RawDataError, match=re.escape(f"{path}: not UTF-8 text")):
+        CsvSource(folder).fetch("equity_prices")
+
+
+def test_date_range_is_ignored_whole_files_load(folder: Path) -> None:
+    source = CsvSource(folder)
+    assert len(source.fetch("equity_prices", date(2030, 1, 1), date(2030, 1, 31))) == 6

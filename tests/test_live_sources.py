@@ -1,0 +1,469 @@
+"""The live adapters against recorded-shape fixtures served by `responses` (sockets stay blocked):
+retries without real sleeping, the replay cache, changed shapes and error answers, the chain
+mapping against the reference data, unadjusted closes around splits, the price fallback, share
+classes, overrides and the staleness warning."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+import pandas as pd
+import pytest
+import requests
+import responses
+from responses import registries
+
+from orchestration.raw_load import RawDataError, load_frame
+from orchestration.sources.base import DATASETS
+from orchestration.sources.live import LiveSource, read_universe
+from orchestration.sources.live.coinmetrics import URL as COINMETRICS_URL
+from orchestration.sources.live.coinmetrics import CoinMetrics
+from orchestration.sources.live.http import (
+    HttpClient,
+    SourceError,
+    SourceHTTPError,
+    SourceShapeError,
+)
+from orchestration.sources.live.mempool import Mempool
+from orchestration.sources.live.sec_edgar import SecEdgar, load_ciks
+from orchestration.sources.live.stooq import URL as STOOQ_URL
+from orchestration.sources.live.yahoo import Yahoo
+
+FIXTURES = Path(__file__).parent / "fixtures" / "live"
+REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
+NOW = datetime(2024, 10, 1, 12, 0, tzinfo=timezone.utc)  # the tests' "today"
+MEMPOOL_ANCHOR_URL = (
+    "https://mempool.space/api/v1/mining/blocks/timestamp/1713398399"  # 04-18 00:00 - 1 s
+)
+YAHOO_IREN = "https://query1.finance.yahoo.com/v8/finance/chart/IREN"
+SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
+HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
+JUNE_RANGE = (date(2024, 6, 3), date(2024, 6, 14))
+USER_AGENT = "Example Research jane@example.com"
+
+
+def body(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def never_sleep(seconds: float) -> None:
+    raise AssertionError(f"a test would have slept {seconds} s")
+
+
+def client(
+    tmp_path: Path, *, sleep: Callable[[float], None] = never_sleep, now: datetime = NOW, **options
+) -> HttpClient:
+    return HttpClient(tmp_path / "raw_responses", sleep=sleep, clock=lambda: now, **options)
+
+
+@pytest.fixture
+def served() -> Iterator[responses.RequestsMock]:
+    """Answers in the order registered; every registered answer must be asked for."""
+    with responses.RequestsMock(registry=registries.OrderedRegistry) as mock:
+        yield mock
+
+
+def query(call: responses.Call) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def serve_halving(mock: responses.RequestsMock) -> None:
+    mock.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
+    mock.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
+    mock.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+
+
+def universe(*tickers: str) -> pd.DataFrame:
+    seed = read_universe()
+    return seed[seed["ticker"].isin(tickers)].reset_index(drop=True)
+
+
+# --- the shared HTTP client -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waited"),
+    [("7", 7.0), ("Tue, 01 Oct 2024 12:00:30 GMT", 30.0)],
+    ids=["seconds", "http-date"],
+)
+def test_rate_limit_is_retried_after_retry_after_without_sleeping(
+    tmp_path: Path, served: responses.RequestsMock, retry_after: str, waited: float
+) -> None:
+    served.add(
+        responses.GET,
+        COINMETRICS_URL,
+        status=429,
+        headers={"Retry-After": retry_after},
+        body=body("coinmetrics/rate_limited.json"),
+    )
+    serve_halving(served)
+    sleeps: list[float] = []
+    frame = LiveSource(client(tmp_path, sleep=sleeps.append)).fetch("btc_daily", *HALVING_RANGE)
+    assert len(frame) == 4 and sleeps == [waited]
+    assert served.calls[0].request.url == served.calls[1].request.url  # the same page, again
+
+
+def test_server_errors_back_off_exponentially_then_give_up(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    for _ in range(3):
+        served.add(responses.GET, MEMPOOL_ANCHOR_URL, status=503, body="upstream unavailable")
+    sleeps: list[float] = []
+    mempool = Mempool(client(tmp_path, sleep=sleeps.append, attempts=3))
+    with pytest.raises(SourceHTTPError, match="HTTP 503: gave up after 3 attempts") as caught:
+        mempool.last_height_before(datetime(2024, 4, 18, tzinfo=timezone.utc))
+    assert caught.value.url == MEMPOOL_ANCHOR_URL and sleeps == [1.0, 2.0]
+    # the last body is kept for inspection
+    assert (tmp_path / "raw_responses" / "mempool" / "rejected").is_dir()
+
+
+def test_connection_error_is_retried(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=requests.ConnectionError("connection reset"))
+    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    sleeps: list[float] = []
+    mempool = Mempool(client(tmp_path, sleep=sleeps.append))
+    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=timezone.utc)) == 839707
+    assert sleeps == [1.0]
+
+
+def test_second_fetch_replays_from_disk_with_zero_http_calls(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_halving(served)
+    first = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+    cached = sorted((tmp_path / "raw_responses").rglob("*.json"))
+    assert [path.parent.name for path in cached] == ["coinmetrics", "coinmetrics", "mempool"]
+    page = json.loads(next(p for p in cached if p.parent.name == "mempool").read_text())
+    assert page["body"] == body("mempool/block_before_2024-04-18.json")  # exactly as sent
+    assert page["url"] == MEMPOOL_ANCHOR_URL
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as nothing_served:
+        again = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+        assert len(nothing_served.calls) == 0
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_refresh_downloads_again(tmp_path: Path, served: responses.RequestsMock) -> None:
+    for _ in range(2):
+        served.add(
+            responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json")
+        )
+    moment = datetime(2024, 4, 18, tzinfo=timezone.utc)
+    Mempool(client(tmp_path)).last_height_before(moment)
+    Mempool(client(tmp_path, refresh=True)).last_height_before(moment)
+    assert len(served.calls) == 2
+
+
+def test_copy_fetched_before_the_range_ended_is_downloaded_again(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    # Fetched on the range's last day, which may be incomplete then ...
+    serve_halving(served)
+    on_last_day = datetime(2024, 4, 21, 18, tzinfo=timezone.utc)
+    LiveSource(client(tmp_path, now=on_last_day)).fetch("btc_daily", *HALVING_RANGE)
+    # ... so Coin Metrics is asked again later; the anchor (settled since 04-18) is replayed.
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
+    LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+    assert len(served.calls) == 5
+
+
+def test_changed_shape_names_endpoint_and_key_and_is_not_replayed(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/changed_shape.json"))
+    with pytest.raises(SourceShapeError) as caught:
+        LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+    assert caught.value.endpoint == f"Coin Metrics asset-metrics ({COINMETRICS_URL})"
+    assert caught.value.missing == "key data" and "changed shape" in str(caught.value)
+    kept = list((tmp_path / "raw_responses" / "coinmetrics").rglob("*.json"))
+    assert [path.parent.name for path in kept] == ["rejected"]
+
+
+# --- Coin Metrics + mempool.space -----------------------------------------------------------------
+
+
+def test_btc_daily_reproduces_the_reference_rows_and_loads(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_halving(served)
+    source = LiveSource(client(tmp_path))
+    frame = source.fetch("btc_daily", *HALVING_RANGE)
+
+    first, second = query(served.calls[0]), served.calls[1].request.url
+    assert first["start_time"] == "2024-04-18" and first["end_time"] == "2024-04-21"
+    assert first["frequency"] == "1d" and first["assets"] == "btc"
+    wanted = {"PriceUSD", "HashRate", "BlkCnt", "FeeTotNtv", "SplyCur", "DiffMean"}
+    assert set(first["metrics"].split(",")) >= wanted
+    assert second == json.loads(body("coinmetrics/halving_page1.json"))["next_page_url"]
+
+    reference = pd.read_csv(REFERENCE_BTC_DAILY, parse_dates=["date"]).head(4)
+    assert list(frame.columns) == list(DATASETS["btc_daily"].columns)
+    pd.testing.assert_frame_equal(frame, reference, check_dtype=False, rtol=1e-9)
+    assert source.warnings == []
+    loaded = load_frame(
+        duckdb.connect(),
+        "btc_daily",
+        frame,
+        origin=source.origin("btc_daily"),
+        source_name=source.name,
+        synthetic=source.synthetic,
+    )
+    assert loaded.row_count == 4
+
+
+def test_heights_disagreeing_with_issuance_warn(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    (tmp_path / "anchor.json").write_text(
+        '{"height": 839703, "hash": "00", "timestamp": "2024-04-17T23:40:00.000Z"}'
+    )
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
+    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=(tmp_path / "anchor.json").read_text())
+    source = LiveSource(client(tmp_path))
+    frame = source.fetch("btc_daily", *HALVING_RANGE)
+    assert frame["block_height"].tolist() == [839848, 839999, 840129, 840269]
+    assert len(source.warnings) == 1
+    assert source.warnings[0].startswith(
+        "btc_daily 2024-04-19: Coin Metrics reports 931.25 BTC issued"
+    )
+
+
+def test_diffmean_is_used_when_served(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/with_diffmean.json"))
+    served.add(
+        responses.GET,
+        "https://mempool.space/api/v1/mining/blocks/timestamp/1713830399",
+        body='{"height": 840425, "hash": "00", "timestamp": "2024-04-22T23:58:00.000Z"}',
+    )
+    frame = LiveSource(client(tmp_path)).fetch("btc_daily", date(2024, 4, 23), date(2024, 4, 23))
+    assert frame.loc[0, "difficulty"] == 86388558925171.5 and frame.loc[0, "block_height"] == 840593
+
+
+def test_empty_range_gives_an_empty_frame_without_an_anchor(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/empty.json"))
+    frame = LiveSource(client(tmp_path)).fetch("btc_daily", date(2030, 1, 1), date(2030, 1, 31))
+    assert frame.empty and list(frame.columns) == list(DATASETS["btc_daily"].columns)
+    assert len(served.calls) == 1
+
+
+# --- Yahoo Finance, stooq -------------------------------------------------------------------------
+
+
+UNADJUSTED_JUNE = [30.00, 31.50, 33.00, 32.40, 31.20, 10.90, 11.20, 11.80, 12.05, 11.62]
+
+
+def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_after_2024-06-14.json"))
+    source = LiveSource(client(tmp_path), universe=universe("IREN"))
+
+    prices = source.fetch("equity_prices", *JUNE_RANGE)
+    assert prices["close"].tolist() == UNADJUSTED_JUNE  # 3-for-1 on 06-10, then 1-for-2 on 09-16
+    assert prices["date"].iloc[[0, -1]].tolist() == [
+        pd.Timestamp("2024-06-03"),
+        pd.Timestamp("2024-06-14"),
+    ]
+    assert set(prices["ticker"]) == {"IREN"} and source.warnings == []
+    asked = [query(call) for call in served.calls]
+    assert asked[0]["period1"] == "1717372800" and asked[0]["period2"] == "1718409600"  # the range
+    assert asked[1]["period1"] == "1718409600" and asked[1]["period2"] == str(int(NOW.timestamp()))
+    assert asked[0]["events"] == "split" and asked[0]["interval"] == "1d"
+
+    splits = source.fetch("splits", *JUNE_RANGE)  # replayed: no further request
+    assert splits.values.tolist() == [["IREN", pd.Timestamp("2024-06-10"), 3.0]]
+
+
+def test_no_later_split_request_when_downloaded_right_after_the_range(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    just_after = datetime(2024, 6, 14, 22, tzinfo=timezone.utc)
+    history = Yahoo(client(tmp_path, now=just_after)).history("IREN", *JUNE_RANGE)
+    assert history.closes["close"].iloc[0] == 60.0  # only the in-range 3-for-1 split is undone
+    assert len(served.calls) == 1
+
+
+def test_empty_yahoo_range(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/empty_range.json"))
+    history = Yahoo(client(tmp_path, now=datetime(2024, 6, 9, tzinfo=timezone.utc))).history(
+        "IREN", date(2024, 6, 8), date(2024, 6, 8)
+    )
+    assert history.closes.empty and history.splits.empty
+
+
+def test_yahoo_changed_shape_names_endpoint_and_key(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/changed_shape.json"))
+    with pytest.raises(SourceShapeError) as caught:
+        Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
+    assert caught.value.endpoint == f"Yahoo chart IREN ({YAHOO_IREN})"
+    assert caught.value.missing == "key chart.result[0].indicators"
+
+
+def test_yahoo_error_falls_back_to_stooq_with_warnings(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    yahoo_mara = "https://query1.finance.yahoo.com/v8/finance/chart/MARA"
+    served.add(responses.GET, yahoo_mara, status=404, body=body("yahoo/not_found.json"))
+    served.add(responses.GET, STOOQ_URL, body=body("stooq/mara_us_2024-06-03_2024-06-07.csv"))
+    source = LiveSource(client(tmp_path), universe=universe("MARA"))
+    prices = source.fetch("equity_prices", date(2024, 6, 3), date(2024, 6, 7))
+
+    assert prices["close"].tolist() == [22.12, 22.64, 23.87, 23.15, 22.03]
+    assert query(served.calls[1]) == {"s": "mara.us", "d1": "20240603", "d2": "20240607", "i": "d"}
+    fallback, caveat = source.warnings
+    assert fallback.startswith("MARA: Yahoo Finance failed: ") and fallback.endswith("; used stooq")
+    assert "HTTP 404" in fallback and "No data found, symbol may be delisted" in fallback
+    assert "split-adjusted" in caveat and "could not be unadjusted" in caveat
+
+
+def test_chart_error_in_a_200_answer_is_a_source_error(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/not_found.json"))
+    with pytest.raises(SourceError, match=r"Yahoo chart IREN .*: Yahoo reports .*Not Found"):
+        Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
+    assert not list((tmp_path / "raw_responses" / "yahoo").glob("*.json"))  # nothing to replay
+
+
+def test_no_price_feed_answering_is_an_error(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, YAHOO_IREN, status=404, body=body("yahoo/not_found.json"))
+    served.add(responses.GET, STOOQ_URL, body=body("stooq/no_data.csv"))
+    source = LiveSource(client(tmp_path), universe=universe("IREN"))
+    with pytest.raises(
+        SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed.*stooq failed"
+    ):
+        source.fetch("equity_prices", *JUNE_RANGE)
+
+
+# --- SEC EDGAR, overrides, staleness --------------------------------------------------------------
+
+
+def test_share_classes_are_summed_and_the_latest_filing_wins(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(
+        responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json")
+    )
+    figures = SecEdgar(client(tmp_path), USER_AGENT).shares("BTDR", date(2024, 6, 30), pytest.fail)
+    assert figures.values.tolist() == [
+        [pd.Timestamp("2023-04-20"), 110_200_000 + 48_300_000],
+        [pd.Timestamp("2023-12-31"), 113_500_000 + 48_000_000],  # the 20-F/A, not the 20-F
+    ]
+    assert served.calls[0].request.headers["User-Agent"] == USER_AGENT
+
+
+def test_shares_outstanding_with_overrides_staleness_and_gaps(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(
+        responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json")
+    )
+    served.add(
+        responses.GET, SEC.format(1720424), body=body("sec/companyfacts_hive_no_cover_figure.json")
+    )
+    served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_mara.json"))
+    served.add(responses.GET, SEC.format(1856028), status=404, body=body("sec/not_found.xml"))
+    overrides = tmp_path / "shares_overrides.csv"
+    overrides.write_text(
+        "ticker,as_of,shares\nHIVE,2024-06-28,94000000\nMARA,2024-04-26,294300000\n"
+    )
+    newcomer = pd.DataFrame(
+        {"ticker": ["XNEW"], "listed_on": [pd.Timestamp("2024-01-02")], "delisted_on": [pd.NaT]}
+    )
+    source = LiveSource(
+        client(tmp_path),
+        sec_user_agent=USER_AGENT,
+        shares_overrides=overrides,
+        universe=pd.concat([universe("BTDR", "HIVE", "MARA", "SDIG"), newcomer], ignore_index=True),
+    )
+    frame = source.fetch("shares_outstanding", date(2024, 4, 1), date(2024, 6, 30))
+
+    # HIVE: an override fills the foreign issuer's gap; MARA: an override beats the SEC figure
+    assert frame.values.tolist() == [
+        ["HIVE", pd.Timestamp("2024-06-28"), 94_000_000],
+        ["MARA", pd.Timestamp("2024-04-26"), 294_300_000],
+    ]
+    assert source.warnings == [
+        "SDIG: SEC EDGAR has no company facts for CIK 1856028 (HTTP 404); check ciks.csv",
+        "XNEW: no CIK in ciks.csv, SEC EDGAR not asked",
+        "BTDR: latest shares outstanding figure is from 2023-12-31, 182 days before 2024-06-30 "
+        "(more than 120): its market cap is stale; add a recent figure to shares_overrides.csv",
+        "SDIG: no shares outstanding figure on or before 2024-06-30, so no market cap; "
+        "add one to shares_overrides.csv",
+        "XNEW: no shares outstanding figure on or before 2024-06-30, so no market cap; "
+        "add one to shares_overrides.csv",
+    ]
+
+
+def test_missing_sec_user_agent_is_a_clear_error_before_any_request(tmp_path: Path) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as nothing_served:
+        with pytest.raises(SourceError, match="set SEC_USER_AGENT"):
+            SecEdgar(client(tmp_path), None).shares("MARA", date(2024, 6, 30), pytest.fail)
+        assert len(nothing_served.calls) == 0
+
+
+def test_sec_changed_shape_names_endpoint_and_key(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_changed_shape.json"))
+    with pytest.raises(SourceShapeError) as caught:
+        SecEdgar(client(tmp_path), USER_AGENT).shares("MARA", date(2024, 6, 30), pytest.fail)
+    assert caught.value.endpoint == f"SEC EDGAR company facts MARA ({SEC.format(1507605)})"
+    assert caught.value.missing == "key facts.dei.EntityCommonStockSharesOutstanding.units"
+
+
+def test_bad_overrides_file_is_named_with_row_column_and_value(tmp_path: Path) -> None:
+    overrides = tmp_path / "shares_overrides.csv"
+    overrides.write_text("ticker,as_of,shares\nHIVE,2024-06-28,many\n")
+    source = LiveSource(client(tmp_path), shares_overrides=overrides, universe=universe())
+    with pytest.raises(
+        RawDataError, match=r"shares_overrides\.csv: row 1, column 'shares': value 'many'"
+    ):
+        source.fetch("shares_outstanding", date(2024, 4, 1), date(2024, 6, 30))
+
+
+# --- the composed source --------------------------------------------------------------------------
+
+
+def test_every_seed_ticker_has_a_cik() -> None:
+    ciks = load_ciks()
+    assert set(ciks) == set(read_universe()["ticker"]) and all(
+        0 < cik < 10**10 for cik in ciks.values()
+    )
+
+
+def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> None:
+    source = LiveSource(client(tmp_path))
+    assert source.fetch("miner_universe").empty
+    assert "community-api.coinmetrics.io" in source.origin(
+        "btc_daily"
+    ) and "mempool.space" in source.origin("btc_daily")
+    assert "query1.finance.yahoo.com" in source.origin(
+        "equity_prices"
+    ) and "stooq.com" in source.origin("equity_prices")
+    assert "data.sec.gov" in source.origin("shares_outstanding")
+
+
+def test_from_environ_reads_the_given_mapping(tmp_path: Path) -> None:
+    (tmp_path / "shares_overrides.csv").write_text("ticker,as_of,shares\n")
+    source = LiveSource.from_environ(
+        {"SEC_USER_AGENT": USER_AGENT, "WAREHOUSE_CSV_DIR": str(tmp_path)}, tmp_path / "warehouse"
+    )
+    assert source.shares_overrides == tmp_path / "shares_overrides.csv"
+    assert source.http.cache_dir == tmp_path / "warehouse" / "raw_responses"
+    assert isinstance(source.chain, CoinMetrics)

@@ -1,0 +1,430 @@
+"""The monthly note, from a small hand-made published.duckdb (no pipeline run, no network).
+
+The file holds 2024-01 (partial: the first month) .. 2024-03, a gap at 2024-04, then 2024-05 ..
+2024-07 (partial: in progress), four miners and two publication_log rows. 2024-06 is the month under
+the microscope: the combined market cap fell, one miner listed, one split.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pytest
+
+from orchestration.note import NoteError, parse_month, write_note
+from orchestration.note import __main__ as cli
+from orchestration.note import text
+
+NOTE_COLUMNS = {
+    "month": "date", "is_partial_month": "boolean",
+    "btc_price_avg_usd": "double", "btc_price_avg_mom": "double",
+    "btc_price_month_end_usd": "double", "btc_price_month_end_mom": "double",
+    "btc_price_close_month_end_usd": "double",
+    "hashrate_avg_ehs": "double", "hashrate_avg_mom": "double", "hashrate_month_end_7d_avg_ehs": "double",
+    "difficulty_avg": "double", "difficulty_avg_mom": "double",
+    "difficulty_month_end": "double", "difficulty_month_end_mom": "double",
+    "hashprice_usd_per_ehs_day": "double", "hashprice_mom": "double",
+    "miner_count": "bigint", "combined_market_cap_usd": "double",
+    "combined_market_cap_mom": "double", "combined_market_cap_like_for_like_mom": "double",
+    "leader_ticker": "varchar", "leader_return": "double", "laggard_ticker": "varchar", "laggard_return": "double",
+    "mcap_to_remaining_btc_ratio": "double", "mcap_to_remaining_btc_peak": "double",
+    "mcap_to_remaining_btc_peak_month": "date", "mcap_to_remaining_btc_avg": "double",
+    "mcap_to_4y_rewards_ratio": "double", "mcap_to_4y_rewards_peak": "double",
+    "mcap_to_4y_rewards_peak_month": "date", "mcap_to_4y_rewards_avg": "double",
+    "data_source": "varchar", "is_synthetic_data": "boolean",
+}
+MINER_COLUMNS = {
+    "month": "date", "ticker": "varchar", "name": "varchar", "close_month_end_usd": "double",
+    "monthly_return": "double", "shares_outstanding": "bigint", "market_cap_usd": "double",
+    "return_rank": "bigint", "is_member": "boolean", "listed_in_month": "boolean",
+    "delisted_in_month": "boolean", "split_in_month": "boolean",
+}
+LOG_COLUMNS = {
+    "published_at": "timestamp", "run_id": "varchar", "source": "varchar", "is_synthetic": "boolean",
+    "first_month": "date", "last_month": "date", "row_counts": "json", "gate_result": "varchar",
+}
+
+NO_CHANGES = dict(btc_price_avg_mom=None, btc_price_month_end_mom=None, hashrate_avg_mom=None,
+                  difficulty_avg_mom=None, difficulty_month_end_mom=None, hashprice_mom=None,
+                  combined_market_cap_mom=None, combined_market_cap_like_for_like_mom=None)
+NO_RETURNS = dict(leader_ticker=None, leader_return=None, laggard_ticker=None, laggard_return=None)
+
+
+def chain(btc: float, hashrate: float, difficulty_t: float, hashprice: float) -> dict:
+    return dict(btc_price_avg_usd=btc, btc_price_month_end_usd=btc * 1.01, btc_price_close_month_end_usd=btc * 1.02,
+                hashrate_avg_ehs=hashrate, hashrate_month_end_7d_avg_ehs=hashrate + 3.3,
+                difficulty_avg=difficulty_t * 1e12, difficulty_month_end=difficulty_t * 1.01e12,
+                hashprice_usd_per_ehs_day=hashprice)
+
+
+def changes(value: float) -> dict:
+    return {key: value for key in NO_CHANGES}
+
+
+def gauges(remaining: tuple, rewards: tuple) -> dict:
+    """(ratio, peak, peak month, average) of each gauge."""
+    names = ("ratio", "peak", "peak_month", "avg")
+    return {**{f"mcap_to_remaining_btc_{n}": v for n, v in zip(names, remaining)},
+            **{f"mcap_to_4y_rewards_{n}": v for n, v in zip(names, rewards)}}
+
+
+FEB = date(2024, 2, 1)
+MONTHS = {
+    date(2024, 1, 1): dict(is_partial_month=True, **chain(42_100.0, 520.0, 72.0, 61_000.0), **NO_CHANGES,
+                           miner_count=3, combined_market_cap_usd=18.2e9, **NO_RETURNS,
+                           **gauges((0.41, 0.41, date(2024, 1, 1), 0.41), (1.6, 1.6, date(2024, 1, 1), 1.6))),
+    FEB: dict(is_partial_month=False, **chain(48_800.0, 545.0, 78.0, 66_000.0), **changes(0.08),
+              miner_count=3, combined_market_cap_usd=26.0e9, leader_ticker="MARA", leader_return=0.31,
+              laggard_ticker="RIOT", laggard_return=0.02,
+              **gauges((0.512, 0.512, FEB, 0.461), (1.9, 1.9, FEB, 1.75))),
+    date(2024, 3, 1): dict(is_partial_month=False, **chain(67_000.0, 590.0, 82.0, 70_000.0), **changes(0.05),
+                           miner_count=3, combined_market_cap_usd=25.0e9, leader_ticker="CLSK", leader_return=0.12,
+                           laggard_ticker="MARA", laggard_return=-0.04,
+                           **gauges((0.38, 0.512, FEB, 0.434), (1.5, 1.9, FEB, 1.667))),
+    date(2024, 5, 1): dict(is_partial_month=False, **chain(66_000.0, 600.0, 84.0, 50_000.0), **NO_CHANGES,
+                           miner_count=3, combined_market_cap_usd=24.45e9, leader_ticker="CLSK", leader_return=0.2,
+                           laggard_ticker="MARA", laggard_return=0.01,
+                           **gauges((0.3, 0.512, FEB, 0.4005), (1.3, 1.9, FEB, 1.575))),
+    date(2024, 6, 1): dict(is_partial_month=False, btc_price_avg_usd=66_123.4, btc_price_avg_mom=-0.052,
+                           btc_price_month_end_usd=61_500.2, btc_price_month_end_mom=-0.091,
+                           btc_price_close_month_end_usd=62_678.9, hashrate_avg_ehs=580.34, hashrate_avg_mom=0.04,
+                           hashrate_month_end_7d_avg_ehs=575.21, difficulty_avg=83.148e12, difficulty_avg_mom=0.012,
+                           difficulty_month_end=79.5e12, difficulty_month_end_mom=-0.05,
+                           hashprice_usd_per_ehs_day=45_210.7, hashprice_mom=-0.201, miner_count=4,
+                           combined_market_cap_usd=21.45e9, combined_market_cap_mom=-0.123,
+                           combined_market_cap_like_for_like_mom=-0.101, leader_ticker="CLSK", leader_return=0.054,
+                           laggard_ticker="MARA", laggard_return=-0.25,
+                           **gauges((0.262, 0.512, FEB, 0.3728), (1.423, 1.9, FEB, 1.5446))),
+    date(2024, 7, 1): dict(is_partial_month=True, **chain(57_000.0, 570.0, 80.0, 44_000.0), **NO_CHANGES,
+                           miner_count=4, combined_market_cap_usd=20.0e9, leader_ticker="RIOT", leader_return=0.07,
+                           laggard_ticker="NEWM", laggard_return=-0.1,
+                           **gauges((0.25, 0.512, FEB, 0.35, ), (1.4, 1.9, FEB, 1.52))),
+}
+JUNE = date(2024, 6, 1)
+# 2024-06's miners: (ticker, name, close, return, shares, market cap, rank, listed, split)
+JUNE_MINERS = [
+    ("MARA", "MARA Holdings", 20.02, -0.25, 714_285_714, 14.3e9, 3, False, False),
+    ("CLSK", "CleanSpark", 15.95, 0.054, 258_307_210, 4.12e9, 1, False, False),
+    ("NEWM", "Newminer Corp", 10.6, None, 50_000_000, 0.53e9, None, True, False),
+    ("RIOT", "Riot Platforms", 9.14, -0.031, 273_522_976, 2.5e9, 2, False, True),
+]
+
+
+@dataclass(frozen=True)
+class Flags:
+    mart_synthetic: bool
+    log_synthetic: bool
+    source: str
+
+
+DEMO = Flags(True, True, "demo")
+LIVE = Flags(False, False, "live")
+
+
+def insert(conn, table: str, columns: dict[str, str], rows: list[dict]) -> None:
+    conn.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
+    conn.executemany(f"insert into {table} values ({', '.join('?' * len(columns))})",
+                     [[row.get(name) for name in columns] for row in rows])
+
+
+def miner_rows() -> list[dict]:
+    rows = [dict(month=JUNE, ticker=t, name=n, close_month_end_usd=c, monthly_return=r, shares_outstanding=s,
+                 market_cap_usd=m, return_rank=k, is_member=True, listed_in_month=listed, delisted_in_month=False,
+                 split_in_month=split)
+            for t, n, c, r, s, m, k, listed, split in JUNE_MINERS]
+    for month in MONTHS.keys() - {JUNE}:  # the other months: three plain members without a return
+        rows += [dict(month=month, ticker=t, name=n, close_month_end_usd=c, shares_outstanding=s, market_cap_usd=m,
+                      is_member=True, listed_in_month=False, delisted_in_month=False, split_in_month=False)
+                 for t, n, c, _, s, m, *_ in JUNE_MINERS if t != "NEWM"]
+    return rows
+
+
+def make_published(path, flags: Flags = DEMO):
+    notes = [dict(month=month, data_source=flags.source, is_synthetic_data=flags.mart_synthetic, **values)
+             for month, values in MONTHS.items()]
+    log = dict(run_id="run-new", source=flags.source, is_synthetic=flags.log_synthetic, first_month=date(2024, 1, 1),
+               last_month=date(2024, 7, 1), row_counts="{}", gate_result="passed: 42 checks evaluated, 0 warnings")
+    with duckdb.connect(str(path)) as conn:
+        insert(conn, "mart_monthly_note", NOTE_COLUMNS, notes)
+        insert(conn, "mart_miner_monthly", MINER_COLUMNS, miner_rows())
+        insert(conn, "publication_log", LOG_COLUMNS, [
+            {**log, "published_at": datetime(2024, 7, 2, 6, 0), "run_id": "run-old", "gate_result": "old"},
+            {**log, "published_at": datetime(2024, 8, 2, 6, 15, 42)},
+        ])
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    return make_published(tmp_path_factory.mktemp("demo") / "published.duckdb")
+
+
+@dataclass(frozen=True)
+class Note:
+    markdown: str
+    html: str
+
+    @property
+    def headline(self) -> str:
+        return next(p for p in self.markdown.split("\n\n") if p.startswith("In "))
+
+    def tables(self) -> dict[str, list[dict[str, str]]]:
+        """### title -> rows as {header: cell}; a table is the run of '|' lines right after its title."""
+        tables, title, header = {}, None, None
+        for line in self.markdown.splitlines():
+            if line.startswith("### "):
+                title, header = line[4:], None
+            elif not line.startswith("|"):
+                title = title if header is None else None  # a blank line after the rows ends the table
+            elif title and not re.fullmatch(r"\|( ---:? \|)+", line):
+                cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+                if header is None:
+                    header = cells
+                    tables[title] = []
+                else:
+                    tables[title].append(dict(zip(header, cells)))
+        return tables
+
+
+def render(published, tmp_path, month=None) -> Note:
+    files = write_note(published, tmp_path, month)
+    return Note(files.markdown.read_text(), files.html.read_text())
+
+
+@pytest.fixture(scope="module")
+def june(published, tmp_path_factory) -> Note:
+    return render(published, tmp_path_factory.mktemp("notes"), "2024-06")
+
+
+SCALE = {"bn": 1e9, "m": 1e6, "T": 1e12, "%": 0.01}
+NUMBER = re.compile(r"[+-]?\$?\d[\d,]*(?:\.\d+)?(?: ?(?:bn|m|T|x)\b|%| EH/s)?")
+
+
+def parse(token: str) -> tuple[float, float]:
+    """'$21.45 bn' -> (21.45e9, 0.005e9): the value and half a unit of its last printed digit."""
+    match = re.fullmatch(r"([+-]?)\$?([\d,]+)(?:\.(\d+))?\s?(bn|m|T|%|x|EH/s|per EH/s per day)?", token.strip())
+    assert match, f"not a printed number: {token!r}"
+    sign, whole, decimals, unit = match.groups()
+    scale = SCALE.get(unit, 1.0)
+    value = float(whole.replace(",", "") + "." + (decimals or "0")) * scale
+    return (-value if sign == "-" else value), 0.5 * 10 ** -len(decimals or "") * scale * 1.000001
+
+
+def equals(printed: str, expected: float | None) -> bool:
+    if expected is None:
+        return printed in ("n/a", "")
+    value, tolerance = parse(printed)
+    return abs(value - expected) <= tolerance
+
+
+def test_tables_print_the_marts_numbers(june):
+    figures, tables = MONTHS[JUNE], june.tables()
+    equities = {row["Figure"]: row for row in tables["Combined market cap, leader and laggard"]}
+    assert equals(equities["Combined market cap"]["Value"], figures["combined_market_cap_usd"])
+    assert equals(equities["Combined market cap"]["Change on month"], figures["combined_market_cap_mom"])
+    assert equals(equities["Combined market cap, like for like"]["Change on month"],
+                  figures["combined_market_cap_like_for_like_mom"])
+    assert equities["Miners listed at month end"]["Value"] == "4"
+    assert (equities["Leader (best return)"]["Value"], equities["Laggard (worst return)"]["Value"]) == ("CLSK", "MARA")
+    assert equals(equities["Leader (best return)"]["Change on month"], figures["leader_return"])
+    assert equals(equities["Laggard (worst return)"]["Change on month"], figures["laggard_return"])
+
+    network = {row["Figure"]: (row["Value"], row["Change on month"])
+               for row in tables["Price, hashrate, difficulty and hashprice"]}
+    expected = {
+        "Bitcoin price, monthly average": ("btc_price_avg_usd", "btc_price_avg_mom"),
+        "Bitcoin price, month end (7-day average)": ("btc_price_month_end_usd", "btc_price_month_end_mom"),
+        "Bitcoin price, close on the month's last day": ("btc_price_close_month_end_usd", None),
+        "Hashrate, monthly average": ("hashrate_avg_ehs", "hashrate_avg_mom"),
+        "Hashrate, month end (7-day average)": ("hashrate_month_end_7d_avg_ehs", None),
+        "Difficulty, monthly average": ("difficulty_avg", "difficulty_avg_mom"),
+        "Difficulty at month end": ("difficulty_month_end", "difficulty_month_end_mom"),
+        "Hashprice, monthly average": ("hashprice_usd_per_ehs_day", "hashprice_mom"),
+    }
+    assert network.keys() == expected.keys()
+    for label, (value_column, change_column) in expected.items():
+        value, change = network[label]
+        assert equals(value, figures[value_column]), label
+        assert equals(change, figures[change_column]) if change_column else change == "", label
+
+    valuation = tables["The gauges against their history"]
+    for row, gauge in zip(valuation, ("mcap_to_remaining_btc", "mcap_to_4y_rewards")):
+        assert equals(row["This month"], figures[f"{gauge}_ratio"])
+        assert equals(row["Average to date"], figures[f"{gauge}_avg"])
+        assert equals(row["Peak to date"], figures[f"{gauge}_peak"])
+        assert row["Peak month"] == f"{figures[f'{gauge}_peak_month']:%Y-%m}"
+
+
+def test_every_miner_is_listed_sorted_by_return_with_its_numbers(june):
+    rows = june.tables()["Return and market cap by miner"]
+    assert [row["Ticker"] for row in rows] == ["CLSK", "RIOT", "MARA", "NEWM"]  # by rank, unranked last
+    by_ticker = {row["Ticker"]: row for row in rows}
+    for ticker, name, close, monthly_return, _, market_cap, rank, listed, split in JUNE_MINERS:
+        row = by_ticker[ticker]
+        assert row["Company"] == name
+        assert row["Rank"] == (str(rank) if rank else "n/a")
+        assert equals(row["Return"], monthly_return)
+        assert equals(row["Month-end close"], close)
+        assert equals(row["Market cap"], market_cap)
+        assert ("listed this month" in row["Events"]) == listed
+        assert ("split this month" in row["Events"]) == split
+
+
+def test_every_number_in_the_headline_is_the_marts(june):
+    figures = MONTHS[JUNE]
+    known = [abs(value) for value in figures.values()
+             if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    prose = re.sub(r"(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}"
+                   r"|\d{4}-\d{2}|7-day", "", june.headline)
+    tokens = [token.strip() for token in NUMBER.findall(prose)]
+    assert len(tokens) >= 15, tokens
+    for token in tokens:
+        assert any(equals(token.lstrip("+-"), value) for value in known), f"{token!r} is not a number of the mart"
+    for printed in ("$21.45 bn", "12.3%", "10.1%", "$66,123", "5.2%", "$61,500", "9.1%", "580.3 EH/s", "4.0%",
+                    "83.15 T", "1.2%", "$45,211 per EH/s per day", "20.1%", "5.4%", "25.0%", "0.262x", "0.373x",
+                    "0.512x", "1.42x", "1.54x", "1.90x"):
+        assert printed in june.headline
+
+
+def test_a_negative_move_reads_as_a_fall(june):
+    headline = june.headline
+    assert "the combined market cap of the 4 listed miners fell 12.3% to $21.45 bn" in headline
+    assert "(down 10.1% like for like" in headline
+    assert "hashprice fell 20.1% to $45,211 per EH/s per day" in headline
+    assert "Average hashrate rose 4.0% to 580.3 EH/s" in headline
+    assert "CLSK led, gaining 5.4%; MARA lagged, losing 25.0%." in headline
+    assert "0.262x the value of the bitcoin left to mine (below its average of 0.373x; peak 0.512x in February 2024)" \
+        in headline
+    assert not re.search(r"(rose|fell|gaining|losing|by|to) [+-]", headline)  # no signed number in prose
+
+
+def test_the_html_shows_the_same_headline_and_cells(june):
+    page = html.unescape(june.html)
+    assert f'<p class="lead">{june.headline}</p>' in page
+    for rows in june.tables().values():
+        for row in rows:
+            for cell in row.values():
+                assert f">{cell}</td>" in page
+
+
+def test_the_html_is_self_contained(june):
+    assert not re.search(r"https?://", june.html)
+    references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', june.html)
+    assert references and all(ref.startswith("data:image/png;base64,") for ref in references)
+    assert len(references) == 5  # returns, market cap vs bitcoin, hashrate/hashprice, two gauges
+    for ref in references:
+        assert base64.b64decode(ref.split(",", 1)[1]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("flags, banner", [
+    (DEMO, True),
+    (LIVE, False),
+    (Flags(mart_synthetic=True, log_synthetic=False, source="live"), True),  # either flag marks it
+])
+def test_banner_exactly_when_the_data_is_synthetic(tmp_path, flags, banner):
+    note = render(make_published(tmp_path / "published.duckdb", flags), tmp_path, "2024-06")
+    assert ("SYNTHETIC DEMO DATA" in note.markdown) is banner
+    assert ("SYNTHETIC DEMO DATA" in note.html) is banner
+    assert ('class="banner"' in note.html) is banner
+    assert note.markdown.startswith("# Bitcoin-miner equities: June 2024\n\n> **SYNTHETIC") is banner
+
+
+def test_footer_states_the_newest_publication(june):
+    footer = june.markdown.rstrip().splitlines()[-1]
+    assert footer == ("Data source: demo (SYNTHETIC DEMO DATA - not market data). "
+                      "Published 2024-08-02 06:15 UTC (run run-new, months 2024-01 .. 2024-07). "
+                      "Quality gate: passed: 42 checks evaluated, 0 warnings.")
+    assert f"<footer>{footer}</footer>" in html.unescape(june.html)
+
+
+def test_first_month_says_there_is_no_prior_month(published, tmp_path):
+    note = render(published, tmp_path, "2024-01")
+    assert "No month-over-month changes are given: there is no prior month to compare with." in note.headline
+    assert not re.search(r"\b(rose|fell|unchanged|led|lagged)\b", note.headline)
+    assert "January 2024 is a partial month" in note.markdown
+    rows = {row["Figure"]: row for row in note.tables()["Price, hashrate, difficulty and hashprice"]}
+    assert rows["Hashprice, monthly average"]["Change on month"] == "n/a"
+    for output in (note.markdown, note.html):
+        assert not re.search(r"\b(None|nan|NaN)\b", output)
+
+
+def test_a_month_after_a_gap_says_which_month_is_missing(published, tmp_path):
+    headline = render(published, tmp_path, "2024-05").headline
+    assert "there is no data for April 2024 to compare with" in headline
+    assert "CLSK led, gaining 20.0%; MARA lagged, gaining 1.0%." in headline
+
+
+def test_default_month_is_the_latest_complete_month(published, tmp_path):
+    files = write_note(published, tmp_path)  # 2024-07 is newer but partial
+    assert files.month == JUNE and files.is_synthetic
+    assert (files.html.name, files.markdown.name) == ("2024-06.html", "2024-06.md")
+
+
+def test_a_partial_month_asked_for_explicitly_is_marked(published, tmp_path):
+    note = render(published, tmp_path, "2024-07")
+    assert "July 2024 is a partial month" in note.markdown and "July 2024 is a partial month" in note.html
+    assert "the data for July 2024 is incomplete" in note.headline
+
+
+AVAILABLE = "months available: 2024-01 .. 2024-03, 2024-05 .. 2024-07"
+
+
+@pytest.mark.parametrize("month, message", [
+    ("2023-12", f"2023-12 is before the history starts (2024-01); {AVAILABLE}"),
+    ("2024-04", f"no published data for 2024-04; {AVAILABLE}"),
+    ("2024-09", f"no published data for 2024-09; {AVAILABLE}"),
+    ("2024-13", "not a month: '2024-13' (expected YYYY-MM, e.g. 2024-06)"),
+])
+def test_a_month_without_data_is_a_clear_error(published, tmp_path, month, message):
+    with pytest.raises(NoteError) as error:
+        write_note(published, tmp_path, month)
+    assert str(error.value) == message
+    assert not list(tmp_path.iterdir())  # no empty page
+
+
+@pytest.mark.parametrize("key", ["2024-06", "2024-06-01"])  # a Dagster monthly partition key works too
+def test_month_keys(key):
+    assert parse_month(key) == JUNE
+
+
+def test_a_file_without_the_columns_the_note_reads_is_a_clear_error(tmp_path):
+    with duckdb.connect(str(tmp_path / "published.duckdb")) as conn:
+        conn.execute("create table mart_monthly_note as select date '2024-06-01' as month")
+    with pytest.raises(NoteError, match=r"is_partial_month.*names are in orchestration/note/data\.py"):
+        write_note(tmp_path / "published.duckdb", tmp_path)
+
+
+def test_missing_published_file_is_a_clear_error(tmp_path):
+    with pytest.raises(NoteError, match="no published file at .*: run `make run` first"):
+        write_note(tmp_path / "published.duckdb", tmp_path)
+
+
+def test_cli_writes_under_warehouse_dir_and_prints_the_paths(published, tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "published.duckdb").write_bytes(published.read_bytes())
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
+    assert cli.main(["--month", "2024-03"]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(warehouse / "notes" / "2024-03.html"),
+                                                    str(warehouse / "notes" / "2024-03.md")]
+    assert cli.main(["--month", "2023-12"]) == 1
+    assert "2023-12 is before the history starts" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, expected", [
+    (0.06, "hashprice rose 6.0% to $1"),
+    (-0.123, "hashprice fell 12.3% to $1"),
+    (-0.0004, "hashprice was unchanged at $1"),
+    (None, "hashprice was $1"),
+])
+def test_movement_wording(change, expected):
+    assert text.movement("hashprice", "$1", change) == expected
+
+
+def test_clauses_join_like_prose():
+    assert [text.join_clauses(c) for c in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
