@@ -39,23 +39,34 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
 def summary_lines(published_db) -> list[str]:
+    """The latest month's headline, read back from the published file (what readers see)."""
     with duckdb.connect(str(published_db), read_only=True) as conn:
-        note = conn.execute(
-            "select month, btc_price_avg_usd, btc_price_month_end_usd, miner_count, "
-            "combined_market_cap_usd, data_source, is_synthetic_data "
-            "from mart_monthly_note order by month desc limit 1"
-        ).fetchone()
-        log = conn.execute(
+        cursor = conn.execute("select * from mart_monthly_note order by month desc limit 1")
+        note = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+        published_at, first, last = conn.execute(
             "select published_at, first_month, last_month from publication_log order by published_at desc limit 1"
         ).fetchone()
-    month, avg, month_end, miners, cap, source, synthetic = note
-    banner = "SYNTHETIC DEMO DATA - not market data" if synthetic else f"source: {source}"
-    cap_text = f"${cap / 1e9:,.2f} bn" if cap is not None else "n/a"
+    banner = "SYNTHETIC DEMO DATA - not market data" if note["is_synthetic_data"] else f"source: {note['data_source']}"
+    cap = note["combined_market_cap_usd"]
+    cap_text = f"${cap / 1e9:,.2f} bn ({_pct(note['combined_market_cap_mom'])} MoM)" if cap is not None else "n/a"
+    leader = f"{note['leader_ticker']} {_pct(note['leader_return'])}" if note["leader_ticker"] else "n/a"
+    laggard = f"{note['laggard_ticker']} {_pct(note['laggard_return'])}" if note["laggard_ticker"] else "n/a"
+    partial = " (partial month)" if note["is_partial_month"] else ""
     return [
-        f"Published {published_db} at {log[0]:%Y-%m-%d %H:%M} UTC: months {log[1]:%Y-%m} .. {log[2]:%Y-%m} ({banner})",
-        f"Latest month {month:%Y-%m}: BTC average ${avg:,.0f}, month-end (7-day avg) ${month_end:,.0f}; "
-        f"{miners} miners, combined market cap {cap_text}",
+        f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} ({banner})",
+        f"Latest month {note['month']:%Y-%m}{partial}: BTC average ${note['btc_price_avg_usd']:,.0f}, "
+        f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate {note['hashrate_avg_ehs']:,.0f} EH/s; "
+        f"hashprice ${note['hashprice_usd_per_ehs_day']:,.0f}/EH/s/day",
+        f"  {note['miner_count']} miners, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
+        f"  market cap / remaining bitcoin value {note['mcap_to_remaining_btc_ratio']:.3f} "
+        f"(peak {note['mcap_to_remaining_btc_peak']:.3f}, average {note['mcap_to_remaining_btc_avg']:.3f}); "
+        f"/ next 4 years' rewards {note['mcap_to_4y_rewards_ratio']:.3f} "
+        f"(peak {note['mcap_to_4y_rewards_peak']:.3f}, average {note['mcap_to_4y_rewards_avg']:.3f})",
     ]
 
 

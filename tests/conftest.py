@@ -22,3 +22,17 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def session_warehouse() -> Path:
     return _SESSION_WAREHOUSE
+
+
+@pytest.fixture(scope="session")
+def demo_run(session_warehouse):
+    """One full `make run` equivalent on the demo for the whole session (about 30 s):
+    (exit code, settings, the Dagster instance that recorded it). Tests only read what it built."""
+    import dagster as dg
+
+    from orchestration import run
+    from orchestration.settings import Settings
+
+    settings = Settings(warehouse_dir=session_warehouse, source="demo")
+    instance = dg.DagsterInstance.ephemeral()
+    return run.main(instance=instance, settings=settings), settings, instance

@@ -52,12 +52,12 @@ def dbt(warehouse: Path, *args: str):
     return result
 
 
-def load_raw(warehouse: Path, btc_daily: pd.DataFrame | None = None) -> None:
-    """Every raw dataset from the demo source, or btc_daily from `btc_daily` (real data) instead."""
+def load_raw(warehouse: Path, btc_daily: pd.DataFrame) -> None:
+    """The demo source's raw datasets, with the real days of `btc_daily` as the chain data."""
     demo = DemoSource()
     with duckdb.connect(str(warehouse / "build.duckdb")) as conn:
         for name in DATASETS:
-            if name == "btc_daily" and btc_daily is not None:
+            if name == "btc_daily":
                 load_frame(conn, name, btc_daily, origin=str(REAL_BTC_DAILY), source_name="csv", synthetic=False)
             else:
                 load_frame(conn, name, demo.fetch(name), origin="demo", source_name="demo", synthetic=True)
@@ -70,11 +70,11 @@ def open_build(warehouse: Path) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    warehouse = tmp_path_factory.mktemp("chain-demo")
-    load_raw(warehouse)
-    dbt(warehouse, "build", "--select", "+mart_chain_monthly", "+fct_halving_eras")
-    with open_build(warehouse) as conn:
+def demo(demo_run) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The session's full demo build (raw, every model, published by the pipeline)."""
+    exit_code, settings, _ = demo_run
+    assert exit_code == 0
+    with duckdb.connect(str(settings.build_db), read_only=True) as conn:
         yield conn
 
 

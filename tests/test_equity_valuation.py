@@ -19,14 +19,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.raw_load import load_frame
-from orchestration.sources import DATASETS
-from orchestration.sources.demo import DemoSource
 from orchestration.settings import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt_project"
-MARTS = ("mart_miner_monthly", "mart_valuation_history")
-# Models of issue 5 whose unit tests run here too (against the relations built below).
+# Models of issue 5 whose unit tests run here too, against the relations the session run built.
 UNIT_TESTED = (
     "int_split_factors",
     "int_shares_outstanding_intervals",
@@ -49,20 +45,11 @@ def dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
-    """The demo's raw tables plus the issue-5 marts and everything upstream of them."""
-    folder = tmp_path_factory.mktemp("equity-valuation")
-    source = DemoSource()
-    with duckdb.connect(str(folder / "build.duckdb")) as conn:
-        for name in DATASETS:
-            load_frame(
-                conn, name, source.fetch(name),
-                origin=f"demo source, dataset {name}", source_name=source.name, synthetic=True,
-            )  # fmt: skip
-    # Unit tests run separately below, so an unrelated unit test upstream cannot hide these marts.
-    result = dbt(folder, "build", "--select", *(f"+{m}" for m in MARTS), "--exclude", "test_type:unit")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return folder
+def warehouse(demo_run) -> Path:
+    """The session's full demo build: raw tables and every model, built by the pipeline."""
+    exit_code, settings, _ = demo_run
+    assert exit_code == 0
+    return settings.warehouse_dir
 
 
 @pytest.fixture

@@ -16,14 +16,6 @@ from orchestration.settings import load_settings
 NOTE = ["marts", "mart_monthly_note"]
 
 
-@pytest.fixture(scope="session")
-def demo_run(session_warehouse):
-    """One full `make run` equivalent for the session (about 20 s)."""
-    instance = dg.DagsterInstance.ephemeral()
-    exit_code = run.main(instance=instance)
-    return exit_code, load_settings(), instance
-
-
 @pytest.fixture
 def published(demo_run):
     with duckdb.connect(str(demo_run[1].published_db), read_only=True) as conn:
@@ -41,6 +33,8 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     lines = run.summary_lines(settings.published_db)
     assert "SYNTHETIC DEMO DATA" in lines[0]
     assert lines[1].startswith("Latest month 2025-06: BTC average $")
+    assert lines[2].startswith("  13 miners, combined market cap $") and "leader " in lines[2]
+    assert "market cap / remaining bitcoin value" in lines[3]
 
 
 def test_one_note_row_per_month_2019_01_to_2025_06(published):
