@@ -26,9 +26,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 	printf 'telemetry:\n  enabled: false\n' > $@
 
-## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish.
+## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish;
+##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes).
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run
+	$(PY) -m orchestration.run $(if $(MONTHS),--months $(MONTHS))
 
 ## test: the pytest suite (no network).
 test: $(VENV)/.installed

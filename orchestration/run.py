@@ -5,6 +5,7 @@ Exits non-zero when a step or a blocking check fails, naming it and why in the l
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -70,14 +71,25 @@ def summary_lines(published_db) -> list[str]:
     ]
 
 
-def whole_history_tags() -> dict[str, str]:
-    """Run tags for one run over every monthly partition (the raw assets' single-run backfill)."""
+def partition_range_tags(months: str | None = None) -> dict[str, str]:
+    """Run tags for one run over a range of monthly partitions (the raw assets' single-run backfill):
+    `months` is 'YYYY-MM..YYYY-MM' or 'YYYY-MM'; None means every month (a full refresh)."""
     keys = MONTHLY.get_partition_keys()
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    first, last = keys[0], keys[-1]
+    if months:
+        start, _, end = months.partition("..")
+        first, last = f"{start.strip()}-01", f"{(end or start).strip()}-01"
+        for key in (first, last):
+            if key not in keys:
+                raise SystemExit(f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})")
+        if first > last:
+            raise SystemExit(f"MONTHS={months}: the range runs backwards")
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
-def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None) -> int:
-    """Run everything on `settings` (default: the environment's) and print the summary."""
+def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None) -> int:
+    """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
+    refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise."""
     settings = settings or load_settings()
     from orchestration.definitions import build_definitions
 
@@ -86,9 +98,10 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
-    months = MONTHLY.get_partition_keys()
-    print(f"Building {settings.build_db} from the {settings.source} source, months {months[0][:7]} .. {months[-1][:7]} ...", flush=True)
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=whole_history_tags())
+    tags = partition_range_tags(months)
+    span = f"months {tags['dagster/asset_partition_range_start'][:7]} .. {tags['dagster/asset_partition_range_end'][:7]}"
+    print(f"Building {settings.build_db} from the {settings.source} source, {span} ...", flush=True)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
         print("\nRUN FAILED - nothing was published; the published file is unchanged.", file=sys.stderr)
@@ -114,4 +127,6 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(prog="python -m orchestration.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--months", help="YYYY-MM..YYYY-MM: reload only these months (default: every month)")
+    sys.exit(main(months=parser.parse_args().months))

@@ -87,3 +87,33 @@ def test_dbt_environment_is_scoped_to_the_invocation(monkeypatch):
     with environment(WAREHOUSE_DIR="/run/warehouse"):
         assert os.environ["WAREHOUSE_DIR"] == "/run/warehouse"
     assert os.environ["WAREHOUSE_DIR"] == "/readers/warehouse"
+
+
+def test_month_ranges_become_single_run_partition_tags():
+    from orchestration.run import partition_range_tags
+
+    assert partition_range_tags("2024-01..2024-06") == {
+        "dagster/asset_partition_range_start": "2024-01-01",
+        "dagster/asset_partition_range_end": "2024-06-01",
+    }
+    assert partition_range_tags("2024-03")["dagster/asset_partition_range_end"] == "2024-03-01"
+    everything = partition_range_tags(None)
+    assert everything["dagster/asset_partition_range_start"] == "2019-01-01"
+    with pytest.raises(SystemExit, match="2018-12 is not a month of the history"):
+        partition_range_tags("2018-12..2019-02")
+    with pytest.raises(SystemExit, match="runs backwards"):
+        partition_range_tags("2024-06..2024-01")
+
+
+@pytest.mark.parametrize(
+    "mart, raw",
+    [
+        ("mart_monthly_note", ["btc_daily", "equity_prices", "splits", "shares_outstanding", "miner_universe"]),
+        ("mart_valuation_history", ["btc_daily", "equity_prices", "splits", "shares_outstanding"]),
+        ("mart_chain_monthly", ["btc_daily"]),
+        ("mart_miner_monthly", ["equity_prices", "splits", "shares_outstanding", "miner_universe"]),
+    ],
+)
+def test_every_mart_is_downstream_of_the_raw_data_it_is_built_from(graph, mart, raw):
+    ancestors = graph.get_ancestor_asset_keys(dg.AssetKey(["marts", mart]))
+    assert {dg.AssetKey(["raw", name]) for name in raw} <= ancestors
