@@ -34,9 +34,9 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
                              f"failed ({severity}):\n{detail}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.event_specific_data.error
-            message = error.message.strip() if error else "unknown error"
-            cause = error.cause.message.strip() if error and error.cause else ""
-            lines.append(f"step {event.step_key} failed: {message}" + (f"\n  caused by: {cause}" if cause else ""))
+            # Dagster wraps what the step raised; the cause is what a user needs to read.
+            reason = (error.cause or error) if error else None
+            lines.append(f"step {event.step_key} failed: {reason.message.strip() if reason else 'unknown error'}")
     return lines
 
 

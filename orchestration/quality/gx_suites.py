@@ -42,7 +42,7 @@ IDENTIFYING_COLUMNS = ("month", "date", "ticker", "as_of", "ex_date")
 @dataclass(frozen=True)
 class Failure:
     expectation: str
-    column: str | None
+    column: str | None  # the column(s) it looks at, comma-separated
     severity: str  # "critical" or "warning"
     unexpected_count: int | None
     example_rows: list[dict]
@@ -55,7 +55,8 @@ class Failure:
         example = ""
         if self.example_rows:
             row = self.example_rows[0]
-            shown = {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k == self.column} or row
+            involved = set(self.column.split(", ")) if self.column else set()
+            shown = {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k in involved} or row
             example = f"; example row: {shown}"
         return f"{self.expectation} failed on {where} ({self.detail}){example}"
 
@@ -127,6 +128,14 @@ def _batch_definition(context, name: str):
     return existing or asset.add_batch_definition_whole_dataframe("whole_table")
 
 
+def _columns(kwargs: dict) -> list[str]:
+    """The columns an expectation looks at: `column`, a pair, or a list."""
+    if kwargs.get("column"):
+        return [kwargs["column"]]
+    pair = [kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k)]
+    return pair or list(kwargs.get("column_list") or [])
+
+
 def _failure(item, frame) -> Failure:
     config = item.expectation_config
     res = item.result or {}
@@ -140,7 +149,7 @@ def _failure(item, frame) -> Failure:
         detail = f"observed {_plain(res.get('observed_value'))!r}"
     return Failure(
         expectation=config.type,
-        column=config.kwargs.get("column"),
+        column=", ".join(_columns(config.kwargs)) or None,
         severity=str(getattr(config.severity, "value", config.severity)).lower(),
         unexpected_count=res.get("unexpected_count"),
         example_rows=rows,
