@@ -70,13 +70,15 @@ def test_daily_refresh_reloads_the_current_month():
     assert (request.partition_key, request.run_key) == ("2025-03-01", "2025-03-01@2025-03-15")
 
 
-def test_dated_raw_assets_are_monthly_partitioned_and_backfill_in_one_run(graph):
-    for name, dataset in DATASETS.items():
+def test_daily_raw_assets_are_monthly_partitioned_and_backfill_in_one_run(graph):
+    monthly = {name for name, dataset in DATASETS.items() if dataset.monthly and dataset.date_column}
+    assert monthly == {"btc_daily", "equity_prices", "splits"}
+    for name in DATASETS:
         node = graph.get(dg.AssetKey(["raw", name]))
-        if dataset.date_column:
+        if name in monthly:
             assert node.partitions_def.get_partition_keys()[0] == "2019-01-01"
             assert node.backfill_policy == dg.BackfillPolicy.single_run()
-        else:
+        else:  # shares outstanding and the universe load whole on every run
             assert node.partitions_def is None
 
 

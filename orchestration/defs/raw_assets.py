@@ -1,8 +1,11 @@
 """One asset per raw dataset: fetch from the selected source, validate, write in one transaction.
 
-Dated datasets are partitioned by month: a run over a range of months fetches that range only (what
-a live source needs) and replaces exactly those months; a run over every month is a full refresh.
-The universe has no dates: it is replaced whole.
+Daily datasets (chain days, closes, splits) are partitioned by month: a run over a range of months
+fetches that range only (what a live source needs) and replaces exactly those months; a run over
+every month is a full refresh. Shares outstanding and the universe are replaced whole on every run:
+a month's market cap needs the latest shares report from before the month, so a window of months
+alone would leave a first backfill without caps (and SEC serves a company's whole history in one
+response anyway).
 """
 
 from datetime import date, timedelta
@@ -26,8 +29,24 @@ def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     return span.start.date(), span.end.date() - timedelta(days=1)
 
 
+def run_months_end(context: dg.AssetExecutionContext) -> date | None:
+    """The last day of the months this run loads; None when it reaches the open month (up to today)."""
+    tags = context.run.tags
+    key = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_end")
+    if key is None or key == MONTHLY.get_last_partition_key():
+        return None
+    return MONTHLY.time_window_for_partition_key(key).end.date() - timedelta(days=1)
+
+
+def reference_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """Shares outstanding load every report up to the end of the run's months (a past range keeps
+    the later reports an earlier run loaded); None = all of them, replacing the whole table."""
+    end = run_months_end(context)
+    return (date.min, end) if end else None
+
+
 def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
-    partitioned = dataset.date_column is not None
+    partitioned = dataset.monthly and dataset.date_column is not None
 
     @dg.asset(
         name=dataset.name,
@@ -40,8 +59,15 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource) -> dg.MaterializeResult:
         src = source.get()
-        window = load_window(context) if partitioned else None
-        frame = src.fetch(dataset.name, *(window or (HISTORY_START_DATE if partitioned else None, None)))
+        if partitioned:  # the run's months (None: every month, a full refresh)
+            window = load_window(context)
+            fetch_range = window or (HISTORY_START_DATE, None)
+        elif dataset.date_column:  # shares: every report up to the end of the run's months
+            window = reference_window(context)
+            fetch_range = (HISTORY_START_DATE, window[1] if window else None)
+        else:  # the universe
+            window, fetch_range = None, (None, None)
+        frame = src.fetch(dataset.name, *fetch_range)
         with duckdb.get_connection() as conn:
             result = load_frame(
                 conn, dataset.name, frame,

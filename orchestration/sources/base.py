@@ -22,6 +22,9 @@ class Dataset:
     nullable: frozenset[str] = field(default_factory=frozenset)
     positive: frozenset[str] = field(default_factory=frozenset)  # must be > 0 where not null
     date_column: str | None = None  # the column a date range / month partition filters on
+    # Loaded by monthly partition (a range replaces only its months). Not for sparse reference data
+    # that a month needs from before the month: the latest shares report may be a quarter old.
+    monthly: bool = True
     description: str = ""
 
 
@@ -72,6 +75,7 @@ DATASETS: dict[str, Dataset] = {
             key=("ticker", "as_of"),
             positive=frozenset({"shares"}),
             date_column="as_of",
+            monthly=False,
             description="Shares outstanding as reported, on the basis in force on `as_of`.",
         ),
         Dataset(
@@ -85,6 +89,7 @@ DATASETS: dict[str, Dataset] = {
             },
             key=("ticker",),
             nullable=frozenset({"delisted_on"}),
+            monthly=False,
             description=(
                 "The source's own list of tracked miners. Empty means: use the built-in dbt seed "
                 "`miner_universe`."

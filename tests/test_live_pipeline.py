@@ -1,0 +1,433 @@
+"""WAREHOUSE_SOURCE=live end to end against fixtures (issue #7): the real Definitions, job
+`build_and_publish` over a range of monthly partitions, every HTTP call answered by `responses`
+(sockets stay blocked), read back from published.duckdb.
+
+Each provider's answer is BUILT for whatever the adapter asks (ticker, period1/period2,
+start_time/end_time, CIK) from deterministic data, in the provider's own shape:
+
+* Coin Metrics asset-metrics: the real chain of tests/fixtures/real_btc_2024_halving
+  (coinmetrics_btc_*.csv, **Source: Coin Metrics Community Network Data, CC BY-NC 4.0, for testing
+  only**), values as strings, only the metrics asked for (no DiffMean: the community tier's case),
+  only the days of the fixture (2024-04-18 .. 2024-07-05) inside the asked range.
+* mempool.space block-at-timestamp: the height of the last block before the asked midnight, from
+  the heights of btc_daily_*.csv in the same folder (anchored so that the subsidy they imply equals
+  Coin Metrics' IssTotNtv every day: 2024-04-18 ends at 839,852).
+* Yahoo chart: the demo source's (synthetic) UNADJUSTED closes on NYSE sessions, served the way
+  Yahoo serves them: split-ADJUSTED for every split up to the download, as float32 values, session
+  opens as timestamps, split events of the asked window; so the adapter's unadjusting is exercised
+  (IREN's 3-for-1 on 2024-06-10 inside the range).
+* SEC EDGAR company facts: the demo's shares outstanding of the ticker behind the CIK (ciks.csv),
+  as cover-page `dei:EntityCommonStockSharesOutstanding` items.
+* stooq: asked only when Yahoo fails.
+
+Range. The partitions are 2024-04 .. 2024-06 (inside the real chain; April starts on 04-18, a
+partial month, and holds the halving day). Shares outstanding are not partitioned: every run loads
+each company's whole SEC history, because a month's market cap needs the latest cover-page figure
+from before the month (the demo reports at quarter ends, so April's is dated 2024-03-31).
+
+Then: the same partitions again with every request failing (replayed from raw_responses/, zero
+HTTP calls), and the next month's run with Yahoo's shape changed (and stooq, its fallback, at its
+daily limit): it fails naming the endpoint and the missing key, and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import responses
+
+from orchestration import run
+from orchestration.definitions import build_definitions
+from orchestration.defs.raw_assets import RAW_ASSETS
+from orchestration.settings import Settings
+from orchestration.sources import make_source
+from orchestration.sources.demo import DemoSource
+from orchestration.sources.live.sec_edgar import load_ciks
+
+REAL = Path(__file__).parent / "fixtures" / "real_btc_2024_halving"
+COINMETRICS_CSV = REAL / "coinmetrics_btc_2024-04-18_2024-07-05.csv"
+BTC_DAILY_CSV = REAL / "btc_daily_2024-04-18_2024-07-05.csv"
+USER_AGENT = "Example Research jane@example.com"
+NEW_YORK = ZoneInfo("America/New_York")
+RANGE = ("2024-04-01", "2024-06-01")
+
+COINMETRICS = "community-api.coinmetrics.io"
+MEMPOOL = "mempool.space"
+YAHOO = "query1.finance.yahoo.com"
+STOOQ = "stooq.com"
+SEC = "data.sec.gov"
+
+
+def query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def session_open(day: pd.Timestamp) -> int:
+    """Unix seconds of the NYSE session open (09:30 New York) of `day`, as Yahoo stamps a bar."""
+    return unix(datetime(day.year, day.month, day.day, 9, 30, tzinfo=NEW_YORK))
+
+
+class Providers:
+    """Every provider behind one `responses` callback: answers built for the request, calls kept
+    per host. `yahoo_shape` / `stooq_limit` / `offline` switch to the failure answers."""
+
+    def __init__(self) -> None:
+        self.chain = pd.read_csv(COINMETRICS_CSV, dtype=str)
+        daily = pd.read_csv(BTC_DAILY_CSV, parse_dates=["date"])
+        # last block before a day's 00:00 UTC = the day's last height minus its blocks
+        before = daily["block_height"] - daily["blocks_mined"]
+        self.anchors = dict(zip(daily["date"].dt.date, before, strict=True))
+        demo = DemoSource()
+        self.closes = demo.fetch("equity_prices")
+        self.splits = demo.fetch("splits")
+        self.shares = demo.fetch("shares_outstanding")
+        self.tickers = {cik: ticker for ticker, cik in load_ciks().items()}
+        self.calls: Counter[str] = Counter()
+        self.yahoo_shape = "ok"  # "no indicators": Yahoo has changed shape
+        self.stooq_limit = False  # stooq answers its daily-limit notice
+        self.offline = False  # every request fails (HTTP 403, final: no retry, no sleeping)
+
+    def __call__(self, request) -> tuple[int, dict[str, str], str]:
+        parts = urlsplit(request.url)
+        self.calls[parts.netloc] += 1
+        if self.offline:
+            return 403, {}, "offline: this run must replay from disk"
+        handlers = {
+            COINMETRICS: self.coinmetrics,
+            MEMPOOL: self.mempool,
+            YAHOO: self.yahoo,
+            STOOQ: self.stooq,
+            SEC: self.sec,
+        }
+        if parts.netloc not in handlers:
+            return 404, {}, f"no such test endpoint {request.url}"
+        return handlers[parts.netloc](request)
+
+    @staticmethod
+    def json(document) -> tuple[int, dict[str, str], str]:
+        return 200, {"Content-Type": "application/json"}, json.dumps(document)
+
+    def coinmetrics(self, request):
+        asked = query(request.url)
+        assert asked["assets"] == "btc" and asked["frequency"] == "1d", asked
+        metrics = asked["metrics"].split(",")
+        days = self.chain["time"]
+        rows = self.chain[(days >= asked.get("start_time", "")) & (days <= asked["end_time"])]
+        data = [
+            {
+                "asset": "btc",
+                "time": f"{row['time']}T00:00:00.000000000Z",
+                **{metric: row[metric] for metric in metrics if metric in row.index},
+            }
+            for _, row in rows.iterrows()
+        ]
+        return self.json({"data": data})
+
+    def mempool(self, request):
+        second = int(urlsplit(request.url).path.rsplit("/", 1)[-1])
+        midnight = datetime.fromtimestamp(second + 1, timezone.utc)
+        assert midnight.time() == datetime.min.time(), request.url
+        height = self.anchors[midnight.date()]
+        return self.json(
+            {
+                "height": int(height),
+                "hash": f"{height:064x}",
+                "timestamp": (midnight - timedelta(minutes=7)).isoformat().replace("+00:00", ".000Z"),
+            }
+        )
+
+    def yahoo(self, request):
+        ticker = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        asked = query(request.url)
+        assert asked["interval"] == "1d" and asked["events"] == "split", asked
+        first, after = int(asked["period1"]), int(asked["period2"])
+        downloaded = datetime.now(timezone.utc).date()
+        closes = self.closes[self.closes["ticker"] == ticker]
+        opens = closes["date"].map(session_open)
+        closes = closes[(opens >= first) & (opens < after)]
+        splits = self.splits[self.splits["ticker"] == ticker]
+        split_opens = splits["ex_date"].map(session_open)
+        events = {
+            str(opened): {
+                "date": opened,
+                "numerator": ratio if ratio >= 1 else 1,
+                "denominator": 1 if ratio >= 1 else round(1 / ratio),
+                "splitRatio": f"{ratio:g}:1" if ratio >= 1 else f"1:{round(1 / ratio)}",
+            }
+            for opened, ratio in zip(split_opens, splits["ratio"], strict=True)
+            if first <= opened < after
+        }
+        applied = splits[splits["ex_date"].dt.date <= downloaded]  # Yahoo adjusts for these
+        adjusted = [
+            float(np.float32(close / applied.loc[applied["ex_date"] > day, "ratio"].prod()))  # float32
+            for day, close in zip(closes["date"], closes["close"], strict=True)
+        ]
+        meta = {"currency": "USD", "symbol": ticker, "exchangeTimezoneName": "America/New_York"}
+        result = {
+            "meta": {**meta, "dataGranularity": "1d"},
+            "indicators": {  # Yahoo's answer for a range without sessions has empty objects here
+                "quote": [{"close": adjusted} if adjusted else {}],
+                "adjclose": [{"adjclose": adjusted} if adjusted else {}],
+            },
+        }
+        if adjusted:
+            result["timestamp"] = [session_open(day) for day in closes["date"]]
+        if events:
+            result["events"] = {"splits": events}
+        if self.yahoo_shape == "no indicators":
+            del result["indicators"]
+        return self.json({"chart": {"result": [result], "error": None}})
+
+    def stooq(self, request):
+        if self.stooq_limit:
+            return 200, {"Content-Type": "text/plain"}, "Exceeded the daily hits limit"
+        raise AssertionError(f"stooq asked although Yahoo answered: {request.url}")
+
+    def sec(self, request):
+        assert request.headers["User-Agent"] == USER_AGENT
+        path = urlsplit(request.url).path
+        cik = int(re.fullmatch(r"/api/xbrl/companyfacts/CIK(\d{10})\.json", path)[1])
+        reports = self.shares[self.shares["ticker"] == self.tickers[cik]]
+        items = [
+            {
+                "end": f"{as_of:%Y-%m-%d}",
+                "val": int(shares),
+                "accn": f"{cik:010d}-{as_of:%y}-{number:06d}",
+                "fy": as_of.year,
+                "fp": f"Q{as_of.quarter}",
+                "form": "10-Q",
+                "filed": f"{as_of + timedelta(days=35):%Y-%m-%d}",
+            }
+            for number, (as_of, shares) in enumerate(
+                zip(reports["as_of"], reports["shares"], strict=True)
+            )
+        ]
+        concept = {"label": "Entity Common Stock, Shares Outstanding", "units": {"shares": items}}
+        return self.json({"cik": cik, "facts": {"dei": {"EntityCommonStockSharesOutstanding": concept}}})
+
+
+def materialize(
+    warehouse: Path, months: tuple[str, str], selection: list[dg.AssetKey] | None = None
+) -> dg.ExecuteInProcessResult:
+    """One `build_and_publish` run over a partition range, the source built afresh (a new process)."""
+    make_source.cache_clear()
+    defs = build_definitions(Settings(warehouse_dir=warehouse, source="live"))
+    return defs.resolve_job_def("build_and_publish").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": months[0],
+            "dagster/asset_partition_range_end": months[1],
+        },
+        asset_selection=selection,
+        raise_on_error=False,
+    )
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def env():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEC_USER_AGENT", USER_AGENT)
+        patch.delenv("WAREHOUSE_SHARES_OVERRIDES", raising=False)
+        patch.delenv("WAREHOUSE_CSV_DIR", raising=False)
+        yield
+    make_source.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def providers() -> Providers:
+    return Providers()
+
+
+@pytest.fixture(scope="module")
+def live_run(env, providers, tmp_path_factory):
+    """A fresh live warehouse after build_and_publish over 2024-04..06: the warehouse and the calls."""
+    warehouse = tmp_path_factory.mktemp("live") / "warehouse"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
+        result = materialize(warehouse, RANGE)
+        assert result.success, "\n".join(run.failure_lines(result))
+    return warehouse, Counter(providers.calls)
+
+
+def served_close(providers: Providers, ticker: str, day: str) -> float:
+    closes = providers.closes
+    return float(closes.loc[(closes["ticker"] == ticker) & (closes["date"] == day), "close"].item())
+
+
+def served_shares(providers: Providers, ticker: str, as_of: str) -> int:
+    shares = providers.shares
+    return int(shares.loc[(shares["ticker"] == ticker) & (shares["as_of"] == as_of), "shares"].item())
+
+
+def saved_responses(warehouse: Path) -> dict[str, list[dict]]:
+    """The envelopes under raw_responses/, per provider folder."""
+    saved: dict[str, list[dict]] = {}
+    for path in sorted((warehouse / "raw_responses").rglob("*.json")):
+        saved.setdefault(str(path.parent.relative_to(warehouse / "raw_responses")), []).append(
+            json.loads(path.read_text(encoding="utf-8"))
+        )
+    return saved
+
+
+def test_live_source_publishes_the_served_numbers(live_run, providers):
+    warehouse, calls = live_run
+    # one Coin Metrics page, one height anchor, the SEC once per CIK (the whole history), and per
+    # ticker the range's chart and the later splits
+    assert calls == {COINMETRICS: 1, MEMPOOL: 1, SEC: 14, YAHOO: 2 * 14}
+
+    published = warehouse / "published.duckdb"
+    assert published.is_file()
+    with duckdb.connect(str(published), read_only=True) as conn:
+        months = conn.execute(
+            "select strftime(month, '%Y-%m'), is_partial_month, data_source, is_synthetic_data, miner_count "
+            "from mart_monthly_note order by month"
+        ).fetchall()
+        (log,) = conn.execute(
+            "select source, is_synthetic, strftime(first_month, '%Y-%m'), strftime(last_month, '%Y-%m'), "
+            "gate_result from publication_log"
+        ).fetchall()
+        may = conn.execute(
+            "select blocks_mined, subsidy_btc, month_end_block_height, combined_market_cap_usd "
+            "from mart_monthly_note where month = '2024-05-01'"
+        ).fetchone()
+        miners = {
+            (month, ticker): rest
+            for month, ticker, *rest in conn.execute(
+                "select strftime(month, '%Y-%m'), ticker, close_month_end_usd, shares_outstanding, "
+                "market_cap_usd, split_in_month from mart_miner_monthly where ticker in ('MARA', 'IREN')"
+            ).fetchall()
+        }
+
+    assert [m[0] for m in months] == ["2024-04", "2024-05", "2024-06"]
+    assert [m[1] for m in months] == [True, False, False]  # the chain served starts on 2024-04-18
+    assert {m[2:] for m in months} == {("live", False, 14)}
+    assert log[:4] == ("live", False, "2024-04", "2024-06")
+    assert log[4].startswith("passed: ")  # (real hashrate drops > 25% in a day are warnings)
+
+    # chain: May's blocks and subsidy are the served BlkCnt (and IssTotNtv); its last height is the
+    # mempool anchor before 04-18 plus every served BlkCnt up to 05-31
+    chain = pd.read_csv(COINMETRICS_CSV, parse_dates=["time"])
+    in_may = chain[chain["time"].dt.month == 5]
+    assert may[0] == in_may["BlkCnt"].sum() == 4_410
+    assert float(may[1]) == pytest.approx(in_may["BlkCnt"].sum() * 3.125)  # all after the halving
+    assert float(may[1]) == pytest.approx(in_may["IssTotNtv"].sum())
+    assert may[2] == 839_707 + chain.loc[chain["time"] <= "2024-05-31", "BlkCnt"].sum()
+
+    # MARA, May: the served close as traded, times the SEC figure of 2024-03-31
+    close, shares, cap, _ = miners[("2024-05", "MARA")]
+    assert close == served_close(providers, "MARA", "2024-05-31")
+    assert shares == served_shares(providers, "MARA", "2024-03-31")
+    assert cap == pytest.approx(close * shares, rel=1e-12)
+    # IREN: May's close was served split-ADJUSTED (a third: the 3-for-1 of 06-10 came later) and
+    # is published as traded; June's shares are the 03-31 figure on the post-split basis
+    assert miners[("2024-05", "IREN")][0] == served_close(providers, "IREN", "2024-05-31")
+    close, shares, cap, split = miners[("2024-06", "IREN")]
+    assert close == served_close(providers, "IREN", "2024-06-28") and split is True
+    assert shares == 3 * served_shares(providers, "IREN", "2024-03-31")
+    assert cap == pytest.approx(close * shares, rel=1e-12)
+    # May's combined cap: the 14 miners' served closes of 05-31 x their SEC figures of 03-31
+    closes = providers.closes[providers.closes["date"] == "2024-05-31"].set_index("ticker")["close"]
+    march = providers.shares[providers.shares["as_of"] == "2024-03-31"].set_index("ticker")["shares"]
+    assert len(closes) == len(march) == 14
+    assert may[3] == pytest.approx(float((closes * march).sum()), rel=1e-12)
+
+    # every response is kept: nothing rejected, stooq never asked; the range run asked only its range
+    saved = saved_responses(warehouse)
+    assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
+        "coinmetrics": 1, "mempool": 1, "sec_edgar": 14, "yahoo": 28,
+    }
+    (page,) = saved["coinmetrics"]
+    assert query(page["url"])["start_time"] == "2024-04-01" and query(page["url"])["end_time"] == "2024-06-30"
+    assert len(json.loads(page["body"])["data"]) == 74  # 2024-04-18 .. 06-30
+    (anchor,) = saved["mempool"]
+    assert anchor["url"].endswith(f"/timestamp/{unix(datetime(2024, 4, 18, tzinfo=timezone.utc)) - 1}")
+    assert json.loads(anchor["body"])["height"] == 839_707  # 2024-04-18 then ends at 839,852
+    periods = Counter(query(envelope["url"])["period1"] for envelope in saved["yahoo"])
+    april, july = (str(unix(datetime(2024, month, 1, tzinfo=timezone.utc))) for month in (4, 7))
+    assert periods == {april: 14, july: 14}  # the range, then the later splits (07-01, download]
+    asked = [query(envelope["url"]) for envelope in saved["yahoo"]]
+    assert {params["period2"] for params in asked if params["period1"] == april} == {july}
+
+
+def raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as conn:
+        return {
+            table: conn.execute(f"select * from raw.{table} order by all").fetchall()
+            for table in ("btc_daily", "equity_prices", "splits", "shares_outstanding")
+        }
+
+
+def test_rerun_replays_from_disk_without_any_http_call(live_run, providers):
+    """The same partitions again, every request failing: the raw loads (the only steps that
+    touch the network) replay warehouse/raw_responses/ and load exactly the same rows. (The dbt
+    build and the publish after them do no HTTP; rerunning them would double the file's ~40 s.)"""
+    warehouse, _ = live_run
+    before = raw_tables(warehouse)
+    providers.calls.clear()
+    providers.offline = True
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
+            result = materialize(warehouse, RANGE, selection=[asset.key for asset in RAW_ASSETS])
+            assert len(mock.calls) == 0
+    finally:
+        providers.offline = False
+    assert result.success, "\n".join(run.failure_lines(result))
+    assert providers.calls == {}
+    loaded = {event.asset_key.path[1] for event in result.get_asset_materialization_events()}
+    assert loaded == {"btc_daily", "equity_prices", "splits", "shares_outstanding", "miner_universe"}
+    assert raw_tables(warehouse) == before
+    with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as conn:
+        provenance = conn.execute("select distinct source_name, is_synthetic from raw.load_log").fetchall()
+    assert provenance == [("live", False)]
+
+
+def test_a_provider_changing_shape_fails_the_run_and_publishes_nothing(live_run, providers, tmp_path):
+    """The next month's run, when Yahoo has dropped `indicators` and stooq is at its daily limit."""
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(live_run[0], warehouse, ignore=shutil.ignore_patterns("gx"))
+    published = warehouse / "published.duckdb"
+    before = sha256(published)
+    with duckdb.connect(str(published), read_only=True) as conn:
+        publications = conn.execute("select count(*) from publication_log").fetchone()[0]
+    providers.yahoo_shape, providers.stooq_limit = "no indicators", True
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
+            result = materialize(warehouse, ("2024-07-01", "2024-07-01"))
+    finally:
+        providers.yahoo_shape, providers.stooq_limit = "ok", False
+    assert not result.success
+    failures = "\n".join(run.failure_lines(result))
+    assert "step raw__equity_prices failed" in failures and "step raw__splits failed" in failures, failures
+    endpoint = "Yahoo chart BITF (https://query1.finance.yahoo.com/v8/finance/chart/BITF)"
+    missing = "response has no key chart.result[0].indicators; has the source changed shape?"
+    assert f"{endpoint}: {missing}" in failures
+    assert "| stooq failed: stooq daily bitf.us" in failures  # the fallback was tried, and failed too
+    assert "published_warehouse" not in {e.step_key for e in result.get_step_success_events()}
+    assert sha256(published) == before
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select count(*) from publication_log").fetchone()[0] == publications
+    # the rejected bodies are kept for inspection, never replayed
+    assert list((warehouse / "raw_responses" / "yahoo" / "rejected").glob("*.json"))
