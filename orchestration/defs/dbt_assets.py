@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import os
+import shutil
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from orchestration.defs.dbt_metadata import with_relation_metadata
 from orchestration.defs.dbt_project import DBT_PROJECT
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
+PARSE_STATE = ".dbt_partial_parse.msgpack"  # in WAREHOUSE_DIR, see keep_parse_state()
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
@@ -58,13 +62,40 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """`dbt build`: seeds, models, unit tests and data tests in DAG order; a failed test stops its
     downstream models, and with them the publish asset. Events are held until dbt exits so that
     row counts can be read from the (single-writer) build file."""
-    with environment(WAREHOUSE_DIR=str(Path(duckdb.database).parent)):
-        invocation = dbt.cli(["build"], context=context)
+    warehouse_dir = Path(duckdb.database).parent
+    cache = warehouse_dir / PARSE_STATE
+    target_path = DBT_PROJECT.project_dir / DBT_PROJECT.target_path / (
+        f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    )  # unique per invocation, named as dagster-dbt names them
+    if cache.exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, target_path / PARTIAL_PARSE)
+    with environment(WAREHOUSE_DIR=str(warehouse_dir)):
+        invocation = dbt.cli(["build"], context=context, target_path=target_path)
     events = []
     try:
         events.extend(invocation.stream())
     finally:
+        keep_parse_state(target_path, cache)
         yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
+
+
+def keep_parse_state(target_path: Path, cache: Path) -> None:
+    """Keep dbt's parse state (partial_parse.msgpack) of this warehouse beside its build file.
+
+    dbt parses the whole project again (seconds) when its saved state was written with another
+    profile, and the profile holds the build file's path (WAREHOUSE_DIR). The state dagster-dbt
+    would copy in from dbt_project/target was written by whichever process last prepared the
+    project, often with another WAREHOUSE_DIR. So each build starts from the state the previous
+    build of the same warehouse left (copied into its target folder above) and dbt parses only
+    what changed; dbt checks the state itself (files, profile, versions) and parses in full when
+    it does not fit."""
+    state = target_path / PARTIAL_PARSE
+    if not state.exists():
+        return
+    temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    shutil.copyfile(state, temporary)
+    os.replace(temporary, cache)
 
 
 def mart_keys() -> list[dg.AssetKey]:

@@ -17,6 +17,7 @@ project under WAREHOUSE_DIR/gx.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from decimal import Decimal
@@ -162,10 +163,15 @@ def validate_table(db_path: Path, suite_path: Path) -> SuiteOutcome:
     spec = read_suite_file(suite_path)
     meta = spec["meta"]
     table = meta["table"]
+    context = _context(db_path.parent)
+    # GX keeps its current project (and through reference cycles the previous suite's DataFrame, a
+    # few hundred MB for 3.5 M closes) alive until the next cyclic collection: the context above
+    # replaced it, so free it now, before this suite's rows are read, not at some later moment
+    # (e.g. while dbt runs beside this process).
+    gc.collect()
     with duckdb.connect(str(db_path), read_only=True) as conn:
         # A stable row order, so the example rows a failure names are the same on every run.
         frame = conn.sql(meta.get("query") or f"select * from {table} order by all").df()
-    context = _context(db_path.parent)
     suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=spec["name"], data=_batch_definition(context, spec["name"]), suite=suite)

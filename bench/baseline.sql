@@ -1,0 +1,392 @@
+-- The limit: the four published marts computed straight from the raw tables, by hand, in one
+-- script (DuckDB SQL). `make bench` runs it against a copy of a scale's build file from which every
+-- dbt schema has been dropped (only `raw` and the dbt seed `seeds.miner_universe`, the universe's
+-- fallback, remain), times it, and compares every column of its marts with the published ones.
+--
+-- It does what the dbt models do, minus what a one-off script does not need: no views between
+-- layers, no daily equity table (only each miner's last close of each month is priced: its split
+-- factor and shares come from ASOF joins instead of range joins over every trading day), no
+-- difficulty-epoch or halving-era tables beyond what the month ends use, no tests, no comments.
+-- Numbers must come out the same: the same casts (exact DECIMAL satoshi arithmetic), the same
+-- running products for split factors (the shares' rounding depends on the last bit), the same
+-- tie-breaks for ranks.
+
+-- Bitcoin's issuance schedule in closed form: supply_sat(h) = the subsidies of blocks 0..h, exact
+-- integer satoshi (era e pays 5,000,000,000 >> e sat a block, 210,000 blocks an era, nothing from
+-- era 33 on). CUM[e + 1] = the supply before era e.
+create or replace temp macro supply_sat(h) as (
+    case
+        when h is null then null
+        when h < 0 then cast(0 as bigint)
+        else cast(
+            [0, 1050000000000000, 1575000000000000, 1837500000000000, 1968750000000000,
+             2034375000000000, 2067187500000000, 2083593750000000, 2091796875000000,
+             2095898437500000, 2097949218750000, 2098974609270000, 2099487304530000,
+             2099743652160000, 2099871825870000, 2099935912620000, 2099967955890000,
+             2099983977420000, 2099991988080000, 2099995993410000, 2099997995970000,
+             2099998997250000, 2099999497890000, 2099999748210000, 2099999873370000,
+             2099999935950000, 2099999967240000, 2099999982780000, 2099999990550000,
+             2099999994330000, 2099999996220000, 2099999997060000, 2099999997480000,
+             2099999997690000][least(h // 210000, 33) + 1]
+            + (h - least(h // 210000, 33) * 210000 + 1)
+            * [5000000000, 2500000000, 1250000000, 625000000, 312500000, 156250000, 78125000,
+               39062500, 19531250, 9765625, 4882812, 2441406, 1220703, 610351, 305175, 152587,
+               76293, 38146, 19073, 9536, 4768, 2384, 1192, 596, 298, 149, 74, 37, 18, 9, 4, 2,
+               1, 0][least(h // 210000, 33) + 1]
+            as bigint)
+    end
+);
+-- The subsidies of blocks first..last (0 for an empty range).
+create or replace temp macro subsidy_sat_between(first_h, last_h) as (
+    case when last_h < first_h then cast(0 as bigint)
+         else supply_sat(last_h) - supply_sat(greatest(first_h, 0) - 1) end
+);
+create or replace temp macro sat_to_btc(sat) as (cast((sat) * 0.00000001 as decimal(20, 8)));
+
+create schema if not exists marts;
+
+-- Chain: one row per day, then per month. ----------------------------------------------------------
+create or replace temp table chain_days as
+with days as (
+    select
+        cast(date as date) as day,
+        cast(date_trunc('month', cast(date as date)) as date) as month,
+        cast(price_usd as double) as price_usd,
+        cast(hashrate_ehs as double) as reported_hashrate_ehs,
+        cast(difficulty as double) as difficulty,
+        cast(block_height as bigint) as last_block_height,
+        cast(blocks_mined as bigint) as blocks_mined,
+        cast(fees_btc as double) as fees_btc,
+        cast(supply_btc as double) as reported_supply_btc
+    from raw.btc_daily
+),
+amounts as (
+    select
+        *,
+        last_block_height - blocks_mined + 1 as first_block_height,
+        coalesce(reported_hashrate_ehs, blocks_mined * difficulty * 4294967296 / 86400 / 1e18) as hashrate_ehs,
+        reported_hashrate_ehs is null as hashrate_implied,
+        sat_to_btc(subsidy_sat_between(last_block_height - blocks_mined + 1, last_block_height)) as subsidy_btc,
+        cast(fees_btc as decimal(20, 8)) as fees_btc_exact
+    from days
+)
+select
+    day, month, first_block_height, last_block_height, blocks_mined, price_usd, difficulty,
+    hashrate_ehs, hashrate_implied, subsidy_btc, fees_btc_exact as fees_btc, reported_supply_btc,
+    cast(subsidy_btc + fees_btc_exact as double) * price_usd / nullif(hashrate_ehs, 0) as hashprice_usd_per_ehs_day,
+    avg(price_usd) over trailing_7_days as price_7d_avg_usd,
+    avg(hashrate_ehs) over trailing_7_days as hashrate_7d_avg_ehs
+from amounts
+window trailing_7_days as (order by day range between interval 6 days preceding and current row);
+
+-- Difficulty of each 2016-block epoch the mined days touch: the block-weighted mean over the days
+-- wholly inside it, else (it began on the data's last day) the start day's mean minus the previous
+-- epoch's blocks.
+create or replace temp table epochs as
+with mined as (
+    select *, first_block_height // 2016 as first_epoch, last_block_height // 2016 as last_epoch
+    from chain_days where blocks_mined > 0
+),
+whole_days as (
+    select first_epoch as epoch, sum(blocks_mined * difficulty) / sum(blocks_mined) as difficulty
+    from mined where first_epoch = last_epoch group by first_epoch
+),
+epoch_set as (
+    select first_epoch as epoch from mined union select last_epoch from mined
+),
+start_days as (  -- the day holding each epoch's first block
+    select epoch, first_block_height, last_block_height, blocks_mined, difficulty
+    from (
+        select *, unnest(range((first_block_height + 2015) // 2016, last_block_height // 2016 + 1)) as epoch
+        from mined
+    )
+),
+started as (
+    select epoch_set.epoch, whole_days.difficulty as whole_day_difficulty, start_days.*
+    exclude (epoch)
+    from epoch_set
+    left join whole_days using (epoch)
+    left join start_days using (epoch)
+)
+select
+    started.epoch,
+    coalesce(
+        started.whole_day_difficulty,
+        (started.difficulty * started.blocks_mined
+         - (started.epoch * 2016 - started.first_block_height) * previous.whole_day_difficulty)
+        / (started.last_block_height - started.epoch * 2016 + 1)
+    ) as difficulty
+from started
+left join started as previous on previous.epoch = started.epoch - 1;
+
+create or replace temp table chain_monthly as
+with monthly as (
+    select
+        month,
+        count(*) as days_with_data,
+        max(day) as month_end_day,
+        cast(sum(blocks_mined) as bigint) as blocks_mined,
+        cast(sum(subsidy_btc) as decimal(20, 8)) as subsidy_btc,
+        cast(sum(fees_btc) as decimal(20, 8)) as fees_btc,
+        avg(price_usd) as btc_price_avg_usd,
+        avg(hashrate_ehs) as hashrate_avg_ehs,
+        count(*) filter (where hashrate_implied) as implied_hashrate_days,
+        avg(difficulty) as difficulty_avg,
+        avg(hashprice_usd_per_ehs_day) as hashprice_usd_per_ehs_day
+    from chain_days
+    group by month
+),
+valued as (
+    select
+        monthly.*,
+        cast(date_diff('day', monthly.month, monthly.month + interval 1 month) as integer) as days_in_month,
+        d.last_block_height as month_end_block_height,
+        d.price_usd as btc_price_close_month_end_usd,
+        d.price_7d_avg_usd as btc_price_month_end_usd,
+        d.hashrate_7d_avg_ehs as hashrate_month_end_7d_avg_ehs,
+        epochs.difficulty as difficulty_month_end,
+        d.reported_supply_btc as reported_supply_month_end_btc,
+        sat_to_btc(supply_sat(d.last_block_height)) as supply_month_end_btc,
+        sat_to_btc(2099999997690000 - supply_sat(d.last_block_height)) as remaining_btc,
+        sat_to_btc(subsidy_sat_between(d.last_block_height + 1, d.last_block_height + 210240)) as next_4y_subsidy_btc
+    from monthly
+    join chain_days as d on d.day = monthly.month_end_day
+    left join epochs on epochs.epoch = d.last_block_height // 2016
+),
+complete as (
+    select
+        *,
+        days_with_data < days_in_month as is_partial_month,
+        cast(remaining_btc as double) * btc_price_month_end_usd as remaining_btc_value_usd,
+        cast(next_4y_subsidy_btc as double) * btc_price_month_end_usd as next_4y_rewards_value_usd
+    from valued
+)
+select
+    c.month, c.days_in_month, c.days_with_data, c.is_partial_month, c.month_end_day,
+    c.month_end_block_height, c.btc_price_avg_usd, c.btc_price_close_month_end_usd,
+    c.btc_price_month_end_usd, c.hashrate_avg_ehs, c.hashrate_month_end_7d_avg_ehs,
+    c.implied_hashrate_days, c.difficulty_avg, c.difficulty_month_end, c.blocks_mined,
+    c.subsidy_btc, c.fees_btc,
+    cast(c.subsidy_btc + c.fees_btc as decimal(20, 8)) as miner_revenue_btc,
+    cast(c.fees_btc / nullif(c.subsidy_btc + c.fees_btc, 0) as double) as fee_share_of_revenue,
+    c.hashprice_usd_per_ehs_day, c.supply_month_end_btc, c.reported_supply_month_end_btc,
+    c.remaining_btc, c.remaining_btc_value_usd, c.next_4y_subsidy_btc, c.next_4y_rewards_value_usd,
+    c.btc_price_avg_usd / p.btc_price_avg_usd - 1 as btc_price_avg_mom,
+    c.btc_price_month_end_usd / p.btc_price_month_end_usd - 1 as btc_price_month_end_mom,
+    c.hashrate_avg_ehs / p.hashrate_avg_ehs - 1 as hashrate_avg_mom,
+    c.difficulty_avg / p.difficulty_avg - 1 as difficulty_avg_mom,
+    c.difficulty_month_end / p.difficulty_month_end - 1 as difficulty_month_end_mom,
+    c.hashprice_usd_per_ehs_day / p.hashprice_usd_per_ehs_day - 1 as hashprice_mom
+from complete as c
+left join complete as p
+    on p.month = cast(c.month - interval 1 month as date)
+    and not p.is_partial_month
+    and not c.is_partial_month;
+
+-- Miners: each one's last close of each month, priced. -------------------------------------------
+create or replace temp table miner_monthly as
+with source_universe as (
+    select ticker, name, exchange, listed_on, delisted_on from raw.miner_universe
+),
+universe as (
+    select
+        upper(trim(ticker)) as ticker,
+        trim(name) as company_name,
+        cast(listed_on as date) as listed_on,
+        cast(delisted_on as date) as delisted_on
+    from (
+        select * from source_universe
+        union all
+        select ticker, name, exchange, listed_on, delisted_on from seeds.miner_universe
+        where not exists (select 1 from source_universe)
+    )
+),
+-- One pass over the daily closes: the last close of each (ticker, month).
+last_closes as (
+    select
+        upper(trim(ticker)) as ticker,
+        cast(date_trunc('month', cast(date as date)) as date) as month,
+        max(cast(date as date)) as last_close_day,
+        arg_max(cast(close as double), cast(date as date)) as close_usd
+    from raw.equity_prices
+    group by all
+),
+splits as (
+    select upper(trim(ticker)) as ticker, cast(ex_date as date) as ex_date, cast(ratio as double) as ratio
+    from raw.splits
+),
+-- Cumulative split factor from each ex-date on (a running product, as the models compute it), and
+-- 1 before a ticker's first split.
+factors as (
+    select ticker, ex_date as valid_from,
+           product(ratio) over (partition by ticker order by ex_date rows between unbounded preceding and current row)
+               as cumulative_factor
+    from splits
+    union all
+    select ticker, date '1900-01-01', 1.0 from splits group by ticker
+),
+factor_today as (
+    select ticker, arg_max(cumulative_factor, valid_from) as factor_today from factors group by ticker
+),
+reports as (
+    select r.ticker, r.as_of, r.shares, coalesce(f.cumulative_factor, 1.0) as factor_at_report
+    from (
+        select upper(trim(ticker)) as ticker, cast(as_of as date) as as_of, cast(shares as bigint) as shares
+        from raw.shares_outstanding
+    ) as r
+    asof left join factors as f on f.ticker = r.ticker and r.as_of >= f.valid_from
+),
+members as (
+    select l.*, u.company_name, u.listed_on, u.delisted_on,
+           max(l.last_close_day) over (partition by l.month) as month_last_trading_day
+    from last_closes as l
+    join universe as u using (ticker)
+),
+priced as (
+    select
+        m.*,
+        coalesce(f.cumulative_factor, 1.0) as factor_on_day,
+        coalesce(t.factor_today, 1.0) as factor_today,
+        r.shares, r.factor_at_report
+    from members as m
+    asof left join factors as f on f.ticker = m.ticker and m.last_close_day >= f.valid_from
+    left join factor_today as t on t.ticker = m.ticker
+    asof left join reports as r on r.ticker = m.ticker and m.last_close_day >= r.as_of
+),
+monthly as (
+    select
+        month,
+        ticker,
+        company_name,
+        last_close_day,
+        close_usd as close_month_end_usd,
+        close_usd * factor_on_day / factor_today as split_adjusted_close_usd,
+        cast(round(shares * factor_on_day / factor_at_report) as bigint) as shares_outstanding,
+        last_close_day = month_last_trading_day as is_member,
+        cast(date_trunc('month', listed_on) as date) = month as listed_in_month,
+        delisted_on is not null and last_close_day = max(last_close_day) over (partition by ticker)
+            as delisted_in_month,
+        exists (
+            select 1 from splits as s
+            where s.ticker = priced.ticker and cast(date_trunc('month', s.ex_date) as date) = priced.month
+        ) as split_in_month
+    from priced
+),
+with_returns as (
+    select
+        *,
+        case when is_member then close_month_end_usd * shares_outstanding end as market_cap_usd,
+        lag(month) over by_ticker = cast(month - interval 1 month as date)
+            and lag(is_member) over by_ticker as previous_is_member,
+        lag(case when is_member then close_month_end_usd * shares_outstanding end) over by_ticker
+            as lagged_market_cap_usd,
+        lag(split_adjusted_close_usd) over by_ticker as lagged_split_adjusted_close_usd
+    from monthly
+    window by_ticker as (partition by ticker order by month)
+),
+returns as (
+    select
+        *,
+        case when previous_is_member then lagged_market_cap_usd end as previous_month_market_cap_usd,
+        case when is_member and previous_is_member
+            then split_adjusted_close_usd / lagged_split_adjusted_close_usd - 1 end as monthly_return
+    from with_returns
+)
+select
+    month, ticker, company_name as name, close_month_end_usd, monthly_return, shares_outstanding,
+    market_cap_usd,
+    case when monthly_return is not null then
+        row_number() over (
+            partition by month, monthly_return is null
+            order by monthly_return desc, market_cap_usd desc nulls last, ticker
+        )
+    end as return_rank,
+    is_member, listed_in_month, delisted_in_month, split_in_month,
+    previous_month_market_cap_usd
+from returns;
+
+-- The equity side of each month and the valuation gauges. -----------------------------------------
+create or replace temp table equity_monthly as
+with totals as (
+    select
+        month,
+        count(case when is_member then 1 end) as miner_count,
+        sum(market_cap_usd) as combined_market_cap_usd,
+        sum(case when previous_month_market_cap_usd is not null then market_cap_usd end) as lfl_usd,
+        sum(case when market_cap_usd is not null then previous_month_market_cap_usd end) as lfl_previous_usd,
+        max(return_rank) as ranked_miners,
+        arg_max(ticker, return_rank) filter (where return_rank = 1) as leader_ticker,
+        arg_max(monthly_return, return_rank) filter (where return_rank = 1) as leader_return,
+        arg_max(ticker, return_rank) as laggard_ticker,
+        arg_max(monthly_return, return_rank) as laggard_return
+    from miner_monthly
+    group by month
+),
+ratios as (
+    select
+        t.*,
+        t.combined_market_cap_usd / nullif(p.combined_market_cap_usd, 0) - 1 as combined_market_cap_mom,
+        t.lfl_usd / nullif(t.lfl_previous_usd, 0) - 1 as combined_market_cap_like_for_like_mom,
+        t.combined_market_cap_usd / nullif(c.remaining_btc_value_usd, 0) as mcap_to_remaining_btc_ratio,
+        t.combined_market_cap_usd / nullif(c.next_4y_rewards_value_usd, 0) as mcap_to_4y_rewards_ratio
+    from totals as t
+    left join totals as p on p.month = cast(t.month - interval 1 month as date)
+    left join chain_monthly as c on c.month = t.month
+),
+running as (
+    select
+        *,
+        max(mcap_to_remaining_btc_ratio) over to_date as mcap_to_remaining_btc_peak,
+        avg(mcap_to_remaining_btc_ratio) over to_date as mcap_to_remaining_btc_avg,
+        max(mcap_to_4y_rewards_ratio) over to_date as mcap_to_4y_rewards_peak,
+        avg(mcap_to_4y_rewards_ratio) over to_date as mcap_to_4y_rewards_avg
+    from ratios
+    window to_date as (order by month rows between unbounded preceding and current row)
+)
+select
+    month, miner_count, combined_market_cap_usd, combined_market_cap_mom,
+    combined_market_cap_like_for_like_mom, leader_ticker, leader_return, laggard_ticker, laggard_return,
+    mcap_to_remaining_btc_ratio, mcap_to_remaining_btc_peak,
+    case when mcap_to_remaining_btc_peak is not null
+        then min(month) over (partition by mcap_to_remaining_btc_peak) end as mcap_to_remaining_btc_peak_month,
+    mcap_to_remaining_btc_avg,
+    mcap_to_4y_rewards_ratio, mcap_to_4y_rewards_peak,
+    case when mcap_to_4y_rewards_peak is not null
+        then min(month) over (partition by mcap_to_4y_rewards_peak) end as mcap_to_4y_rewards_peak_month,
+    mcap_to_4y_rewards_avg
+from running;
+
+-- The four published marts. ------------------------------------------------------------------------
+create or replace table marts.mart_chain_monthly as
+select * from chain_monthly order by month;
+
+create or replace table marts.mart_miner_monthly as
+select * exclude (previous_month_market_cap_usd) from miner_monthly order by month, ticker;
+
+create or replace table marts.mart_monthly_note as
+select
+    c.*,
+    coalesce(e.miner_count, 0) as miner_count,
+    e.* exclude (month, miner_count),
+    p.data_source,
+    p.is_synthetic_data
+from chain_monthly as c
+left join equity_monthly as e using (month)
+cross join (
+    select min(source_name) as data_source,
+           max(case when cast(is_synthetic as boolean) then 1 else 0 end) = 1 as is_synthetic_data
+    from raw.load_log
+) as p
+order by c.month;
+
+create or replace table marts.mart_valuation_history as
+select
+    e.month, e.miner_count, e.combined_market_cap_usd, c.remaining_btc_value_usd,
+    e.mcap_to_remaining_btc_ratio, e.mcap_to_remaining_btc_peak, e.mcap_to_remaining_btc_peak_month,
+    e.mcap_to_remaining_btc_avg,
+    c.next_4y_rewards_value_usd,
+    e.mcap_to_4y_rewards_ratio, e.mcap_to_4y_rewards_peak, e.mcap_to_4y_rewards_peak_month,
+    e.mcap_to_4y_rewards_avg
+from equity_monthly as e
+left join chain_monthly as c using (month)
+order by e.month;

@@ -1,0 +1,94 @@
+"""The benchmark's own logic (not its timings): the mart comparison catches what it must."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from bench.compare import compare_marts, compare_table
+from bench.run import parse_scales, refresh_partition
+
+
+@pytest.fixture
+def conn():
+    conn = duckdb.connect()
+    for schema in ("expected", "actual"):
+        conn.execute(f"create schema {schema}")
+        conn.execute(
+            f"create table {schema}.t (month date, ticker varchar, cap double, btc decimal(20, 8), n bigint, ok boolean)"
+        )
+        conn.execute(
+            f"insert into {schema}.t values "
+            "('2024-01-01', 'MARA', 1e9, 1.00000001, 3, true), "
+            "('2024-01-01', 'RIOT', null, 2.5, null, false), "
+            "('2024-02-01', 'MARA', 0.0, 0, 1, null)"
+        )
+    yield conn
+    conn.close()
+
+
+def check(conn) -> list:
+    return compare_table(conn, "expected.t", "actual.t", ("month", "ticker"))
+
+
+def test_identical_tables_have_no_mismatch(conn):
+    assert check(conn) == []
+
+
+def test_floats_within_the_relative_tolerance_match(conn):
+    conn.execute("update actual.t set cap = cap * (1 + 1e-12) where ticker = 'MARA'")
+    assert check(conn) == []
+
+
+def test_each_kind_of_difference_is_reported(conn):
+    conn.execute("update actual.t set cap = cap * (1 + 1e-6) where month = '2024-01-01' and ticker = 'MARA'")
+    conn.execute("update actual.t set btc = 1.00000002 where ticker = 'MARA' and month = '2024-01-01'")
+    conn.execute("update actual.t set n = 7 where ticker = 'RIOT'")  # null -> value
+    conn.execute("update actual.t set ok = true where month = '2024-02-01'")  # null -> value
+    conn.execute("insert into actual.t values ('2024-03-01', 'MARA', 1, 1, 1, true)")
+    found = {(m.column, m.kind): m for m in check(conn)}
+    assert set(found) == {("cap", "values"), ("btc", "values"), ("n", "values"), ("ok", "values"), (None, "missing_keys")}
+    assert found[("cap", "values")].count == 1
+    assert "2024-01-01, MARA" in found[("cap", "values")].example
+    assert "only on the right" in found[(None, "missing_keys")].example
+
+
+def test_columns_types_and_duplicate_keys_are_checked(conn):
+    conn.execute("alter table actual.t alter n type integer")
+    conn.execute("insert into actual.t select * from actual.t where ticker = 'RIOT'")
+    kinds = {(m.column, m.kind) for m in check(conn)}
+    assert ("n", "types") in kinds and (None, "duplicate_keys") in kinds
+    conn.execute("alter table actual.t drop column ok")
+    assert [m.kind for m in check(conn)] == ["columns"]
+
+
+def test_compare_marts_covers_the_four_published_marts():
+    conn = duckdb.connect()
+    for schema in ("a", "b"):
+        conn.execute(f"create schema {schema}")
+        for table in ("mart_chain_monthly", "mart_monthly_note", "mart_valuation_history"):
+            conn.execute(f"create table {schema}.{table} as select date '2024-01-01' as month, 1.5 as x")
+        conn.execute(f"create table {schema}.mart_miner_monthly as select date '2024-01-01' as month, 'MARA' as ticker, 2.0 as y")
+    conn.execute("update b.mart_valuation_history set x = 2")
+    mismatches, rows = compare_marts(conn, "a", "b")
+    assert rows == dict.fromkeys(("mart_chain_monthly", "mart_miner_monthly", "mart_monthly_note", "mart_valuation_history"), 1)
+    assert [(m.table, m.column) for m in mismatches] == [("mart_valuation_history", "x")]
+
+
+def test_scales_parse_and_are_bounded():
+    assert [s.label for s in parse_scales("14x7, 200x20,1000X20")] == ["14x7", "200x20", "1000x20"]
+    for bad in ("13x7", "1001x20", "200x21", "200", ""):
+        with pytest.raises(SystemExit):
+            parse_scales(bad)
+
+
+def test_refresh_month_is_a_partition(tmp_path):
+    db = tmp_path / "published.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("create table mart_monthly_note as select date '2038-12-01' as month")
+    assert refresh_partition(db, today=date(2026, 11, 25)) == "2026-11-01"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("update mart_monthly_note set month = date '2025-06-01'")
+    assert refresh_partition(db, today=date(2026, 11, 25)) == "2025-06-01"
