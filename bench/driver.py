@@ -5,8 +5,6 @@ DAGSTER_HOME and the demo's scale come from the environment the parent sets), so
 the peak memory belong to this run alone. Modes:
 
 - `full`: `orchestration.run.main()` — what `make run` does (whole history, then the note);
-  when the demo runs past today (20-year scales end in 2038), the note is rendered for the latest
-  complete month that is a monthly partition (see `_note_month_within_partitions`);
 - `refresh`: the `build_and_publish` job for one monthly partition (PARTITION, `YYYY-MM-01`).
 
 It writes what the parent cannot see from outside as JSON: per-step durations of every Dagster
@@ -78,30 +76,6 @@ def _utc(epoch: float):
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
-def _note_month_within_partitions() -> None:
-    """`run.main()` renders the note of the latest complete published month through the
-    partitioned `publish_note` job; a scaled demo running past today has months beyond the last
-    partition (the current month), which the job refuses. Render the latest complete month that
-    is a partition instead: the same work, a month Dagster knows."""
-    from datetime import date
-
-    import orchestration.run as run
-    from orchestration.defs.partitions import MONTHLY
-
-    last_partition = date.fromisoformat(MONTHLY.get_partition_keys()[-1])
-    latest = run.latest_complete_month
-
-    def clamped(published_db):
-        month = latest(published_db)
-        if month <= last_partition:
-            return month
-        # the month before the last partition: the last one is the current, still open month
-        index = last_partition.year * 12 + last_partition.month - 2
-        return date(index // 12, index % 12 + 1, 1)
-
-    run.latest_complete_month = clamped
-
-
 def main(argv: list[str]) -> int:
     mode, out = argv[0], Path(argv[1])
     wall_start = time.time() - (time.perf_counter() - STARTED)
@@ -114,7 +88,6 @@ def main(argv: list[str]) -> int:
     instance = dg.DagsterInstance.get()  # persistent: DAGSTER_HOME, set by the parent
     imported = time.perf_counter()
     if mode == "full":
-        _note_month_within_partitions()
         code = run_main(instance, settings)
     elif mode == "refresh":
         from orchestration.definitions import build_definitions

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 
 import duckdb
 
@@ -87,6 +88,16 @@ def partition_range_tags(months: str | None = None) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
+def note_month(latest_complete: date, partition_keys: list[str]) -> date:
+    """The month whose note `make run` renders: the latest complete published month, or, when the
+    data runs past the last monthly partition (a scaled demo reaching into future years), the last
+    partition before it: the note job only renders months that are partitions."""
+    keys = [key for key in partition_keys if key <= f"{latest_complete:%Y-%m-%d}"]
+    if not keys:
+        raise SystemExit(f"the latest complete month {latest_complete:%Y-%m} is before the first partition {partition_keys[0][:7]}")
+    return date.fromisoformat(keys[-1])
+
+
 def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None) -> int:
     """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
     refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise."""
@@ -108,7 +119,7 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         for line in failures:
             print(f"- {line}", file=sys.stderr)
         return 1
-    month = latest_complete_month(settings.published_db)
+    month = note_month(latest_complete_month(settings.published_db), MONTHLY.get_partition_keys())
     note = defs.resolve_job_def("publish_note").execute_in_process(
         instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False
     )

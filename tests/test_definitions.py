@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import dagster as dg
 import pytest
@@ -105,6 +105,17 @@ def test_month_ranges_become_single_run_partition_tags():
         partition_range_tags("2018-12..2019-02")
     with pytest.raises(SystemExit, match="runs backwards"):
         partition_range_tags("2024-06..2024-01")
+
+
+def test_the_note_month_is_the_latest_complete_month_or_the_last_partition_before_it():
+    from orchestration.run import note_month
+
+    keys = ["2019-01-01", "2019-02-01", "2019-03-01"]
+    assert note_month(date(2019, 2, 1), keys) == date(2019, 2, 1)
+    # a scaled demo whose data runs past the current month (the last partition)
+    assert note_month(date(2038, 11, 1), keys) == date(2019, 3, 1)
+    with pytest.raises(SystemExit, match="2018-12 is before the first partition 2019-01"):
+        note_month(date(2018, 12, 1), keys)
 
 
 @pytest.mark.parametrize(
