@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +43,21 @@ def test_every_fact_behind_the_marts_has_unit_tests(manifest):
     tested = {n["model"] for n in manifest["unit_tests"].values()}
     for fact in ("fct_chain_daily", "fct_chain_monthly", "fct_miner_monthly", "fct_equity_monthly", "fct_equity_daily"):
         assert fact in tested, f"{fact} has no dbt unit test"
+
+
+def test_every_dbt_unit_test_passes(demo_run, manifest):
+    """The pipeline's build leaves the unit tests out (dbt_build_args): this is where all of them
+    run, in `make test` and so in CI, against the relations the session's demo run built."""
+    exit_code, settings, _ = demo_run
+    assert exit_code == 0
+    warehouse = settings.warehouse_dir
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    command = [
+        str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
+        "--project-dir", str(DBT_PROJECT.project_dir), "--profiles-dir", str(DBT_PROJECT.project_dir),
+        "--target-path", str(warehouse / "unit_test_target"), "--log-path", str(warehouse / "unit_test_logs"),
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    passed = re.search(r"PASS=(\d+)", result.stdout)
+    assert passed and int(passed.group(1)) == len(manifest["unit_tests"]), result.stdout[-2000:]

@@ -9,39 +9,11 @@ models under test.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from orchestration.settings import REPO_ROOT
-
-DBT_DIR = REPO_ROOT / "dbt_project"
-# Models of issue 5 whose unit tests run here too, against the relations the session run built.
-UNIT_TESTED = (
-    "int_split_factors",
-    "int_shares_outstanding_intervals",
-    "int_trading_month_ends",
-    "fct_equity_daily",
-    "fct_miner_monthly",
-    "fct_equity_monthly",
-)
-
-
-def dbt(warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run dbt on a private warehouse, target and log folder (never the shared dbt_project/target)."""
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    command = [
-        str(Path(sys.executable).parent / "dbt"), *args,
-        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(warehouse / "target"), "--log-path", str(warehouse / "logs"),
-    ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +56,6 @@ def miner_month(conn, ticker: str, month: str) -> dict:
     rows = cursor.fetchall()
     assert len(rows) == 1, f"{ticker} {month}: {rows}"
     return dict(zip(names, rows[0]))
-
-
-def test_unit_tests_of_issue_5_pass(warehouse):
-    selection = [f"test_type:unit,{model}" for model in UNIT_TESTED]
-    result = dbt(warehouse, "test", "--select", *selection)
-    assert result.returncode == 0, result.stdout[-4000:]
-    passed = re.search(r"PASS=(\d+)", result.stdout)
-    assert passed and int(passed.group(1)) >= 12, result.stdout[-2000:]  # 12 when written
 
 
 def test_reverse_split_after_a_shares_report_does_not_inflate_the_cap(db):
