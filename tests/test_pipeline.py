@@ -94,7 +94,7 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     """A critical GX expectation that fails blocks the publish asset; the published file is untouched."""
     from orchestration.defs.dbt_assets import warehouse_dbt_assets
     from orchestration.defs.publish import published_warehouse
-    from orchestration.defs.quality import gx_check
+    from orchestration.defs.quality import gx_checks
     from orchestration.defs.resources import build_resources
 
     settings = demo_run[1]
@@ -110,7 +110,7 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     suite_path.write_text(json.dumps(suite))
 
     result = dg.materialize(
-        [warehouse_dbt_assets, published_warehouse, gx_check(suite_path)],
+        [warehouse_dbt_assets, published_warehouse, *gx_checks([suite_path])],
         selection=[dg.AssetKey(NOTE), dg.AssetKey("published_warehouse")],
         resources=build_resources(load_settings()),
         instance=dg.DagsterInstance.ephemeral(),

@@ -2,22 +2,28 @@
 
 Critical expectations fail the check with severity ERROR, which blocks everything downstream
 (the publish asset); warning-level ones fail it with severity WARN, which is shown but not blocking.
+
+The checks on one layer's assets (raw, marts) run together in one step, a gate: one GX project
+context and one Data Docs build for the layer instead of one per suite. Any subset of them still
+runs on its own (the UI's "Execute checks" on one asset runs that asset's suite only).
 """
 
 
+from collections import defaultdict
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.quality.gx_suites import SuiteOutcome, read_suite_file, suite_paths, validate_table
+from orchestration.quality.gx_suites import SuiteOutcome, read_suite_file, suite_paths, validate_suites
 
 
-def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
+def check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
     failures = outcome.errors or outcome.warnings
     metadata = {
         "suite": outcome.suite,
         "table": outcome.table,
+        "rows_validated": outcome.rows,
         "expectations_run": outcome.evaluated,
         "expectations_failed": len(outcome.failures),
         "errors": len(outcome.errors),
@@ -33,6 +39,8 @@ def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
             {f"{f.expectation}({f.column})": f.example_rows for f in outcome.failures}
         )
     return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=f"gx_{outcome.suite}",
         passed=not outcome.failures,
         severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
@@ -40,19 +48,42 @@ def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
     )
 
 
-def gx_check(suite_path: Path) -> dg.AssetChecksDefinition:
-    spec = read_suite_file(suite_path)
+def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
+    """The suites of one layer's assets as blocking checks, validated in one step."""
+    suites: dict[dg.AssetCheckKey, Path] = {}
+    specs = []
+    for path in suite_files:
+        spec = read_suite_file(path)
+        check = dg.AssetCheckSpec(
+            name=f"gx_{spec['name']}",
+            asset=dg.AssetKey(spec["meta"]["asset_key"]),
+            description=f"Great Expectations suite expectations/{path.name}: {spec['meta'].get('description', '')}",
+            blocking=True,
+        )
+        specs.append(check)
+        suites[check.key] = path
 
-    @dg.asset_check(
-        asset=dg.AssetKey(spec["meta"]["asset_key"]),
-        name=f"gx_{spec['name']}",
-        description=f"Great Expectations suite expectations/{suite_path.name}: {spec['meta'].get('description', '')}",
-        blocking=True,
+    @dg.multi_asset_check(
+        specs=specs,
+        name=f"{layer}_gx_gate",
+        description=f"The Great Expectations suites of the {layer} assets.",
+        can_subset=True,
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        return check_result(validate_table(Path(duckdb.database), suite_path))
+    def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+        selected = [key for key in suites if key in context.selected_asset_check_keys]
+        outcomes = validate_suites(Path(duckdb.database), [suites[key] for key in selected], context.run.run_id)
+        for key, outcome in zip(selected, outcomes):
+            yield check_result(outcome, key.asset_key)
 
-    return _check
+    return _gate
 
 
-GX_CHECKS = [gx_check(p) for p in suite_paths()]
+def gx_checks(suite_files: list[Path]) -> list[dg.AssetChecksDefinition]:
+    """One gate per layer (the first part of the suites' asset keys: raw, marts)."""
+    layers: dict[str, list[Path]] = defaultdict(list)
+    for path in suite_files:
+        layers[read_suite_file(path)["meta"]["asset_key"][0]].append(path)
+    return [gx_gate(layer, paths) for layer, paths in sorted(layers.items())]
+
+
+GX_CHECKS = gx_checks(suite_paths())

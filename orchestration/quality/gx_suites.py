@@ -1,4 +1,4 @@
-"""Run a Great Expectations suite file against a DuckDB table.
+"""Run Great Expectations suite files against DuckDB tables.
 
 GX 1.x's SQL datasource fails on DuckDB (GX issues #10738, #11579), so the rows are read through a
 read-only DuckDB connection and validated with GX's pandas datasource. Suites stay GX's own JSON
@@ -21,8 +21,8 @@ import gc
 import json
 import math
 from decimal import Decimal
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,10 +34,17 @@ from orchestration.settings import REPO_ROOT, prepare_environment
 prepare_environment()
 import great_expectations as gx  # noqa: E402  (telemetry must be off before import)
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
+from great_expectations.data_context.types.resource_identifiers import (  # noqa: E402
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 EXAMPLE_ROWS = 3
 IDENTIFYING_COLUMNS = ("month", "date", "ticker", "as_of", "ex_date")
+# Every unexpected row's index, so a failure can name the first bad rows' identifying columns.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": []}
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class SuiteOutcome:
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
     data_docs: str | None = None
+    rows: int = 0  # rows of the table or query validated
 
     @property
     def errors(self) -> list[Failure]:
@@ -122,8 +130,12 @@ def _context(project_dir: Path):
     return context
 
 
-def _batch_definition(context, name: str):
-    source = context.data_sources.add_or_update_pandas("duckdb_tables")
+def _data_source(context):
+    """The pandas data source the tables are validated through (GX's SQL datasource fails on DuckDB)."""
+    return context.data_sources.add_or_update_pandas("duckdb_tables")
+
+
+def _batch_definition(source, name: str):
     asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
     existing = next((b for b in asset.batch_definitions if b.name == "whole_table"), None)
     return existing or asset.add_batch_definition_whole_dataframe("whole_table")
@@ -159,53 +171,58 @@ def _failure(item, frame) -> Failure:
 
 
 LARGE_FRAME_ROWS = 100_000
-_collect_before_next_suite = False  # set after validating LARGE_FRAME_ROWS rows or more
 
 
-def _free_previous_frame() -> None:
-    """GX keeps its current project alive, and through reference cycles the DataFrame the previous
-    suite validated (some 500 MB for 3.5 M closes), until Python's next full collection, which may
-    come only while dbt runs beside this process. Once a new context has replaced it, collect it
-    now, before this suite's rows are read. Only after a large frame: a full collection of this
-    process costs about 0.3 s, some 3 s a run if done before every suite."""
-    global _collect_before_next_suite
-    if _collect_before_next_suite:
-        gc.collect()
-        _collect_before_next_suite = False
+def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier) -> tuple[SuiteOutcome, object]:
+    """One suite against its table or query: the outcome, and the key of its result, stored in the
+    GX project's validation results (what the Data Docs render).
 
-
-def validate_table(db_path: Path, suite_path: Path) -> SuiteOutcome:
-    """Validate the suite's table (or query) in `db_path`; results and Data Docs go beside it."""
-    global _collect_before_next_suite
-    spec = read_suite_file(suite_path)
+    The suite is validated as it stands in expectations/ (the reviewed file is the one source of
+    truth), not saved into the GX project first: saving suites, validation definitions and
+    checkpoints on every run rewrote the same files and cost about as much as the validation."""
     meta = spec["meta"]
     table = meta["table"]
-    context = _context(db_path.parent)
-    _free_previous_frame()
     with duckdb.connect(str(db_path), read_only=True) as conn:
         # A stable row order, so the example rows a failure names are the same on every run.
         frame = conn.sql(meta.get("query") or f"select * from {table} order by all").df()
-    _collect_before_next_suite = len(frame) >= LARGE_FRAME_ROWS
-    suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
-    validation = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=spec["name"], data=_batch_definition(context, spec["name"]), suite=suite)
-    )
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=spec["name"],
-            validation_definitions=[validation],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []},
-        )
-    )
+    batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
-    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
-    result = next(iter(run.run_results.values()))
-    docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    return SuiteOutcome(
+    result = batch.validate(gx.ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=spec["name"]), run_id, batch.id)
+    context.validation_results_store.set(key, result)
+    outcome = SuiteOutcome(
         suite=spec["name"],
         table=table,
         evaluated=len(result.results),
         failures=[_failure(item, frame) for item in result.results if not item.success],
-        data_docs=str(docs) if docs.exists() else None,
+        rows=len(frame),
     )
+    return outcome, key
+
+
+def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None = None) -> list[SuiteOutcome]:
+    """Validate each suite's table (or query) in `db_path`, then render their results into the
+    Data Docs once. Results and Data Docs go to the GX project under the build file's folder,
+    filed under `run_name` (the Dagster run id) and the time.
+
+    One GX project context and one Data Docs build serve all the suites: each costs about as much
+    as validating a suite (the Data Docs' Jinja templates are compiled again on every build)."""
+    context = _context(db_path.parent)
+    source = _data_source(context)
+    run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(timezone.utc))
+    outcomes, rendered = [], []
+    for path in suite_files:
+        outcome, key = _validate(context, source, db_path, read_suite_file(path), run_id)
+        outcomes.append(outcome)
+        rendered.append(key)
+    context.build_data_docs(resource_identifiers=rendered)
+    docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
+    if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):
+        # GX keeps the DataFrames it validated reachable through reference cycles until Python's
+        # next full collection (some 500 MB for 3.5 M closes), which may come only while dbt runs
+        # beside this process. Collect them now that the context is done with. Only after a large
+        # frame: a full collection of this process costs about 0.3 s.
+        del context
+        gc.collect()
+    return outcomes
