@@ -14,6 +14,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export TQDM_DISABLE := 1
+# One planned event per asset for a run over many months (see orchestration/settings.py).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
 .PHONY: run test ui note bench clean
 

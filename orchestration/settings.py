@@ -68,11 +68,20 @@ TELEMETRY_OFF = {
     "TQDM_DISABLE": "1",  # GX's progress bars would flood the run log
 }
 
+# A run over a range of months (a full refresh spans ~95) records one "materialization planned"
+# event per asset for the range instead of one per month and asset (Dagster's opt-in, PR #29288):
+# ~4 s off every full `make run`. What it costs: while such a run is going, or after it failed, the
+# UI's partition bar does not mark those months in progress or failed (the run page does; the raw
+# loads are transactional, so a failed run leaves every month's rows as they were). Single-month
+# runs (the schedules) are not affected. Set it to 0 to have the per-month status back.
+DAGSTER_RUN_SETTINGS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+
 
 def prepare_environment() -> None:
-    """No telemetry anywhere (offline it would only hang or fail: dbt, Dagster, GX), and this
-    interpreter's own tools (dbt) found first even when the venv is not activated."""
-    for name, value in TELEMETRY_OFF.items():
+    """No telemetry anywhere (offline it would only hang or fail: dbt, Dagster, GX), Dagster's run
+    settings, and this interpreter's own tools (dbt) found first even when the venv is not
+    activated."""
+    for name, value in {**TELEMETRY_OFF, **DAGSTER_RUN_SETTINGS}.items():
         os.environ.setdefault(name, value)
     scripts = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:

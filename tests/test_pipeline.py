@@ -142,3 +142,23 @@ def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
     assert published["gate_result"].value.startswith("passed: ")
     staging = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_btc_daily"])).asset_materialization.metadata
     assert staging["dagster/row_count"].value == 2373  # 2019-01-01 .. 2025-06-30
+
+
+def test_a_full_refresh_marks_every_month_of_the_raw_loads_materialised(demo_run):
+    """One planned event per asset for the range (settings.DAGSTER_RUN_SETTINGS) still leaves the
+    UI's partition bar right after a successful run: every month materialised, none missing."""
+    import os
+
+    from orchestration.defs.partitions import MONTHLY
+
+    assert os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "1"
+    instance = demo_run[2]
+    session_run = instance.get_runs(filters=dg.RunsFilter(job_name="build_and_publish"))[-1]  # the oldest
+    planned = instance.get_records_for_run(
+        session_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    assert len([r for r in planned if r.event_log_entry.dagster_event.asset_key == dg.AssetKey(["raw", "btc_daily"])]) == 1
+    for name in ("btc_daily", "equity_prices", "splits"):
+        materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", name]))
+        assert materialized == set(MONTHLY.get_partition_keys()), name
+
