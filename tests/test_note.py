@@ -428,3 +428,17 @@ def test_movement_wording(change, expected):
 
 def test_clauses_join_like_prose():
     assert [text.join_clauses(c) for c in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
+
+
+def test_the_returns_chart_shows_every_miner_up_to_thirty_then_the_ends():
+    from orchestration.note.charts import leaders_and_laggards
+    from orchestration.note.data import Miner
+
+    def miners(count: int) -> list[Miner]:
+        return [Miner(f"M{i:03d}", None, 1.0, 1.0 - i / 1000, 1e9, i + 1, False, False, False) for i in range(count)]
+
+    thirty = miners(30)
+    assert leaders_and_laggards(thirty) == thirty
+    many = miners(909)
+    shown = leaders_and_laggards(many)
+    assert [m.ticker for m in shown] == [f"M{i:03d}" for i in [*range(15), *range(894, 909)]]

@@ -120,12 +120,25 @@ def gauge_chart(gauge: Gauge, month: date, synthetic: bool) -> Chart:
                         "bitcoin price, every month of the history.", _to_data_uri(figure, axes, synthetic))
 
 
+RETURNS_CHART_ENDS = 15  # beyond twice this many miners, the chart shows the best and the worst
+
+
+def leaders_and_laggards(ranked: list[Miner], ends: int = RETURNS_CHART_ENDS) -> list[Miner]:
+    """The miners the returns chart shows, best first: all of them up to 2 x `ends`, else the
+    `ends` best and the `ends` worst (a bar per miner for hundreds of miners is unreadable and
+    slow to draw; the note's table lists every one)."""
+    return ranked if len(ranked) <= 2 * ends else ranked[:ends] + ranked[-ends:]
+
+
 def returns_chart(miners: list[Miner], month: date, synthetic: bool) -> Chart | None:
-    ranked = [miner for miner in miners if miner.monthly_return is not None]
+    ranked = [miner for miner in miners if miner.monthly_return is not None]  # by rank, best first
     if not ranked:
         return None
+    shown = leaders_and_laggards(ranked)
     title = f"Return by miner, {fmt.month_name(month)}"
-    ranked.reverse()  # best at the top of a horizontal bar chart
+    if len(shown) < len(ranked):
+        title += f": the {RETURNS_CHART_ENDS} best and {RETURNS_CHART_ENDS} worst of {len(ranked):,}"
+    ranked = shown[::-1]  # best at the top of a horizontal bar chart
     figure, axes = _figure(1.2 + 0.38 * len(ranked))
     returns = [miner.monthly_return for miner in ranked]
     bars = axes.barh([miner.ticker for miner in ranked], returns,
