@@ -197,7 +197,19 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
         failures=[_failure(item, frame) for item in result.results if not item.success],
         rows=len(frame),
     )
+    _drop_cached_batches(context)
     return outcome, key
+
+
+def _drop_cached_batches(context) -> None:
+    """GX's execution engines keep every batch they validated (the whole DataFrame: some 500 MB
+    for 3.5 M closes) for as long as the project is GX's current one, i.e. until the next gate:
+    beyond this process's dbt step. Drop them once the suite's outcome is taken."""
+    for source in context.data_sources.all().values():
+        if source.execution_engine is not None:
+            batches = source.execution_engine.batch_manager
+            batches.reset_batch_cache()  # the Batch objects, but not their data (GX 1.24), hence:
+            batches.batch_data_cache.clear()
 
 
 def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None = None) -> list[SuiteOutcome]:
@@ -219,10 +231,9 @@ def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None
     docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
     if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):
-        # GX keeps the DataFrames it validated reachable through reference cycles until Python's
-        # next full collection (some 500 MB for 3.5 M closes), which may come only while dbt runs
-        # beside this process. Collect them now that the context is done with. Only after a large
-        # frame: a full collection of this process costs about 0.3 s.
-        del context
+        # What is left of a large frame sits in reference cycles until Python's next full
+        # collection, which may come only while dbt runs beside this process: collect it now
+        # (a full collection of this process costs about 0.3 s, so only after a large frame).
+        del context, source
         gc.collect()
     return outcomes
