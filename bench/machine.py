@@ -36,6 +36,28 @@ def _version(package: str) -> str | None:
         return None
 
 
+def speed_probe(repeats: int = 3) -> float:
+    """Seconds for a fixed CPU-bound workload (Python hashing, then a DuckDB aggregation), best of
+    `repeats`: how fast this machine is right now. On a shared VM the same run varies by 20-30 %
+    from hour to hour; a run's wall times over its probe compare across runs, its raw seconds do
+    not."""
+    import hashlib
+    import time
+
+    import duckdb
+
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        digest = b""
+        for i in range(150_000):
+            digest = hashlib.sha256(digest + i.to_bytes(4, "little")).digest()
+        with duckdb.connect() as conn:
+            conn.execute("select sum(hash(i) % 1000) from range(20000000) t(i)").fetchone()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

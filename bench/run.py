@@ -269,9 +269,13 @@ def run_scale(scale: Scale, root: Path) -> dict:
     dagster_home.mkdir(parents=True)
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = scale_environment(scale, warehouse, dagster_home)
-    print(f"[{scale.label}] whole run ...", flush=True)
+    probe = machine.speed_probe()
+    print(f"[{scale.label}] whole run (speed probe {probe:.3f} s) ...", flush=True)
     full = pipeline("full", env, work, "full")
-    result: dict = {"scale": scale.label, "tickers": scale.tickers, "years": scale.years, "whole_run": summarise(full)}
+    result: dict = {
+        "scale": scale.label, "tickers": scale.tickers, "years": scale.years,
+        "speed_probe_seconds": probe, "whole_run": summarise(full),
+    }
     if full["measured"]["exit_code"] != 0:
         print(f"[{scale.label}] the whole run FAILED; see {work / 'full.log'}", flush=True)
         return result
@@ -312,7 +316,7 @@ def _mib(value: int | None) -> str:
 
 def table(results: list[dict]) -> str:
     head = (
-        "scale", "price rows", "raw load s", "dbt build s", "gate s", "publish s", "note s", "whole run s",
+        "scale", "probe s", "price rows", "raw load s", "dbt build s", "gate s", "publish s", "note s", "whole run s",
         "peak RSS MiB (tree/proc)", "baseline s", "dbt/base", "models/base", "whole/base", "refresh 1 mo s",
         "rerun s", "marts",
     )
@@ -320,11 +324,12 @@ def table(results: list[dict]) -> str:
     for r in results:
         w = r["whole_run"]
         if w["exit_code"] != 0 or "baseline" not in r:
-            rows.append((r["scale"], *["-"] * 6, _s(w["wall_seconds"]), *["-"] * 7, "FAILED"))
+            rows.append((r["scale"], f"{r['speed_probe_seconds']:.3f}", *["-"] * 6, _s(w["wall_seconds"]), *["-"] * 7, "FAILED"))
             continue
         p = w["phases"]
         rows.append((
             r["scale"],
+            f"{r['speed_probe_seconds']:.3f}",
             f"{r['data']['raw_rows']['equity_prices']:,}",
             _s(p["raw_load"]), _s(p["dbt_build"]), _s(p["gate"]), _s(p["publish"]), _s(p["note"]),
             _s(w["wall_seconds"]),
