@@ -90,8 +90,31 @@ def test_published_tables_carry_their_definitions(published):
     assert json.loads(counts)["mart_monthly_note"] == 78
 
 
+def note_suite(tmp_path: Path, name: str, expectations: list[dict], query: str | None = None) -> Path:
+    """A GX suite file on mart_monthly_note, written beside the test."""
+    suite = json.loads(Path("expectations/mart_monthly_note.json").read_text())
+    suite["name"], suite["expectations"] = name, expectations
+    suite["meta"].pop("query", None)
+    if query:
+        suite["meta"]["query"] = query
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(suite))
+    return path
+
+
+def check_evaluations(result: dg.ExecuteInProcessResult) -> list:
+    return [e.event_specific_data for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+
+
+def price_between(low: float | None, high: float | None) -> list[dict]:
+    return [{"type": "expect_column_values_to_be_between", "severity": "critical",
+             "kwargs": {"column": "btc_price_avg_usd", "min_value": low, "max_value": high}}]
+
+
 def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
-    """A critical GX expectation that fails blocks the publish asset; the published file is untouched."""
+    """In one gate, a critical expectation that fails and a suite that cannot even run (its query
+    names no table) each fail their own check, the passing suite still reports, and the publish
+    asset is blocked; the published file is untouched."""
     from orchestration.defs.dbt_assets import warehouse_dbt_assets
     from orchestration.defs.publish import published_warehouse
     from orchestration.defs.quality import gx_checks
@@ -100,17 +123,16 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     settings = demo_run[1]
     before = sha256(settings.published_db)
     reader = duckdb.connect(str(settings.published_db), read_only=True)
-    suite = json.loads(Path("expectations/mart_monthly_note.json").read_text())
-    suite["name"] = "impossible_btc_price"
-    suite["expectations"] = [
-        {"type": "expect_column_values_to_be_between", "severity": "critical",
-         "kwargs": {"column": "btc_price_avg_usd", "max_value": 1_000}}
+    suites = [
+        note_suite(tmp_path, "impossible_btc_price", price_between(None, 1_000)),
+        note_suite(tmp_path, "positive_btc_price", price_between(0, None)),
+        note_suite(tmp_path, "broken_query", price_between(0, None), query="select * from marts.no_such_table"),
     ]
-    suite_path = tmp_path / "impossible.json"
-    suite_path.write_text(json.dumps(suite))
+    gates = gx_checks(suites)
+    assert len(gates) == 1  # one step validates the three
 
     result = dg.materialize(
-        [warehouse_dbt_assets, published_warehouse, *gx_checks([suite_path])],
+        [warehouse_dbt_assets, published_warehouse, *gates],
         selection=[dg.AssetKey(NOTE), dg.AssetKey("published_warehouse")],
         resources=build_resources(load_settings()),
         instance=dg.DagsterInstance.ephemeral(),
@@ -121,13 +143,41 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey(NOTE) in materialized
     assert dg.AssetKey("published_warehouse") not in materialized
+    evaluations = {e.check_name: e for e in check_evaluations(result)}
+    assert evaluations["gx_positive_btc_price"].passed
+    assert not evaluations["gx_impossible_btc_price"].passed
+    assert not evaluations["gx_broken_query"].passed
     failures = "\n".join(run.failure_lines(result))
-    assert "gx_impossible_btc_price" in failures
     assert "expect_column_values_to_be_between failed on marts.mart_monthly_note.btc_price_avg_usd" in failures
     assert "example row: {'month': '2019-01-01'" in failures
+    assert "check gx_broken_query on marts/mart_monthly_note failed (ERROR)" in failures
+    assert "validation failed on marts.mart_monthly_note (CatalogException" in failures
     assert sha256(settings.published_db) == before
     assert reader.execute("select count(*) from mart_monthly_note").fetchone()[0] == 78
     reader.close()
+
+
+def test_one_check_of_a_gate_runs_on_its_own(demo_run, tmp_path):
+    """What the UI's "Execute" on one check does: only that suite is validated."""
+    from orchestration.defs.dbt_assets import warehouse_dbt_assets
+    from orchestration.defs.quality import gx_checks
+    from orchestration.defs.resources import build_resources
+
+    gates = gx_checks([
+        note_suite(tmp_path, "impossible_btc_price", price_between(None, 1_000)),
+        note_suite(tmp_path, "positive_btc_price", price_between(0, None)),
+    ])
+    result = dg.materialize(
+        [warehouse_dbt_assets, *gates],
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(NOTE), "gx_positive_btc_price")),
+        resources=build_resources(load_settings()),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+    assert result.success
+    assert [(e.check_name, e.passed) for e in check_evaluations(result)] == [("gx_positive_btc_price", True)]
+    assert not result.get_asset_materialization_events()  # the mart itself is not rebuilt
 
 
 def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
@@ -147,11 +197,8 @@ def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
 def test_a_full_refresh_marks_every_month_of_the_raw_loads_materialised(demo_run):
     """One planned event per asset for the range (settings.DAGSTER_RUN_SETTINGS) still leaves the
     UI's partition bar right after a successful run: every month materialised, none missing."""
-    import os
-
     from orchestration.defs.partitions import MONTHLY
 
-    assert os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "1"
     instance = demo_run[2]
     session_run = instance.get_runs(filters=dg.RunsFilter(job_name="build_and_publish"))[-1]  # the oldest
     planned = instance.get_records_for_run(

@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.quality.gx_suites import SuiteOutcome, read_suite_file, suite_paths, validate_suites
 
 
-def check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
+def check_result(outcome: SuiteOutcome, check: dg.AssetCheckKey) -> dg.AssetCheckResult:
     failures = outcome.errors or outcome.warnings
     metadata = {
         "suite": outcome.suite,
@@ -39,8 +39,8 @@ def check_result(outcome: SuiteOutcome, asset_key: dg.AssetKey) -> dg.AssetCheck
             {f"{f.expectation}({f.column})": f.example_rows for f in outcome.failures}
         )
     return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=f"gx_{outcome.suite}",
+        asset_key=check.asset_key,
+        check_name=check.name,
         passed=not outcome.failures,
         severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
@@ -73,7 +73,7 @@ def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
         selected = [key for key in suites if key in context.selected_asset_check_keys]
         outcomes = validate_suites(Path(duckdb.database), [suites[key] for key in selected], context.run.run_id)
         for key, outcome in zip(selected, outcomes):
-            yield check_result(outcome, key.asset_key)
+            yield check_result(outcome, key)
 
     return _gate
 

@@ -18,6 +18,7 @@ project under WAREHOUSE_DIR/gx.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
 from decimal import Decimal
@@ -178,8 +179,8 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
     GX project's validation results (what the Data Docs render).
 
     The suite is validated as it stands in expectations/ (the reviewed file is the one source of
-    truth), not saved into the GX project first: saving suites, validation definitions and
-    checkpoints on every run rewrote the same files and cost about as much as the validation."""
+    truth), not through a checkpoint: saving the suite, a validation definition and a checkpoint
+    on every run rewrote the same files and cost about as much as the validation itself."""
     meta = spec["meta"]
     table = meta["table"]
     with duckdb.connect(str(db_path), read_only=True) as conn:
@@ -188,6 +189,7 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
     batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
     result = batch.validate(gx.ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
+    result.meta.update(run_id=run_id, validation_time=run_id.run_time)  # what a checkpoint would add
     key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=spec["name"]), run_id, batch.id)
     context.validation_results_store.set(key, result)
     outcome = SuiteOutcome(
@@ -197,8 +199,36 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
         failures=[_failure(item, frame) for item in result.results if not item.success],
         rows=len(frame),
     )
-    _drop_cached_batches(context)
     return outcome, key
+
+
+def _error_outcome(spec: dict, error: Exception) -> SuiteOutcome:
+    """A suite that could not be validated (a broken query, a missing table) fails as critical."""
+    failure = Failure(
+        expectation="validation",
+        column=None,
+        severity="critical",
+        unexpected_count=None,
+        example_rows=[],
+        detail=f"{type(error).__name__}: {error}",
+    )
+    return SuiteOutcome(suite=spec["name"], table=spec["meta"]["table"], evaluated=0, failures=[failure])
+
+
+def _suite_page(context, spec: dict) -> ExpectationSuiteIdentifier | None:
+    """Keep the GX project's copy of the suite (what the Data Docs' suite page shows) equal to the
+    reviewed file, saving it only when the file changed: the identifier of a suite to render anew,
+    or None. The file's hash rides in the saved suite's meta."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    try:
+        saved = context.suites.get(spec["name"])
+        if saved.meta.get("source_sha256") == digest:
+            return None
+    except Exception:  # noqa: BLE001 - GX raises its own error types for "not saved yet"
+        pass
+    suite = gx.ExpectationSuite(**{**spec, "meta": {**spec["meta"], "source_sha256": digest}})
+    context.suites.add_or_update(suite)
+    return ExpectationSuiteIdentifier(name=spec["name"])
 
 
 def _drop_cached_batches(context) -> None:
@@ -224,10 +254,20 @@ def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None
     run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(timezone.utc))
     outcomes, rendered = [], []
     for path in suite_files:
-        outcome, key = _validate(context, source, db_path, read_suite_file(path), run_id)
+        spec = read_suite_file(path)
+        try:
+            outcome, key = _validate(context, source, db_path, spec, run_id)
+            rendered.append(key)
+        except Exception as error:  # noqa: BLE001 - reported as the suite's failure, the others still run
+            outcome = _error_outcome(spec, error)
+        finally:
+            _drop_cached_batches(context)
         outcomes.append(outcome)
-        rendered.append(key)
-    context.build_data_docs(resource_identifiers=rendered)
+        page = _suite_page(context, spec)
+        if page is not None:
+            rendered.append(page)
+    if rendered:  # GX renders every stored result when given none
+        context.build_data_docs(resource_identifiers=rendered)
     docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
     if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):
