@@ -22,6 +22,12 @@ from orchestration.defs.partitions import MONTHLY  # noqa: E402
 from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
 
 
+# The terminal gets each step's own messages, warnings and errors; Dagster's DEBUG events (a
+# materialisation per month of every raw asset, some 300 lines a full run) stay in the run's event
+# log, where the UI shows them.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     lines = []
     for event in result.all_events:
@@ -112,7 +118,7 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
     tags = partition_range_tags(months)
     span = f"months {tags['dagster/asset_partition_range_start'][:7]} .. {tags['dagster/asset_partition_range_end'][:7]}"
     print(f"Building {settings.build_db} from the {settings.source} source, {span} ...", flush=True)
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=CONSOLE_INFO)
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
         print("\nRUN FAILED - nothing was published; the published file is unchanged.", file=sys.stderr)
@@ -121,7 +127,7 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         return 1
     month = note_month(latest_complete_month(settings.published_db), MONTHLY.get_partition_keys())
     note = defs.resolve_job_def("publish_note").execute_in_process(
-        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False
+        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False, run_config=CONSOLE_INFO
     )
     print()
     for line in failures:

@@ -72,6 +72,12 @@ def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
     def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
         selected = [key for key in suites if key in context.selected_asset_check_keys]
         outcomes = validate_suites(Path(duckdb.database), [suites[key] for key in selected], context.run.run_id)
+        errors, warnings = (sum(len(getattr(o, kind)) for o in outcomes) for kind in ("errors", "warnings"))
+        docs = next((o.data_docs for o in outcomes if o.data_docs), None)
+        context.log.info(
+            f"{layer} gate: {len(outcomes)} Great Expectations suites, {errors} critical and {warnings} warning "
+            f"failures" + (f"; Data Docs: {docs}" if docs else "")
+        )
         for key, outcome in zip(selected, outcomes):
             yield check_result(outcome, key)
 
