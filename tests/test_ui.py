@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ASSETS_QUERY = "{ assetNodes { assetKey { path } groupName description } }"
+ASSETS_QUERY = (
+    "{ assetNodes { assetKey { path } groupName description"
+    " assetChecksOrError { ... on AssetChecks { checks { name blocking canExecuteIndividually } } } } }"
+)
 
 
 def free_port() -> int:
@@ -71,3 +74,14 @@ def test_graphql_lists_the_pipeline_assets_with_groups_and_descriptions(webserve
     assert by_key["marts/mart_monthly_note"]["groupName"] == "marts"
     assert by_key["published_warehouse"]["groupName"] == "publish"
     assert all(n["description"] for n in nodes), [k for k, n in by_key.items() if not n["description"]]
+    # Each Great Expectations suite is a blocking check on its own asset, and the UI can execute it
+    # alone although the suites of a layer run together in one gate step.
+    checks = {
+        f"{key}:{check['name']}": check
+        for key, node in by_key.items()
+        for check in (node.get("assetChecksOrError") or {}).get("checks", [])
+        if check["name"].startswith("gx_")
+    }
+    assert {"raw/btc_daily:gx_raw.btc_daily", "marts/mart_monthly_note:gx_mart_monthly_note"} <= set(checks)
+    assert len(checks) == len(list((REPO / "expectations").glob("*.json")))
+    assert all(c["blocking"] and c["canExecuteIndividually"] == "CAN_EXECUTE" for c in checks.values()), checks
