@@ -209,3 +209,42 @@ def test_a_full_refresh_marks_every_month_of_the_raw_loads_materialised(demo_run
         materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", name]))
         assert materialized == set(MONTHLY.get_partition_keys()), name
 
+
+
+def test_the_data_docs_index_lists_the_newest_results_only(demo_run, tmp_path):
+    """A warehouse run daily for years must not render thousands of results into the index on
+    every gate: it lists the newest DATA_DOCS_INDEX_RESULTS."""
+    import re
+    import shutil
+
+    from orchestration.quality import gx_suites
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
+    suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
+    limit = gx_suites.DATA_DOCS_INDEX_RESULTS
+    gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0000")
+    for run_number in range(1, limit + 1):  # the runs in between, as a gate leaves them
+        copy_run(warehouse / "gx" / "uncommitted", "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
+    newest = gx_suites.validate_suites(warehouse / "build.duckdb", suite, f"run-{limit + 1:04d}")[0]
+
+    listed = set(re.findall(r"'run_name': 'run-(\d{4})'", Path(newest.data_docs).read_text()))
+    assert listed == {f"{n:04d}" for n in range(2, limit + 2)}  # the oldest two are left out
+
+
+def copy_run(uncommitted: Path, source: str, target: str, microseconds_later: int) -> None:
+    """Copy a gate's stored result and rendered page as a later run's."""
+    import shutil
+    from datetime import datetime, timedelta
+
+    stamp = "%Y%m%dT%H%M%S.%fZ"
+    for folder in (uncommitted / "validations", uncommitted / "data_docs" / "local_site" / "validations"):
+        for path in [p for p in folder.rglob("*") if p.is_file() and source in p.parts]:
+            parts = list(path.relative_to(folder).parts)
+            at = parts.index(source)
+            later = datetime.strptime(parts[at + 1], stamp) + timedelta(microseconds=microseconds_later)
+            parts[at], parts[at + 1] = target, later.strftime(stamp)
+            destination = folder.joinpath(*parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination)
