@@ -26,20 +26,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
 from orchestration.settings import REPO_ROOT, prepare_environment
 
-prepare_environment()
-import great_expectations as gx  # noqa: E402  (telemetry must be off before import)
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
-from great_expectations.data_context.types.resource_identifiers import (  # noqa: E402
-    ExpectationSuiteIdentifier,
-    ValidationResultIdentifier,
-)
+if TYPE_CHECKING:
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 EXAMPLE_ROWS = 3
@@ -132,8 +128,20 @@ def _plain(value):
 DATA_DOCS_INDEX_RESULTS = 100
 
 
+def _gx():
+    """Great Expectations, imported when a gate first validates: loading the Definitions (the UI's
+    code server, schedules, the tests) need not pay its ~2.6 s import (it imports
+    every expectation, scipy with them). Telemetry goes off before the import."""
+    prepare_environment()
+    import great_expectations
+
+    return great_expectations
+
+
 def _context(project_dir: Path):
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = _gx().get_context(mode="file", project_root_dir=str(project_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     sites = context.variables.data_docs_sites
     sites["local_site"]["site_index_builder"]["validation_results_limit"] = DATA_DOCS_INDEX_RESULTS
@@ -198,8 +206,13 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
         frame = conn.sql(meta.get("query") or f"select * from {table} order by all").df()
     batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
-    result = batch.validate(gx.ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
+    result = batch.validate(_gx().ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
     result.meta.update(run_id=run_id, validation_time=run_id.run_time)  # what a checkpoint would add
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
     key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=spec["name"]), run_id, batch.id)
     context.validation_results_store.set(key, result)
     outcome = SuiteOutcome(
@@ -236,7 +249,9 @@ def _suite_page(context, spec: dict) -> ExpectationSuiteIdentifier | None:
             return None
     except Exception:  # noqa: BLE001 - GX raises its own error types for "not saved yet"
         pass
-    suite = gx.ExpectationSuite(**{**spec, "meta": {**spec["meta"], "source_sha256": digest}})
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    suite = _gx().ExpectationSuite(**{**spec, "meta": {**spec["meta"], "source_sha256": digest}})
     context.suites.add_or_update(suite)
     return ExpectationSuiteIdentifier(name=spec["name"])
 
@@ -261,6 +276,8 @@ def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None
     as validating a suite (the Data Docs' Jinja templates are compiled again on every build)."""
     context = _context(db_path.parent)
     source = _data_source(context)
+    from great_expectations.core.run_identifier import RunIdentifier
+
     run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(timezone.utc))
     outcomes, rendered = [], []
     for path in suite_files:
