@@ -48,12 +48,11 @@ def check_result(outcome: SuiteOutcome, check: dg.AssetCheckKey) -> dg.AssetChec
     )
 
 
-def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
-    """The suites of one layer's assets as blocking checks, validated in one step."""
+def gx_gate(layer: str, suites_read: list[tuple[Path, dict]]) -> dg.AssetChecksDefinition:
+    """The suites of one layer's assets (file, its contents) as blocking checks, validated in one step."""
     suites: dict[dg.AssetCheckKey, Path] = {}
     specs = []
-    for path in suite_files:
-        spec = read_suite_file(path)
+    for path, spec in suites_read:
         check = dg.AssetCheckSpec(
             name=f"gx_{spec['name']}",
             asset=dg.AssetKey(spec["meta"]["asset_key"]),
@@ -72,7 +71,8 @@ def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
     def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
         selected = [key for key in suites if key in context.selected_asset_check_keys]
         outcomes = validate_suites(Path(duckdb.database), [suites[key] for key in selected], context.run.run_id)
-        errors, warnings = (sum(len(getattr(o, kind)) for o in outcomes) for kind in ("errors", "warnings"))
+        errors = sum(len(o.errors) for o in outcomes)
+        warnings = sum(len(o.warnings) for o in outcomes)
         docs = next((o.data_docs for o in outcomes if o.data_docs), None)
         context.log.info(
             f"{layer} gate: {len(outcomes)} Great Expectations suites, {errors} critical and {warnings} warning "
@@ -86,10 +86,11 @@ def gx_gate(layer: str, suite_files: list[Path]) -> dg.AssetChecksDefinition:
 
 def gx_checks(suite_files: list[Path]) -> list[dg.AssetChecksDefinition]:
     """One gate per layer (the first part of the suites' asset keys: raw, marts)."""
-    layers: dict[str, list[Path]] = defaultdict(list)
+    layers: dict[str, list[tuple[Path, dict]]] = defaultdict(list)
     for path in suite_files:
-        layers[read_suite_file(path)["meta"]["asset_key"][0]].append(path)
-    return [gx_gate(layer, paths) for layer, paths in sorted(layers.items())]
+        spec = read_suite_file(path)
+        layers[spec["meta"]["asset_key"][0]].append((path, spec))
+    return [gx_gate(layer, suites) for layer, suites in sorted(layers.items())]
 
 
 GX_CHECKS = gx_checks(suite_paths())
