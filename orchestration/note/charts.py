@@ -138,10 +138,10 @@ def returns_chart(miners: list[Miner], month: date, synthetic: bool) -> Chart | 
     title = f"Return by miner, {fmt.month_name(month)}"
     if len(shown) < len(ranked):
         title += f": the {RETURNS_CHART_ENDS} best and {RETURNS_CHART_ENDS} worst of {len(ranked):,}"
-    ranked = shown[::-1]  # best at the top of a horizontal bar chart
-    figure, axes = _figure(1.2 + 0.38 * len(ranked))
-    returns = [miner.monthly_return for miner in ranked]
-    bars = axes.barh([miner.ticker for miner in ranked], returns,
+    bottom_up = shown[::-1]  # best at the top of a horizontal bar chart
+    figure, axes = _figure(1.2 + 0.38 * len(bottom_up))
+    returns = [miner.monthly_return for miner in bottom_up]
+    bars = axes.barh([miner.ticker for miner in bottom_up], returns,
                      color=[GREEN if value >= 0 else RED for value in returns])
     axes.bar_label(bars, labels=[fmt.change(value) for value in returns], padding=4, fontsize=9)
     axes.axvline(0, color=GREY, lw=0.8)
