@@ -228,13 +228,21 @@ factors as (
 factor_today as (
     select ticker, arg_max(cumulative_factor, valid_from) as factor_today from factors group by ticker
 ),
+sessions as (
+    select distinct cast(date as date) as day from raw.equity_prices
+),
+-- A report is in force from the market's last session on or before its date (within 7 days), so
+-- a Sunday quarter-end count prices the Friday close; of two reports on one session, the later.
 reports as (
-    select r.ticker, r.as_of, r.shares, coalesce(f.cumulative_factor, 1.0) as factor_at_report
+    select r.ticker, r.as_of, r.shares, coalesce(f.cumulative_factor, 1.0) as factor_at_report,
+           case when s.day > r.as_of - 7 then s.day else r.as_of end as effective_from
     from (
         select upper(trim(ticker)) as ticker, cast(as_of as date) as as_of, cast(shares as bigint) as shares
         from raw.shares_outstanding
     ) as r
     asof left join factors as f on f.ticker = r.ticker and r.as_of >= f.valid_from
+    asof left join sessions as s on r.as_of >= s.day
+    qualify row_number() over (partition by r.ticker, effective_from order by r.as_of desc) = 1
 ),
 members as (
     select l.*, u.company_name, u.listed_on, u.delisted_on,
@@ -247,11 +255,13 @@ priced as (
         m.*,
         coalesce(f.cumulative_factor, 1.0) as factor_on_day,
         coalesce(t.factor_today, 1.0) as factor_today,
-        r.shares, r.factor_at_report
+        r.shares, r.factor_at_report,
+        n.day as next_session
     from members as m
     asof left join factors as f on f.ticker = m.ticker and m.last_close_day >= f.valid_from
     left join factor_today as t on t.ticker = m.ticker
-    asof left join reports as r on r.ticker = m.ticker and m.last_close_day >= r.as_of
+    asof left join reports as r on r.ticker = m.ticker and m.last_close_day >= r.effective_from
+    asof left join sessions as n on n.day > m.last_close_day
 ),
 monthly as (
     select
@@ -264,7 +274,7 @@ monthly as (
         cast(round(shares * factor_on_day / factor_at_report) as bigint) as shares_outstanding,
         last_close_day = month_last_trading_day as is_member,
         cast(date_trunc('month', listed_on) as date) = month as listed_in_month,
-        delisted_on is not null and last_close_day = max(last_close_day) over (partition by ticker)
+        coalesce(next_session >= delisted_on and last_close_day = max(last_close_day) over (partition by ticker), false)
             as delisted_in_month,
         exists (
             select 1 from splits as s

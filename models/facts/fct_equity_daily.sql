@@ -61,8 +61,8 @@ with_shares as (
     from priced
     left join reports
         on reports.ticker = priced.ticker
-        and priced.trading_day >= reports.reported_as_of
-        and (reports.next_reported_as_of is null or priced.trading_day < reports.next_reported_as_of)
+        and priced.trading_day >= reports.effective_from
+        and (reports.next_effective_from is null or priced.trading_day < reports.next_effective_from)
 
 ),
 
