@@ -92,3 +92,22 @@ def test_refresh_month_is_a_partition(tmp_path):
     with duckdb.connect(str(db)) as conn:
         conn.execute("update mart_monthly_note set month = date '2025-06-01'")
     assert refresh_partition(db, today=date(2026, 11, 25)) == "2025-06-01"
+
+
+def test_baseline_reproduces_the_published_marts_of_the_demo(demo_run, tmp_path):
+    """`bench/baseline.sql` is the benchmark's "limit" only while it computes the same numbers as
+    the models: run it on the demo's raw tables and compare it with what the pipeline published,
+    so a change to a definition that misses the baseline fails here, not first in `make bench`."""
+    from bench.baseline import SQL, prepare, run_once
+
+    code, settings, _ = demo_run
+    assert code == 0
+    work_db = tmp_path / "baseline.duckdb"
+    assert "marts" in prepare(settings.build_db, work_db)
+    run_once(work_db, SQL.read_text())
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{settings.published_db}' as pub (read_only)")
+        conn.execute(f"attach '{work_db}' as base (read_only)")
+        mismatches, rows = compare_marts(conn, "pub.main", "base.marts")
+    assert [m.describe() for m in mismatches] == []
+    assert rows["mart_miner_monthly"] > 500 and rows["mart_monthly_note"] > 60
