@@ -43,9 +43,35 @@ def _first(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
     return rows[0] if rows else None
 
 
+# What a value given as text must look like, beyond DuckDB accepting the cast: DuckDB also reads
+# '2019/01/02', '2019-1-2 13:00', '1_000', 'inf' and 'nan', and rounds '2.7' into a BIGINT.
+TEXT_FORMATS = {
+    "DATE": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO date YYYY-MM-DD"),
+    "BIGINT": ("[+-]?[0-9]+", "a whole number"),
+    "INTEGER": ("[+-]?[0-9]+", "a whole number"),
+    "DOUBLE": ("[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?", "a finite decimal number"),
+}
+WHOLE_TYPES = frozenset({"BIGINT", "INTEGER"})
+# Types whose casts can yield infinity (from '1e400', a float column's inf, or the date 'infinity').
+FINITE_TYPES = frozenset({"DATE", "DOUBLE"})
+
+
+def _invalid(col: str, sql_type: str, incoming_type: str) -> str:
+    """SQL that is true for a non-null value of `col` that is not a valid `sql_type`."""
+    cast = f"try_cast({col} as {sql_type})"
+    checks = [f"{cast} is null"]
+    if incoming_type == "VARCHAR" and sql_type in TEXT_FORMATS:
+        checks.append(f"not regexp_full_match(trim({col}), '{TEXT_FORMATS[sql_type][0]}')")
+    if sql_type in FINITE_TYPES:
+        checks.append(f"not isfinite({cast})")
+    if sql_type in WHOLE_TYPES and incoming_type != "VARCHAR":  # a float column would be rounded
+        checks.append(f"try_cast({col} as double) <> round(try_cast({col} as double))")
+    return f"{col} is not null and ({' or '.join(checks)})"
+
+
 def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, origin: str) -> None:
     """Raise RawDataError on the first problem in `relation` (a table or view with `__source_row`)."""
-    present = {row[0] for row in conn.execute(f"select column_name from (describe {relation})").fetchall()}
+    present = dict(conn.execute(f"select column_name, column_type from (describe {relation})").fetchall())
     missing = [c for c in dataset.columns if c not in present]
     if missing:
         raise RawDataError(
@@ -56,10 +82,13 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
         bad = _first(
             conn,
             f"select {ROW}, cast({col} as varchar) from {relation} "
-            f"where {col} is not null and try_cast({col} as {sql_type}) is null order by {ROW} limit 1",
+            f"where {_invalid(col, sql_type, present[column])} order by {ROW} limit 1",
         )
         if bad:
-            raise RawDataError(f"{origin}: row {bad[0]}, column '{column}': value {bad[1]!r} is not a valid {sql_type}")
+            expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
+            raise RawDataError(
+                f"{origin}: row {bad[0]}, column '{column}': value {bad[1]!r} is not a valid {sql_type}{expected}"
+            )
         if column not in dataset.nullable:
             empty = _first(conn, f"select {ROW} from {relation} where {col} is null order by {ROW} limit 1")
             if empty:
@@ -72,7 +101,11 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             )
             if bad:
                 raise RawDataError(f"{origin}: row {bad[0]}, column '{column}': value {bad[1]!r} must be > 0")
-    typed_key = [f"try_cast({_quote(c)} as {dataset.columns[c]})" for c in dataset.key]
+    # Tickers as staging reads them (trimmed, upper case): 'mara' and 'MARA ' are MARA's key too.
+    typed_key = [
+        f"upper(trim({_quote(c)}))" if dataset.columns[c] == "VARCHAR" else f"try_cast({_quote(c)} as {dataset.columns[c]})"
+        for c in dataset.key
+    ]
     dup = _first(
         conn,
         f"select {ROW}, first_row, key_text from ("

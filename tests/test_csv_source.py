@@ -93,7 +93,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "non-numeric price",
         "equity_prices.csv",
         lambda path: replace_in(path, "2024-06-04,MARA,22.64", "2024-06-04,MARA,abc"),
-        "row 3, column 'close': value 'abc' is not a valid DOUBLE",
+        "row 3, column 'close': value 'abc' is not a valid DOUBLE (a finite decimal number)",
     ),
     (
         "missing column",
@@ -105,13 +105,55 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "bad date",
         "shares_outstanding.csv",
         lambda path: replace_in(path, "RIOT,2024-04-24", "RIOT,2024-04-31"),
-        "row 2, column 'as_of': value '2024-04-31' is not a valid DATE",
+        "row 2, column 'as_of': value '2024-04-31' is not a valid DATE (an ISO date YYYY-MM-DD)",
     ),
     (
         "duplicate (date, ticker)",
         "equity_prices.csv",
         lambda path: replace_in(path, "2024-06-04,RIOT", "2024-06-03,RIOT"),
         "row 4, column(s) 'date, ticker': duplicate key (2024-06-03, RIOT), first seen at row 2",
+    ),
+    (
+        "duplicate ticker in another case",
+        "equity_prices.csv",
+        lambda path: replace_in(path, "2024-06-04,RIOT", "2024-06-03, riot"),
+        "row 4, column(s) 'date, ticker': duplicate key (2024-06-03, RIOT), first seen at row 2",
+    ),
+    *(
+        (
+            f"price {text}",
+            "equity_prices.csv",
+            lambda path, text=text: replace_in(path, "2024-06-04,MARA,22.64", f"2024-06-04,MARA,{text}"),
+            f"row 3, column 'close': value '{text}' is not a valid DOUBLE (a finite decimal number)",
+        )
+        for text in ("inf", "1e400", "nan", "1_000")
+    ),
+    *(
+        (
+            f"date {text}",
+            "equity_prices.csv",
+            lambda path, text=text: replace_in(path, "2024-06-04,MARA", f"{text},MARA"),
+            f"row 3, column 'date': value '{text}' is not a valid DATE (an ISO date YYYY-MM-DD)",
+        )
+        for text in ("2024/06/04", "2024-6-4", "2024-06-04 13:00", "infinity")
+    ),
+    (
+        "fractional shares",
+        "shares_outstanding.csv",
+        lambda path: replace_in(path, "294231000", "294231000.7"),
+        "row 1, column 'shares': value '294231000.7' is not a valid BIGINT (a whole number)",
+    ),
+    (
+        "a row with a field too many",
+        "equity_prices.csv",
+        lambda path: replace_in(path, "2024-06-04,MARA,22.64,USD", "2024-06-04,MARA,22.64,USD,x"),
+        "row 3 has 5 fields, the header 4 (date, ticker, close, currency): '2024-06-04,MARA,22.64,USD,x'",
+    ),
+    (
+        "the first row with a field too many",
+        "equity_prices.csv",
+        lambda path: replace_in(path, "2024-06-03,MARA,22.12,USD", "2024-06-03,MARA,22.12,USD,x"),
+        "row 1 has 5 fields, the header 4 (date, ticker, close, currency): '2024-06-03,MARA,22.12,USD,x'",
     ),
 ]
 

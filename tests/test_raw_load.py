@@ -61,6 +61,8 @@ def test_types_are_the_dataset_types(conn):
         ({"date": ["2024-06-27", "2024-13-45", "2024-06-28"]}, "row 2, column 'date': value '2024-13-45' is not a valid DATE"),
         ({"ticker": ["MARA", None, "RIOT"]}, "row 2, column 'ticker': value is empty (required)"),
         ({"ticker": ["MARA", "RIOT", "RIOT"]}, "row 3, column(s) 'date, ticker': duplicate key (2024-06-28, RIOT), first seen at row 2"),
+        ({"close": [20.5, float("inf"), 9.75]}, "row 2, column 'close': value 'inf' is not a valid DOUBLE"),
+        ({"close": [20.5, float("-inf"), 9.75]}, "row 2, column 'close': value '-inf' is not a valid DOUBLE"),
     ],
 )
 def test_bad_input_names_row_column_and_value_and_keeps_the_old_table(conn, overrides, message):
@@ -117,3 +119,11 @@ def test_a_bad_row_in_a_window_load_keeps_the_other_months(conn):
     with pytest.raises(RawDataError, match="row 1, column 'close'"):
         load(conn, month_of_prices("2024-06", [-2.0]), window=(date(2024, 6, 1), date(2024, 6, 30)))
     assert table(conn) == before
+
+
+def test_whole_number_column_refuses_a_fraction_from_a_float_column(conn):
+    frame = pd.DataFrame({"ticker": ["MARA", "RIOT"], "as_of": pd.to_datetime(["2024-03-31"] * 2), "shares": [2.5e8, 2.875e8 + 0.5]})
+    with pytest.raises(RawDataError, match=r"row 2, column 'shares': value '287500000.5' is not a valid BIGINT"):
+        load(conn, frame, "shares_outstanding")
+    frame["shares"] = [2.5e8, 2.875e8]
+    assert load(conn, frame, "shares_outstanding").row_count == 2

@@ -24,6 +24,8 @@ the whole file and error row numbers stay the file's.
 
 from __future__ import annotations
 
+import csv
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -45,15 +47,36 @@ OPTIONAL = frozenset({"miner_universe"})
 def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
     """The columns of `dataset` present in `path`, as text in file order; empty cells are None."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # A row with more fields than the header is an error: not an index column (pandas' guess
+        # when the first data row has one field too many), not silently cut (index_col=False's
+        # ParserWarning).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()  # no header at all: the loader reports every column as missing
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+        raise RawDataError(f"{path}: {_ragged_row(path) or error}") from error
     except UnicodeDecodeError as error:
         raise RawDataError(
             f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
         ) from error
     present = [column for column in dataset.columns if column in frame.columns]
     return frame[present].replace("", None)
+
+
+def _ragged_row(path: Path) -> str | None:
+    """The first data row with more fields than the header, described (only called on an error)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = (row for row in csv.reader(handle) if row)  # blank lines are skipped, as pandas does
+        header = next(rows, [])
+        for number, row in enumerate(rows, start=1):
+            if len(row) > len(header):
+                return (
+                    f"row {number} has {len(row)} fields, the header {len(header)} "
+                    f"({', '.join(header)}): {','.join(row)!r}"
+                )
+    return None
 
 
 def empty_frame(dataset: Dataset) -> pd.DataFrame:
