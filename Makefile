@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 UI_PORT ?= 3000
 
+# Absolute, whatever was given (Dagster refuses a relative DAGSTER_HOME; dbt runs in dbt_project/).
+override WAREHOUSE_DIR := $(abspath $(WAREHOUSE_DIR))
 export WAREHOUSE_DIR
 export DAGSTER_HOME ?= $(WAREHOUSE_DIR)/dagster_home
+override DAGSTER_HOME := $(abspath $(DAGSTER_HOME))
 export DAGSTER_DISABLE_TELEMETRY := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
