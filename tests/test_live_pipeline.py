@@ -340,11 +340,13 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert shares == served_shares(providers, "MARA", "2024-03-31")
     assert cap == pytest.approx(close * shares, rel=1e-12)
     # IREN: May's close was served split-ADJUSTED (a third: the 3-for-1 of 06-10 came later) and
-    # is published as traded; June's shares are the 03-31 figure on the post-split basis
+    # is published as traded; June's shares are the SEC figure as of Sunday 06-30, in force from
+    # the Friday 06-28 close (no session between), already on the post-split basis - not the
+    # 03-31 figure times 3
     assert miners[("2024-05", "IREN")][0] == served_close(providers, "IREN", "2024-05-31")
     close, shares, cap, split = miners[("2024-06", "IREN")]
     assert close == served_close(providers, "IREN", "2024-06-28") and split is True
-    assert shares == 3 * served_shares(providers, "IREN", "2024-03-31")
+    assert shares == served_shares(providers, "IREN", "2024-06-30") != 3 * served_shares(providers, "IREN", "2024-03-31")
     assert cap == pytest.approx(close * shares, rel=1e-12)
     # May's combined cap: the 14 miners' served closes of 05-31 x their SEC figures of 03-31
     closes = providers.closes[providers.closes["date"] == "2024-05-31"].set_index("ticker")["close"]
