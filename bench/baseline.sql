@@ -244,11 +244,15 @@ reports as (
     asof left join sessions as s on r.as_of >= s.day
     qualify row_number() over (partition by r.ticker, effective_from order by r.as_of desc) = 1
 ),
+-- A month whose data ends before its last scheduled NYSE session (seed) is partial.
 members as (
     select l.*, u.company_name, u.listed_on, u.delisted_on,
-           max(l.last_close_day) over (partition by l.month) as month_last_trading_day
+           max(l.last_close_day) over (partition by l.month) as month_last_trading_day,
+           coalesce(max(l.last_close_day) over (partition by l.month) < cal.last_session, false)
+               as is_partial_month
     from last_closes as l
     join universe as u using (ticker)
+    left join seeds.nyse_month_ends as cal on cal.month = l.month
 ),
 priced as (
     select
@@ -273,6 +277,7 @@ monthly as (
         close_usd * factor_on_day / factor_today as split_adjusted_close_usd,
         cast(round(shares * factor_on_day / factor_at_report) as bigint) as shares_outstanding,
         last_close_day = month_last_trading_day as is_member,
+        is_partial_month,
         cast(date_trunc('month', listed_on) as date) = month as listed_in_month,
         coalesce(next_session >= delisted_on and last_close_day = max(last_close_day) over (partition by ticker), false)
             as delisted_in_month,
@@ -287,7 +292,7 @@ with_returns as (
         *,
         case when is_member then close_month_end_usd * shares_outstanding end as market_cap_usd,
         lag(month) over by_ticker = cast(month - interval 1 month as date)
-            and lag(is_member) over by_ticker as previous_is_member,
+            and lag(is_member) over by_ticker and not lag(is_partial_month) over by_ticker as previous_is_member,
         lag(case when is_member then close_month_end_usd * shares_outstanding end) over by_ticker
             as lagged_market_cap_usd,
         lag(split_adjusted_close_usd) over by_ticker as lagged_split_adjusted_close_usd
@@ -298,7 +303,7 @@ returns as (
     select
         *,
         case when previous_is_member then lagged_market_cap_usd end as previous_month_market_cap_usd,
-        case when is_member and previous_is_member
+        case when is_member and previous_is_member and not is_partial_month
             then split_adjusted_close_usd / lagged_split_adjusted_close_usd - 1 end as monthly_return
     from with_returns
 )
@@ -311,7 +316,7 @@ select
             order by monthly_return desc, market_cap_usd desc nulls last, ticker
         )
     end as return_rank,
-    is_member, listed_in_month, delisted_in_month, split_in_month,
+    is_member, is_partial_month, listed_in_month, delisted_in_month, split_in_month,
     previous_month_market_cap_usd
 from returns;
 
@@ -320,6 +325,7 @@ create or replace temp table equity_monthly as
 with totals as (
     select
         month,
+        bool_or(is_partial_month) as is_partial_month,
         count(case when is_member then 1 end) as miner_count,
         sum(market_cap_usd) as combined_market_cap_usd,
         sum(case when previous_month_market_cap_usd is not null then market_cap_usd end) as lfl_usd,
@@ -335,26 +341,28 @@ with totals as (
 ratios as (
     select
         t.*,
-        t.combined_market_cap_usd / nullif(p.combined_market_cap_usd, 0) - 1 as combined_market_cap_mom,
-        t.lfl_usd / nullif(t.lfl_previous_usd, 0) - 1 as combined_market_cap_like_for_like_mom,
+        case when not t.is_partial_month
+            then t.combined_market_cap_usd / nullif(p.combined_market_cap_usd, 0) - 1 end as combined_market_cap_mom,
+        case when not t.is_partial_month
+            then t.lfl_usd / nullif(t.lfl_previous_usd, 0) - 1 end as combined_market_cap_like_for_like_mom,
         t.combined_market_cap_usd / nullif(c.remaining_btc_value_usd, 0) as mcap_to_remaining_btc_ratio,
         t.combined_market_cap_usd / nullif(c.next_4y_rewards_value_usd, 0) as mcap_to_4y_rewards_ratio
     from totals as t
-    left join totals as p on p.month = cast(t.month - interval 1 month as date)
+    left join totals as p on p.month = cast(t.month - interval 1 month as date) and not p.is_partial_month
     left join chain_monthly as c on c.month = t.month
 ),
 running as (
     select
         *,
-        max(mcap_to_remaining_btc_ratio) over to_date as mcap_to_remaining_btc_peak,
-        avg(mcap_to_remaining_btc_ratio) over to_date as mcap_to_remaining_btc_avg,
-        max(mcap_to_4y_rewards_ratio) over to_date as mcap_to_4y_rewards_peak,
-        avg(mcap_to_4y_rewards_ratio) over to_date as mcap_to_4y_rewards_avg
+        max(mcap_to_remaining_btc_ratio) filter (where not is_partial_month) over to_date as mcap_to_remaining_btc_peak,
+        avg(mcap_to_remaining_btc_ratio) filter (where not is_partial_month) over to_date as mcap_to_remaining_btc_avg,
+        max(mcap_to_4y_rewards_ratio) filter (where not is_partial_month) over to_date as mcap_to_4y_rewards_peak,
+        avg(mcap_to_4y_rewards_ratio) filter (where not is_partial_month) over to_date as mcap_to_4y_rewards_avg
     from ratios
     window to_date as (order by month rows between unbounded preceding and current row)
 )
 select
-    month, miner_count, combined_market_cap_usd, combined_market_cap_mom,
+    month, is_partial_month, miner_count, combined_market_cap_usd, combined_market_cap_mom,
     combined_market_cap_like_for_like_mom, leader_ticker, leader_return, laggard_ticker, laggard_return,
     mcap_to_remaining_btc_ratio, mcap_to_remaining_btc_peak,
     case when mcap_to_remaining_btc_peak is not null
@@ -375,9 +383,9 @@ select * exclude (previous_month_market_cap_usd) from miner_monthly order by mon
 
 create or replace table marts.mart_monthly_note as
 select
-    c.*,
+    c.* replace (c.is_partial_month or coalesce(e.is_partial_month, false) as is_partial_month),
     coalesce(e.miner_count, 0) as miner_count,
-    e.* exclude (month, miner_count),
+    e.* exclude (month, is_partial_month, miner_count),
     p.data_source,
     p.is_synthetic_data
 from chain_monthly as c
@@ -391,7 +399,7 @@ order by c.month;
 
 create or replace table marts.mart_valuation_history as
 select
-    e.month, e.miner_count, e.combined_market_cap_usd, c.remaining_btc_value_usd,
+    e.month, e.is_partial_month, e.miner_count, e.combined_market_cap_usd, c.remaining_btc_value_usd,
     e.mcap_to_remaining_btc_ratio, e.mcap_to_remaining_btc_peak, e.mcap_to_remaining_btc_peak_month,
     e.mcap_to_remaining_btc_avg,
     c.next_4y_rewards_value_usd,

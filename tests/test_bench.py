@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -111,3 +112,43 @@ def test_baseline_reproduces_the_published_marts_of_the_demo(demo_run, tmp_path)
         mismatches, rows = compare_marts(conn, "pub.main", "base.marts")
     assert [m.describe() for m in mismatches] == []
     assert rows["mart_miner_monthly"] > 500 and rows["mart_monthly_note"] > 60
+
+
+def test_baseline_matches_dbt_when_the_data_ends_mid_month(demo_run, tmp_path):
+    """The same comparison on data that stops on 2025-02-14: a partial month at the end, which
+    the demo lacks (no returns, no month-over-month changes, kept out of the gauges' history)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from bench.baseline import SQL, prepare, run_once
+    from orchestration.defs.dbt_project import DBT_DIR
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    build_db = warehouse / "build.duckdb"
+    shutil.copyfile(demo_run[1].build_db, build_db)
+    with duckdb.connect(str(build_db)) as conn:
+        conn.execute("delete from raw.equity_prices where date > '2025-02-14'")
+        conn.execute("delete from raw.btc_daily where date > '2025-02-14'")
+    dbt = Path(sys.executable).with_name("dbt")
+    built = subprocess.run(
+        [str(dbt), "build", "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
+         "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)],
+        env={**os.environ, "WAREHOUSE_DIR": str(warehouse)}, capture_output=True, text=True,
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    work_db = tmp_path / "baseline.duckdb"
+    prepare(build_db, work_db)
+    run_once(work_db, SQL.read_text())
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{build_db}' as build (read_only)")
+        conn.execute(f"attach '{work_db}' as base (read_only)")
+        mismatches, _ = compare_marts(conn, "build.marts", "base.marts")
+        partial = conn.execute(
+            "select month, is_partial_month, combined_market_cap_mom, leader_ticker "
+            "from build.marts.mart_monthly_note order by month desc limit 1"
+        ).fetchone()
+    assert [m.describe() for m in mismatches] == []
+    assert partial == (date(2025, 2, 1), True, None, None)

@@ -1,6 +1,6 @@
 -- One row per month with miner closes: the equity side of the monthly note - membership count,
 -- combined market cap and its changes, leader and laggard, and the two valuation gauges next to
--- their own history (running peak, the month it was set, running mean).
+-- their own history (running peak, the month it was set, running mean, over complete months).
 {%- set gauges = {
     'mcap_to_remaining_btc': 'remaining_btc_value_usd',
     'mcap_to_4y_rewards': 'next_4y_rewards_value_usd',
@@ -17,6 +17,12 @@ miners as (
 chain as (
 
     select * from {{ ref('fct_chain_monthly') }}
+
+),
+
+month_ends as (
+
+    select * from {{ ref('int_trading_month_ends') }}
 
 ),
 
@@ -55,20 +61,29 @@ laggards as (
 
 ),
 
+-- A partial month (data ending before the month's last NYSE session) is not compared, nor is the
+-- month after one: month-to-date figures are not month ends.
 changes as (
 
     select
         totals.month,
+        month_ends.is_partial_month,
         totals.miner_count,
         totals.combined_market_cap_usd,
-        totals.combined_market_cap_usd / nullif(previous_month.combined_market_cap_usd, 0) - 1
-            as combined_market_cap_mom,
-        totals.like_for_like_market_cap_usd / nullif(totals.like_for_like_previous_market_cap_usd, 0) - 1
-            as combined_market_cap_like_for_like_mom
+        case when not month_ends.is_partial_month then
+            totals.combined_market_cap_usd / nullif(previous_month.combined_market_cap_usd, 0) - 1
+        end as combined_market_cap_mom,
+        case when not month_ends.is_partial_month then
+            totals.like_for_like_market_cap_usd / nullif(totals.like_for_like_previous_market_cap_usd, 0) - 1
+        end as combined_market_cap_like_for_like_mom
 
     from totals
+    inner join month_ends on month_ends.month = totals.month
+    left join month_ends as previous_end
+        on previous_end.month = cast({{ dbt.dateadd('month', -1, 'totals.month') }} as date)
+        and not previous_end.is_partial_month
     left join totals as previous_month
-        on previous_month.month = cast({{ dbt.dateadd('month', -1, 'totals.month') }} as date)
+        on previous_month.month = previous_end.month
 
 ),
 
@@ -91,8 +106,8 @@ running as (
     select
         ratios.*,
         {%- for gauge in gauges %}
-        max({{ gauge }}_ratio) over ({{ to_date }}) as {{ gauge }}_peak,
-        avg({{ gauge }}_ratio) over ({{ to_date }}) as {{ gauge }}_avg
+        max(case when not is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_peak,
+        avg(case when not is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_avg
         {{- "," if not loop.last }}
         {%- endfor %}
 
@@ -121,6 +136,7 @@ final as (
 
     select
         peak_months.month,
+        peak_months.is_partial_month,
         peak_months.miner_count,
         peak_months.combined_market_cap_usd,
         peak_months.combined_market_cap_mom,

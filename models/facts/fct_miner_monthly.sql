@@ -1,6 +1,7 @@
 -- One row per universe ticker and month in which it has any close: its month-end close, shares,
 -- membership (a close on the month's last trading day), market cap (members only), listing /
--- delisting / split flags, the monthly return on split-adjusted closes and its rank in the month.
+-- delisting / split flags, the monthly return on split-adjusted closes and its rank in the month
+-- (none while the month is partial: a month-to-date move is not a monthly return).
 with
 
 daily as (
@@ -68,6 +69,7 @@ monthly as (
         daily.split_adjusted_close_usd as split_adjusted_close_month_end_usd,
         daily.shares_outstanding,
         daily.trading_day = month_ends.last_trading_day as is_member,
+        month_ends.is_partial_month,
         case when daily.trading_day = month_ends.last_trading_day then daily.market_cap_usd end
             as market_cap_usd,
         cast({{ dbt.date_trunc('month', 'universe.listed_on') }} as date) = last_close.month
@@ -97,7 +99,7 @@ with_returns as (
     select
         monthly.*,
         previous_month.market_cap_usd as previous_month_market_cap_usd,
-        case when monthly.is_member then
+        case when monthly.is_member and not monthly.is_partial_month then
             monthly.split_adjusted_close_month_end_usd
             / previous_month.split_adjusted_close_month_end_usd - 1
         end as monthly_return
@@ -107,6 +109,7 @@ with_returns as (
         on previous_month.ticker = monthly.ticker
         and previous_month.month = cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date)
         and previous_month.is_member
+        and not previous_month.is_partial_month
 
 ),
 
@@ -136,6 +139,7 @@ final as (
         with_returns.split_adjusted_close_month_end_usd,
         with_returns.shares_outstanding,
         with_returns.is_member,
+        with_returns.is_partial_month,
         with_returns.market_cap_usd,
         with_returns.previous_month_market_cap_usd,
         with_returns.monthly_return,

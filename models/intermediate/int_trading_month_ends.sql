@@ -1,4 +1,5 @@
--- The last trading day of each month: the last date in the month with any close in the universe.
+-- The last trading day of each month: the last date in the month with any close in the universe;
+-- against the NYSE calendar's last session of the month, whether the data has reached it yet.
 with
 
 prices as (
@@ -13,6 +14,12 @@ universe as (
 
 ),
 
+calendar as (
+
+    select * from {{ ref('nyse_month_ends') }}
+
+),
+
 month_ends as (
 
     select
@@ -23,6 +30,19 @@ month_ends as (
     inner join universe on universe.ticker = prices.ticker
     group by 1
 
+),
+
+final as (
+
+    select
+        month_ends.month,
+        month_ends.last_trading_day,
+        calendar.last_session as scheduled_last_session,
+        coalesce(month_ends.last_trading_day < calendar.last_session, false) as is_partial_month
+
+    from month_ends
+    left join calendar on calendar.month = month_ends.month
+
 )
 
-select * from month_ends
+select * from final

@@ -19,6 +19,7 @@ published as (
         market_cap_usd,
         return_rank,
         is_member,
+        is_partial_month,
         listed_in_month,
         delisted_in_month,
         split_in_month

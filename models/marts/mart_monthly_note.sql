@@ -29,7 +29,7 @@ note as (
         chain.month,
         chain.days_in_month,
         chain.days_with_data,
-        chain.is_partial_month,
+        chain.is_partial_month or coalesce(equity.is_partial_month, false) as is_partial_month,
         chain.month_end_day,
         chain.month_end_block_height,
         chain.btc_price_avg_usd,

@@ -18,6 +18,7 @@ history as (
 
     select
         equity.month,
+        equity.is_partial_month,
         equity.miner_count,
         equity.combined_market_cap_usd,
         chain.remaining_btc_value_usd,

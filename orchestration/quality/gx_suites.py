@@ -24,13 +24,13 @@ import math
 from decimal import Decimal
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
+from orchestration import nyse_calendar
 from orchestration.settings import REPO_ROOT, prepare_environment
 
 if TYPE_CHECKING:
@@ -92,18 +92,7 @@ def read_suite_file(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-@lru_cache(maxsize=1)
-def nyse_holidays() -> list:
-    """Weekdays 2009..2040 on which the NYSE is closed (holidays and special closures)."""
-    import exchange_calendars as xcals
-    import pandas as pd
-
-    calendar = xcals.get_calendar("XNYS", start="2009-01-01", end="2040-12-31")
-    weekdays = pd.bdate_range("2009-01-01", "2040-12-31")
-    return list(weekdays.difference(calendar.sessions))
-
-
-PARAMETERS = {"nyse_holidays": nyse_holidays}
+PARAMETERS = {"nyse_holidays": nyse_calendar.holidays}
 
 
 def _plain(value):
