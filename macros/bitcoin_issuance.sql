@@ -36,11 +36,12 @@
   range (last < first); null when either bound is null.
 -#}
 {% macro bitcoin_subsidy_sat_between(first_height, last_height) -%}
-    cast((
+    {#- least() and greatest() skip nulls in DuckDB (and Postgres), so null bounds are tested first -#}
+    case when ({{ first_height }}) is not null and ({{ last_height }}) is not null then cast((
     {%- for era, era_first, era_last, subsidy_sat in bitcoin_subsidy_eras() %}
         {{ '+ ' if not loop.first }}greatest(0, least(cast({{ last_height }} as bigint), {{ era_last }}) - greatest(cast({{ first_height }} as bigint), {{ era_first }}) + 1) * {{ subsidy_sat }}
     {%- endfor %}
-    ) as bigint)
+    ) as bigint) end
 {%- endmacro %}
 
 {#- Subsidy of the block at `height`, sat. -#}
