@@ -69,6 +69,24 @@ def _invalid(col: str, sql_type: str, incoming_type: str) -> str:
     return f"{col} is not null and ({' or '.join(checks)})"
 
 
+def _row_label(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, row: int, types: dict[str, str]) -> str:
+    """Row `row` as the user knows it: its number and key values, e.g. 'row 6 (date 2024-05-31,
+    ticker RIOT)'. The number alone names a line of a CSV file, not a row of a live source's
+    frame assembled from many responses. Text is shown as given; a typed value (a timestamp for
+    a date) in the dataset's type."""
+
+    def shown(column: str) -> str:
+        col = _quote(column)
+        if types[column] == "VARCHAR":
+            return f"cast({col} as varchar)"
+        return f"coalesce(cast(try_cast({col} as {dataset.columns[column]}) as varchar), cast({col} as varchar))"
+
+    keys = ", ".join(shown(c) for c in dataset.key)
+    values = _first(conn, f"select {keys} from {relation} where {ROW} = {row}")
+    shown = ", ".join(f"{column} {value if value is not None else 'empty'}" for column, value in zip(dataset.key, values or ()))
+    return f"row {row} ({shown})" if shown else f"row {row}"
+
+
 def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, origin: str) -> None:
     """Raise RawDataError on the first problem in `relation` (a table or view with `__source_row`)."""
     present = dict(conn.execute(f"select column_name, column_type from (describe {relation})").fetchall())
@@ -87,12 +105,15 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
         if bad:
             expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
             raise RawDataError(
-                f"{origin}: row {bad[0]}, column '{column}': value {bad[1]!r} is not a valid {sql_type}{expected}"
+                f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
+                f"value {bad[1]!r} is not a valid {sql_type}{expected}"
             )
         if column not in dataset.nullable:
             empty = _first(conn, f"select {ROW} from {relation} where {col} is null order by {ROW} limit 1")
             if empty:
-                raise RawDataError(f"{origin}: row {empty[0]}, column '{column}': value is empty (required)")
+                raise RawDataError(
+                    f"{origin}: {_row_label(conn, relation, dataset, empty[0], present)}, column '{column}': value is empty (required)"
+                )
         if column in dataset.positive:
             bad = _first(
                 conn,
@@ -100,7 +121,9 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
                 f"where try_cast({col} as {sql_type}) <= 0 order by {ROW} limit 1",
             )
             if bad:
-                raise RawDataError(f"{origin}: row {bad[0]}, column '{column}': value {bad[1]!r} must be > 0")
+                raise RawDataError(
+                    f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': value {bad[1]!r} must be > 0"
+                )
     # Tickers as staging reads them (trimmed, upper case): 'mara' and 'MARA ' are MARA's key too.
     typed_key = [
         f"upper(trim({_quote(c)}))" if dataset.columns[c] == "VARCHAR" else f"try_cast({_quote(c)} as {dataset.columns[c]})"

@@ -93,7 +93,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "non-numeric price",
         "equity_prices.csv",
         lambda path: replace_in(path, "2024-06-04,MARA,22.64", "2024-06-04,MARA,abc"),
-        "row 3, column 'close': value 'abc' is not a valid DOUBLE (a finite decimal number)",
+        "row 3 (date 2024-06-04, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE (a finite decimal number)",
     ),
     (
         "missing column",
@@ -105,7 +105,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "bad date",
         "shares_outstanding.csv",
         lambda path: replace_in(path, "RIOT,2024-04-24", "RIOT,2024-04-31"),
-        "row 2, column 'as_of': value '2024-04-31' is not a valid DATE (an ISO date YYYY-MM-DD)",
+        "row 2 (ticker RIOT, as_of 2024-04-31), column 'as_of': value '2024-04-31' is not a valid DATE (an ISO date YYYY-MM-DD)",
     ),
     (
         "duplicate (date, ticker)",
@@ -124,7 +124,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
             f"price {text}",
             "equity_prices.csv",
             lambda path, text=text: replace_in(path, "2024-06-04,MARA,22.64", f"2024-06-04,MARA,{text}"),
-            f"row 3, column 'close': value '{text}' is not a valid DOUBLE (a finite decimal number)",
+            f"row 3 (date 2024-06-04, ticker MARA), column 'close': value '{text}' is not a valid DOUBLE (a finite decimal number)",
         )
         for text in ("inf", "1e400", "nan", "1_000")
     ),
@@ -133,7 +133,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
             f"date {text}",
             "equity_prices.csv",
             lambda path, text=text: replace_in(path, "2024-06-04,MARA", f"{text},MARA"),
-            f"row 3, column 'date': value '{text}' is not a valid DATE (an ISO date YYYY-MM-DD)",
+            f"row 3 (date {text}, ticker MARA), column 'date': value '{text}' is not a valid DATE (an ISO date YYYY-MM-DD)",
         )
         for text in ("2024/06/04", "2024-6-4", "2024-06-04 13:00", "infinity")
     ),
@@ -141,7 +141,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "fractional shares",
         "shares_outstanding.csv",
         lambda path: replace_in(path, "294231000", "294231000.7"),
-        "row 1, column 'shares': value '294231000.7' is not a valid BIGINT (a whole number)",
+        "row 1 (ticker MARA, as_of 2024-04-26), column 'shares': value '294231000.7' is not a valid BIGINT (a whole number)",
     ),
     (
         "a row with a field too many",

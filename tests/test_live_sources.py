@@ -432,7 +432,7 @@ def test_bad_overrides_file_is_named_with_row_column_and_value(tmp_path: Path) -
     overrides.write_text("ticker,as_of,shares\nHIVE,2024-06-28,many\n")
     source = LiveSource(client(tmp_path), shares_overrides=overrides, universe=universe())
     with pytest.raises(
-        RawDataError, match=r"shares_overrides\.csv: row 1, column 'shares': value 'many'"
+        RawDataError, match=r"shares_overrides\.csv: row 1 \(ticker HIVE, as_of 2024-06-28\), column 'shares': value 'many'"
     ):
         source.fetch("shares_outstanding", date(2024, 4, 1), date(2024, 6, 30))
 
@@ -467,3 +467,10 @@ def test_from_environ_reads_the_given_mapping(tmp_path: Path) -> None:
     assert source.shares_overrides == tmp_path / "shares_overrides.csv"
     assert source.http.cache_dir == tmp_path / "warehouse" / "raw_responses"
     assert isinstance(source.chain, CoinMetrics)
+    assert source.http.refresh is False  # saved responses are replayed unless asked
+
+
+@pytest.mark.parametrize(("value", "refresh"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_live_refresh_setting_downloads_again(tmp_path: Path, value: str, refresh: bool) -> None:
+    source = LiveSource.from_environ({"WAREHOUSE_LIVE_REFRESH": value}, tmp_path / "warehouse")
+    assert source.http.refresh is refresh

@@ -56,13 +56,13 @@ def test_types_are_the_dataset_types(conn):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"close": ["20.5", "abc", "9.75"]}, "prices.csv: row 2, column 'close': value 'abc' is not a valid DOUBLE"),
-        ({"close": [20.5, -1.0, 9.75]}, "prices.csv: row 2, column 'close': value '-1.0' must be > 0"),
-        ({"date": ["2024-06-27", "2024-13-45", "2024-06-28"]}, "row 2, column 'date': value '2024-13-45' is not a valid DATE"),
-        ({"ticker": ["MARA", None, "RIOT"]}, "row 2, column 'ticker': value is empty (required)"),
+        ({"close": ["20.5", "abc", "9.75"]}, "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE"),
+        ({"close": [20.5, -1.0, 9.75]}, "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value '-1.0' must be > 0"),
+        ({"date": ["2024-06-27", "2024-13-45", "2024-06-28"]}, "row 2 (date 2024-13-45, ticker MARA), column 'date': value '2024-13-45' is not a valid DATE"),
+        ({"ticker": ["MARA", None, "RIOT"]}, "row 2 (date 2024-06-28, ticker empty), column 'ticker': value is empty (required)"),
         ({"ticker": ["MARA", "RIOT", "RIOT"]}, "row 3, column(s) 'date, ticker': duplicate key (2024-06-28, RIOT), first seen at row 2"),
-        ({"close": [20.5, float("inf"), 9.75]}, "row 2, column 'close': value 'inf' is not a valid DOUBLE"),
-        ({"close": [20.5, float("-inf"), 9.75]}, "row 2, column 'close': value '-inf' is not a valid DOUBLE"),
+        ({"close": [20.5, float("inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value 'inf' is not a valid DOUBLE"),
+        ({"close": [20.5, float("-inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value '-inf' is not a valid DOUBLE"),
     ],
 )
 def test_bad_input_names_row_column_and_value_and_keeps_the_old_table(conn, overrides, message):
@@ -116,14 +116,14 @@ def test_rows_outside_the_window_are_counted_not_written(conn):
 def test_a_bad_row_in_a_window_load_keeps_the_other_months(conn):
     load(conn, month_of_prices("2024-06", [1.0]), window=(date(2024, 6, 1), date(2024, 6, 30)))
     before = table(conn)
-    with pytest.raises(RawDataError, match="row 1, column 'close'"):
+    with pytest.raises(RawDataError, match=r"row 1 \(date 2024-06-[0-9]{2}, ticker [A-Z]+\), column 'close'"):
         load(conn, month_of_prices("2024-06", [-2.0]), window=(date(2024, 6, 1), date(2024, 6, 30)))
     assert table(conn) == before
 
 
 def test_whole_number_column_refuses_a_fraction_from_a_float_column(conn):
     frame = pd.DataFrame({"ticker": ["MARA", "RIOT"], "as_of": pd.to_datetime(["2024-03-31"] * 2), "shares": [2.5e8, 2.875e8 + 0.5]})
-    with pytest.raises(RawDataError, match=r"row 2, column 'shares': value '287500000.5' is not a valid BIGINT"):
+    with pytest.raises(RawDataError, match=r"row 2 \(ticker RIOT, as_of 2024-03-31\), column 'shares': value '287500000.5' is not a valid BIGINT"):
         load(conn, frame, "shares_outstanding")
     frame["shares"] = [2.5e8, 2.875e8]
     assert load(conn, frame, "shares_outstanding").row_count == 2

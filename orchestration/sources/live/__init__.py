@@ -58,6 +58,7 @@ SEED_UNIVERSE = Path(__file__).resolve().parents[3] / "seeds" / "miner_universe.
 ENV_SEC_USER_AGENT = "SEC_USER_AGENT"
 ENV_SHARES_OVERRIDES = "WAREHOUSE_SHARES_OVERRIDES"
 ENV_CSV_DIR = "WAREHOUSE_CSV_DIR"
+ENV_REFRESH = "WAREHOUSE_LIVE_REFRESH"  # "1": download again what raw_responses/ already holds
 
 
 def raw_responses_dir(warehouse_dir: Path) -> Path:
@@ -107,7 +108,10 @@ class LiveSource(Source):
     def from_environ(
         cls, environ: Mapping[str, str], warehouse_dir: Path, *, refresh: bool = False
     ) -> LiveSource:
-        """The default live source; `refresh` downloads again even what is cached."""
+        """The default live source; `refresh` (or WAREHOUSE_LIVE_REFRESH=1) downloads again even
+        what is cached: a provider's corrected value, or a response the loader refused, is
+        otherwise replayed from raw_responses/ on every run."""
+        refresh = refresh or environ.get(ENV_REFRESH, "").strip().lower() in {"1", "true", "yes"}
         return cls(
             HttpClient(raw_responses_dir(warehouse_dir), refresh=refresh),
             sec_user_agent=environ.get(ENV_SEC_USER_AGENT),
