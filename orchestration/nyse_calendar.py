@@ -1,9 +1,10 @@
 """The NYSE trading calendar (exchange_calendars' XNYS), as the warehouse's reference data.
 
 SQL cannot know NYSE holidays, so what the models and checks need of the calendar comes from here:
-the weekday closures, a GX parameter of the raw equity suite (no close on a holiday), and the last
-scheduled session of every month, the dbt seed `seeds/nyse_month_ends.csv` (a month whose data
-ends before that session is a partial month). The seed is generated, never edited by hand:
+the weekday closures, a GX parameter of the raw equity suite (no close on a holiday), and every
+scheduled session, the dbt seed `seeds/nyse_sessions.csv`: the last session of a month (a month
+whose data ends before it is partial) and the last session on or before a date (a shares report
+dated on a closed day counts from it). The seed is generated, never edited by hand:
 `.venv/bin/python -m orchestration.nyse_calendar` rewrites it, and a test fails when it differs
 from the calendar (an exchange_calendars upgrade that adds a closure).
 """
@@ -20,7 +21,7 @@ import pandas as pd
 from orchestration.settings import REPO_ROOT
 
 FIRST_DAY, LAST_DAY = "2009-01-01", "2040-12-31"
-MONTH_ENDS_SEED = REPO_ROOT / "seeds" / "nyse_month_ends.csv"
+SESSIONS_SEED = REPO_ROOT / "seeds" / "nyse_sessions.csv"
 
 
 @lru_cache(maxsize=1)
@@ -36,20 +37,14 @@ def holidays() -> list:
     return list(pd.bdate_range(FIRST_DAY, LAST_DAY).difference(sessions()))
 
 
-def month_ends() -> list[tuple[str, str]]:
-    """(first day of the month, its last scheduled session), both ISO dates, per month."""
-    days = pd.Series(sessions(), index=sessions())
-    last = days.groupby(days.index.to_period("M")).max()
-    return [(f"{period.start_time:%Y-%m-%d}", f"{day:%Y-%m-%d}") for period, day in last.items()]
-
-
-def write_month_ends_seed(path: Path = MONTH_ENDS_SEED) -> None:
+def write_sessions_seed(path: Path = SESSIONS_SEED) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["month", "last_session"])
-        writer.writerows(month_ends())
+        writer.writerow(["session"])
+        writer.writerows([f"{day:%Y-%m-%d}"] for day in sessions())
 
 
 if __name__ == "__main__":
-    write_month_ends_seed(Path(sys.argv[1]) if len(sys.argv) > 1 else MONTH_ENDS_SEED)
-    print(f"wrote {sys.argv[1] if len(sys.argv) > 1 else MONTH_ENDS_SEED}")
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else SESSIONS_SEED
+    write_sessions_seed(target)
+    print(f"wrote {target}")

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+
 from orchestration import nyse_calendar
 
 
-def test_the_month_ends_seed_is_what_the_calendar_gives(tmp_path):
-    fresh = tmp_path / "nyse_month_ends.csv"
-    nyse_calendar.write_month_ends_seed(fresh)
-    assert nyse_calendar.MONTH_ENDS_SEED.read_text() == fresh.read_text(), (
-        "seeds/nyse_month_ends.csv is stale: run .venv/bin/python -m orchestration.nyse_calendar"
+def seed_sessions() -> list[str]:
+    with nyse_calendar.SESSIONS_SEED.open(newline="") as handle:
+        return [row["session"] for row in csv.DictReader(handle)]
+
+
+def test_the_sessions_seed_is_what_the_calendar_gives(tmp_path):
+    fresh = tmp_path / "nyse_sessions.csv"
+    nyse_calendar.write_sessions_seed(fresh)
+    assert nyse_calendar.SESSIONS_SEED.read_text() == fresh.read_text(), (
+        "seeds/nyse_sessions.csv is stale: run .venv/bin/python -m orchestration.nyse_calendar"
     )
 
 
-def test_month_ends_skip_weekends_and_holidays():
-    ends = dict(nyse_calendar.month_ends())
-    assert len(ends) == 32 * 12  # 2009-01 .. 2040-12
-    assert ends["2024-03-01"] == "2024-03-28"  # Good Friday 03-29, then a weekend
-    assert ends["2027-05-01"] == "2027-05-28"  # Memorial Day is Monday 05-31
-    assert ends["2025-06-01"] == "2025-06-30"  # a Monday, a session
-    assert ends["2024-06-01"] == "2024-06-28"  # 06-29/30 a weekend
+def test_sessions_skip_weekends_and_holidays():
+    sessions = seed_sessions()
+    assert sessions[0] == "2009-01-02" and sessions[-1] == "2040-12-31"
+    assert len(sessions) == len(set(sessions)) and sessions == sorted(sessions)
+    last = {}
+    for day in sessions:
+        last[day[:7]] = day
+    assert last["2024-03"] == "2024-03-28"  # Good Friday 03-29, then a weekend
+    assert last["2027-05"] == "2027-05-28"  # Memorial Day is Monday 05-31
+    assert last["2025-06"] == "2025-06-30"  # a Monday, a session
+    assert "2025-01-09" not in sessions  # closed for President Carter's funeral
 
 
 def test_holidays_are_weekday_closures():

@@ -1,7 +1,7 @@
 -- Each shares report as the interval of trading days it is the latest figure for, with the
--- cumulative split factor in force on the report date. A report dated on a day the market was
--- closed (a quarter end on a weekend or on Good Friday) counts from the market's previous session:
--- no share traded between that session's close and the report date.
+-- cumulative split factor in force on the report date. A report dated on a day the NYSE was
+-- closed (a quarter end on a weekend or on Good Friday) counts from the exchange's previous
+-- session: no share traded between that session's close and the report date.
 with
 
 reports as (
@@ -10,9 +10,9 @@ reports as (
 
 ),
 
-prices as (
+sessions as (
 
-    select * from {{ ref('stg_equity_prices') }}
+    select * from {{ ref('nyse_sessions') }}
 
 ),
 
@@ -22,27 +22,21 @@ factors as (
 
 ),
 
-market_sessions as (
-
-    select distinct trading_day
-    from prices
-
-),
-
--- The longest US market closure since 1900 (9/11) spanned six calendar days: a report with no
--- session in the seven days up to its date (before any price data) starts on its own date.
+-- No scheduled closure in the calendar's years (2009..2040) is longer than a long weekend, so the
+-- previous session is within the seven days up to the report date; a report outside the
+-- calendar's years starts on its own date.
 anchored as (
 
     select
         reports.ticker,
         reports.reported_as_of,
         reports.reported_shares,
-        coalesce(max(market_sessions.trading_day), reports.reported_as_of) as effective_from
+        coalesce(max(sessions.session), reports.reported_as_of) as effective_from
 
     from reports
-    left join market_sessions
-        on market_sessions.trading_day <= reports.reported_as_of
-        and market_sessions.trading_day > cast({{ dbt.dateadd('day', -7, 'reports.reported_as_of') }} as date)
+    left join sessions
+        on sessions.session <= reports.reported_as_of
+        and sessions.session > cast({{ dbt.dateadd('day', -7, 'reports.reported_as_of') }} as date)
     group by reports.ticker, reports.reported_as_of, reports.reported_shares
 
 ),

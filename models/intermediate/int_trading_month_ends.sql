@@ -14,9 +14,20 @@ universe as (
 
 ),
 
+sessions as (
+
+    select * from {{ ref('nyse_sessions') }}
+
+),
+
 calendar as (
 
-    select * from {{ ref('nyse_month_ends') }}
+    select
+        cast({{ dbt.date_trunc('month', 'session') }} as date) as month,
+        max(session) as last_session
+
+    from sessions
+    group by 1
 
 ),
 
