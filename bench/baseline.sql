@@ -1,7 +1,8 @@
 -- The limit: the four published marts computed straight from the raw tables, by hand, in one
 -- script (DuckDB SQL). `make bench` runs it against a copy of a scale's build file from which every
--- dbt schema has been dropped (only `raw` and the dbt seed `seeds.miner_universe`, the universe's
--- fallback, remain), times it, and compares every column of its marts with the published ones.
+-- dbt schema has been dropped (only `raw` and the dbt seeds remain: `seeds.miner_universe`, the
+-- universe's fallback, and `seeds.nyse_sessions`, the exchange calendar), times it, and compares
+-- every column of its marts with the published ones.
 --
 -- It does what the dbt models do, minus what a one-off script does not need: no views between
 -- layers, no daily equity table (only each miner's last close of each month is priced: its split
@@ -38,7 +39,8 @@ create or replace temp macro supply_sat(h) as (
 );
 -- The subsidies of blocks first..last (0 for an empty range).
 create or replace temp macro subsidy_sat_between(first_h, last_h) as (
-    case when last_h < first_h then cast(0 as bigint)
+    case when first_h is null or last_h is null then null
+         when last_h < first_h then cast(0 as bigint)
          else supply_sat(last_h) - supply_sat(greatest(first_h, 0) - 1) end
 );
 create or replace temp macro sat_to_btc(sat) as (cast((sat) * 0.00000001 as decimal(20, 8)));
@@ -229,10 +231,13 @@ factor_today as (
     select ticker, arg_max(cumulative_factor, valid_from) as factor_today from factors group by ticker
 ),
 sessions as (
-    select distinct cast(date as date) as day from raw.equity_prices
+    select session as day from seeds.nyse_sessions
 ),
--- A report is in force from the market's last session on or before its date (within 7 days), so
--- a Sunday quarter-end count prices the Friday close; of two reports on one session, the later.
+calendar as (
+    select cast(date_trunc('month', day) as date) as month, max(day) as last_session from sessions group by 1
+),
+-- A report is in force from the NYSE's last session on or before its date (within 7 days), so a
+-- Sunday quarter-end count prices the Friday close; of two reports on one session, the later.
 reports as (
     select r.ticker, r.as_of, r.shares, coalesce(f.cumulative_factor, 1.0) as factor_at_report,
            case when s.day > r.as_of - 7 then s.day else r.as_of end as effective_from
@@ -252,20 +257,18 @@ members as (
                as is_partial_month
     from last_closes as l
     join universe as u using (ticker)
-    left join seeds.nyse_month_ends as cal on cal.month = l.month
+    left join calendar as cal on cal.month = l.month
 ),
 priced as (
     select
         m.*,
         coalesce(f.cumulative_factor, 1.0) as factor_on_day,
         coalesce(t.factor_today, 1.0) as factor_today,
-        r.shares, r.factor_at_report,
-        n.day as next_session
+        r.shares, r.factor_at_report
     from members as m
     asof left join factors as f on f.ticker = m.ticker and m.last_close_day >= f.valid_from
     left join factor_today as t on t.ticker = m.ticker
     asof left join reports as r on r.ticker = m.ticker and m.last_close_day >= r.effective_from
-    asof left join sessions as n on n.day > m.last_close_day
 ),
 monthly as (
     select
@@ -279,8 +282,8 @@ monthly as (
         last_close_day = month_last_trading_day as is_member,
         is_partial_month,
         cast(date_trunc('month', listed_on) as date) = month as listed_in_month,
-        coalesce(next_session >= delisted_on and last_close_day = max(last_close_day) over (partition by ticker), false)
-            as delisted_in_month,
+        coalesce(last_close_day = max(last_close_day) over (partition by ticker)
+                 and max(last_close_day) over () >= delisted_on, false) as delisted_in_month,
         exists (
             select 1 from splits as s
             where s.ticker = priced.ticker and cast(date_trunc('month', s.ex_date) as date) = priced.month

@@ -28,18 +28,6 @@ splits as (
 
 ),
 
--- Each day any ticker closed, with the market's next such day: whether a ticker's last close was
--- followed by its delisting or only by the end of the data.
-market_sessions as (
-
-    select
-        trading_day,
-        lead(trading_day) over (order by trading_day) as next_session
-
-    from (select distinct trading_day from daily) as days
-
-),
-
 last_close as (
 
     select month, ticker, max(trading_day) as last_close_day
@@ -74,9 +62,11 @@ monthly as (
             as market_cap_usd,
         cast({{ dbt.date_trunc('month', 'universe.listed_on') }} as date) = last_close.month
             as listed_in_month,
+        -- the ticker's last close, and the data (any ticker's closes) reaches its delisting date:
+        -- the ticker stopped trading, the data did not merely end
         coalesce(
-            market_sessions.next_session >= universe.delisted_on
-            and last_close.last_close_day = max(last_close.last_close_day) over (partition by last_close.ticker),
+            last_close.last_close_day = max(last_close.last_close_day) over (partition by last_close.ticker)
+            and max(last_close.last_close_day) over () >= universe.delisted_on,
             false
         ) as delisted_in_month,
         split_months.ticker is not null as split_in_month
@@ -87,7 +77,6 @@ monthly as (
         on daily.ticker = last_close.ticker
         and daily.trading_day = last_close.last_close_day
     inner join month_ends on month_ends.month = last_close.month
-    inner join market_sessions on market_sessions.trading_day = last_close.last_close_day
     left join split_months
         on split_months.ticker = last_close.ticker
         and split_months.month = last_close.month
