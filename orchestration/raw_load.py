@@ -75,13 +75,13 @@ def _row_label(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset,
     frame assembled from many responses. Text is shown as given; a typed value (a timestamp for
     a date) in the dataset's type."""
 
-    def shown(column: str) -> str:
+    def as_text(column: str) -> str:
         col = _quote(column)
         if types[column] == "VARCHAR":
             return f"cast({col} as varchar)"
         return f"coalesce(cast(try_cast({col} as {dataset.columns[column]}) as varchar), cast({col} as varchar))"
 
-    keys = ", ".join(shown(c) for c in dataset.key)
+    keys = ", ".join(as_text(c) for c in dataset.key)
     values = _first(conn, f"select {keys} from {relation} where {ROW} = {row}")
     shown = ", ".join(f"{column} {value if value is not None else 'empty'}" for column, value in zip(dataset.key, values or ()))
     return f"row {row} ({shown})" if shown else f"row {row}"

@@ -6,15 +6,22 @@ from __future__ import annotations
 import shutil
 
 import dagster as dg
+import duckdb
 import pytest
 
-from orchestration.defs.publish import blocking_checks_upstream, gate_problems
+from orchestration.defs.publish import blocking_checks_upstream, review_gate
 
 RAW = dg.AssetKey(["raw", "equity_prices"])
 MART = dg.AssetKey(["marts", "mart_monthly_note"])
 RAW_CHECK = dg.AssetCheckKey(RAW, "gx_raw.equity_prices")
 MART_CHECK = dg.AssetCheckKey(MART, "gx_mart_monthly_note")
-CHECKS = {RAW_CHECK: RAW, MART_CHECK: MART}
+MINERS = dg.AssetKey(["marts", "mart_miner_monthly"])
+SPLITS = dg.AssetKey(["raw", "splits"])
+CHECKS = {RAW_CHECK: (RAW,), MART_CHECK: (MART, MINERS)}  # the note's suite also reads the miners' mart
+
+
+def problems(instance, checks=CHECKS):
+    return review_gate(instance, checks).problems
 
 
 def test_publication_requires_every_blocking_check_upstream_of_the_marts():
@@ -28,8 +35,8 @@ def test_publication_requires_every_blocking_check_upstream_of_the_marts():
     assert {key.asset_key.path[0] for key in checks} >= {"raw", "staging", "intermediate", "facts", "marts"}
     dbt_blocking = {spec.key for spec in warehouse_dbt_assets.check_specs if spec.blocking}
     assert len(dbt_blocking & set(checks)) > 40
-    assert all(checks[key] == key.asset_key for key in checks)
-    assert blocking_checks_upstream([*RAW_ASSETS, *GX_CHECKS], [RAW]) == {RAW_CHECK: RAW}
+    assert checks[MART_CHECK] == (MART, MINERS)  # from the suite's query
+    assert blocking_checks_upstream([*RAW_ASSETS, *GX_CHECKS], [RAW]) == {RAW_CHECK: (RAW, SPLITS)}
 
 
 def materialised(instance, key):
@@ -49,31 +56,74 @@ def instance():
 
 
 def test_checks_that_passed_after_their_assets_were_built_clear_the_build(instance):
-    for key, check in ((RAW, RAW_CHECK), (MART, MART_CHECK)):
+    for key, check in ((RAW, RAW_CHECK), (MINERS, None), (MART, MART_CHECK)):
         materialised(instance, key)
-        evaluated(instance, check)
-    assert gate_problems(instance, CHECKS) == []
+        if check:
+            evaluated(instance, check)
+    review = review_gate(instance, CHECKS)
+    assert review.problems == [] and review.warnings == []
+    assert review.summary() == "passed: 2 blocking checks clear the build (0 evaluated in this run), 0 with warnings"
 
 
-def test_a_warning_does_not_block(instance):
+def test_a_warning_does_not_block_and_is_named(instance):
     materialised(instance, MART)
     evaluated(instance, MART_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN)
-    assert gate_problems(instance, {MART_CHECK: MART}) == []
+    review = review_gate(instance, {MART_CHECK: (MART,)})
+    assert review.problems == []
+    assert review.warnings == ["marts/mart_monthly_note:gx_mart_monthly_note"]
 
 
 def test_never_evaluated_failed_and_stale_checks_are_named(instance):
     materialised(instance, RAW)
     evaluated(instance, RAW_CHECK, passed=False)  # the raw gate refused the load
-    problems = gate_problems(instance, CHECKS)
-    assert problems[0].startswith("marts/mart_monthly_note:gx_mart_monthly_note: never evaluated")
-    assert problems[1].startswith("raw/equity_prices:gx_raw.equity_prices: failed in run")
+    found = problems(instance)
+    assert found[0].startswith("marts/mart_monthly_note:gx_mart_monthly_note: never evaluated")
+    assert found[1].startswith("raw/equity_prices:gx_raw.equity_prices: failed in run")
 
     evaluated(instance, RAW_CHECK)  # checked again, passed ...
     materialised(instance, RAW)  # ... then reloaded without the check
-    assert gate_problems(instance, {RAW_CHECK: RAW}) == [
+    assert problems(instance, {RAW_CHECK: (RAW,)}) == [
         "raw/equity_prices:gx_raw.equity_prices: raw/equity_prices was materialised again in run  "
         "after the check last ran (run )"  # runless events have an empty run id
     ]
+
+
+def test_a_check_is_stale_when_a_table_its_query_reads_is_rebuilt(instance):
+    """The note's suite compares the note with mart_miner_monthly: rebuilding that mart (and
+    checking only it) leaves the note's pass out of date."""
+    materialised(instance, MART)
+    evaluated(instance, MART_CHECK)
+    assert problems(instance) == ["raw/equity_prices:gx_raw.equity_prices: never evaluated"]
+    materialised(instance, MINERS)
+    assert problems(instance, {MART_CHECK: (MART, MINERS)}) == [
+        "marts/mart_monthly_note:gx_mart_monthly_note: marts/mart_miner_monthly was materialised again "
+        "in run  after the check last ran (run )"
+    ]
+
+
+def test_a_run_that_planned_a_check_but_never_ran_it_does_not_hide_the_last_evaluation(instance):
+    """A later run planned the raw check, then failed before evaluating it (its step raised):
+    the data is as the last evaluation saw it, so that evaluation still decides."""
+    materialised(instance, RAW)
+    evaluated(instance, RAW_CHECK)
+
+    @dg.asset(key=RAW)
+    def equity_prices() -> None: ...
+
+    @dg.asset_check(asset=RAW, name=RAW_CHECK.name, blocking=True)
+    def broken() -> dg.AssetCheckResult:
+        raise RuntimeError("the gate's query failed")
+
+    result = dg.materialize(
+        [equity_prices, broken], selection=dg.AssetSelection.checks(RAW_CHECK), instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([RAW_CHECK])[RAW_CHECK]
+    assert latest.run_id == result.run_id and latest.event.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    assert problems(instance, {RAW_CHECK: (RAW,)}) == []
+
+    evaluated(instance, RAW_CHECK, passed=False)  # a real failure after it does decide
+    assert problems(instance, {RAW_CHECK: (RAW,)})[0].startswith("raw/equity_prices:gx_raw.equity_prices: failed")
 
 
 def publish_alone(settings, instance) -> dg.ExecuteInProcessResult:
@@ -95,12 +145,24 @@ def copy_warehouse(settings, tmp_path):
     return copy
 
 
-def test_publishing_alone_republishes_a_build_that_passed(demo_run, tmp_path):
-    _, settings, instance = demo_run  # the session's full run evaluated every check
-    copy = copy_warehouse(settings, tmp_path)
+def all_checks():
+    from orchestration.defs.dbt_assets import mart_keys, warehouse_dbt_assets
+    from orchestration.defs.quality import GX_CHECKS
+    from orchestration.defs.raw_assets import RAW_ASSETS
+
+    return blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
+
+
+def test_publishing_alone_publishes_a_build_every_check_cleared(demo_run, tmp_path, instance):
+    copy = copy_warehouse(demo_run[1], tmp_path)
+    for check in all_checks():
+        evaluated(instance, check)
     result = publish_alone(copy, instance)
     assert result.success
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey("published_warehouse")]
+    with duckdb.connect(str(copy.published_db), read_only=True) as conn:
+        gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
+    assert gate == f"passed: {len(all_checks())} blocking checks clear the build (0 evaluated in this run), 0 with warnings"
 
 
 def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
@@ -112,11 +174,7 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
         result = publish_alone(copy, fresh)
     assert not result.success
     failure = result.get_step_failure_events()[0].event_specific_data.error.message
-    from orchestration.defs.dbt_assets import mart_keys, warehouse_dbt_assets
-    from orchestration.defs.quality import GX_CHECKS
-    from orchestration.defs.raw_assets import RAW_ASSETS
-
-    n = len(blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys()))
+    n = len(all_checks())
     assert f"not published: {n} of {n} blocking checks have not passed" in failure
     assert failure.count(": never evaluated") == 5 and f"and {n - 5} more" in failure
     assert copy.published_db.read_bytes() == before

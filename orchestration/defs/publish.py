@@ -5,11 +5,13 @@ though, keeps what the runs before wrote: raw rows a failed gate refused, a mode
 its tests. A later run that selects only the rest of the graph (the UI's "materialize the rest",
 or the publish asset alone) would copy them to readers. So the publish asset itself asks the
 instance, for every blocking check on an asset upstream of it, whether the check's latest
-evaluation passed and is newer than the asset's latest materialisation, and refuses otherwise.
+evaluation passed and is newer than the latest materialisation of every asset it read (its own,
+and those its query joins), and refuses otherwise.
 """
 
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -22,25 +24,12 @@ from orchestration.defs.resources import SourceResource, WarehouseResource
 from orchestration.publishing import publish
 
 
-def gate_summary(instance: dg.DagsterInstance, run_id: str) -> str:
-    """What the gate said in this run: checks evaluated, and the warnings that did not block."""
-    evaluations = [
-        event.dagster_event.event_specific_data
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    ]
-    warnings = [e for e in evaluations if not e.passed]
-    text = f"passed: {len(evaluations)} checks evaluated, {len(warnings)} with warnings"
-    if warnings:
-        text += " (" + "; ".join(f"{e.asset_key.to_user_string()} {e.check_name}" for e in warnings) + ")"
-    return text
-
-
 def blocking_checks_upstream(
     definitions: Sequence[dg.AssetsDefinition], targets: Iterable[dg.AssetKey]
-) -> dict[dg.AssetCheckKey, dg.AssetKey]:
+) -> dict[dg.AssetCheckKey, tuple[dg.AssetKey, ...]]:
     """Every blocking check of `definitions` on `targets` or an asset upstream of them: check ->
-    the asset it checks. From the definitions themselves, so the answer does not depend on which
-    subset of the graph a run selected."""
+    the assets whose data it read (the checked asset first, then the others its query reads). From
+    the definitions themselves, so the answer does not depend on which subset a run selected."""
     parents = {spec.key: {dep.asset_key for dep in spec.deps} for d in definitions for spec in d.specs}
     upstream, pending = set(), list(targets)
     while pending:
@@ -49,41 +38,79 @@ def blocking_checks_upstream(
             upstream.add(key)
             pending.extend(parents.get(key, ()))
     return {
-        spec.key: spec.asset_key
+        spec.key: (spec.asset_key, *(dep.asset_key for dep in spec.additional_deps))
         for d in definitions
         for spec in d.check_specs
         if spec.blocking and spec.asset_key in upstream
     }
 
 
-def gate_problems(instance: dg.DagsterInstance, checks: Mapping[dg.AssetCheckKey, dg.AssetKey]) -> list[str]:
-    """Why the data as it stands has not passed the gate: per blocking check, never evaluated,
-    failed with severity ERROR, or its asset materialised again after the check last ran. Empty
-    when it has passed. Two queries, whatever the number of checks."""
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(checks))
-    materialised = instance.get_latest_materialization_events(set(checks.values()))
-    problems = []
+@dataclass(frozen=True)
+class GateReview:
+    """What the instance says of the build as it stands: per blocking check, why it does not clear
+    the build (`problems`), and the checks whose clearing evaluation carried a warning."""
+
+    checks: int
+    problems: list[str]
+    warnings: list[str]
+    evaluated_in_run: int
+
+    def summary(self) -> str:
+        text = f"passed: {self.checks} blocking checks clear the build ({self.evaluated_in_run} evaluated in this run)"
+        text += f", {len(self.warnings)} with warnings"
+        return text + (f" ({'; '.join(self.warnings)})" if self.warnings else "")
+
+
+def _latest_evaluations(instance: dg.DagsterInstance, checks: Iterable[dg.AssetCheckKey]) -> dict:
+    """Each check's latest evaluation record. A run that planned a check and then failed or
+    skipped it leaves a newer record without an evaluation: look past it (rarely more than one)."""
+    storage = instance.event_log_storage
+    latest = storage.get_latest_asset_check_execution_by_key(list(checks))
+    found = {}
+    for key, record in latest.items():
+        if not _is_evaluation(record):
+            record = next((r for r in storage.get_asset_check_execution_history(key, limit=20) if _is_evaluation(r)), None)
+        if record is not None:
+            found[key] = record
+    return found
+
+
+def _is_evaluation(record) -> bool:
+    return record.event is not None and record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+
+
+def review_gate(
+    instance: dg.DagsterInstance, checks: Mapping[dg.AssetCheckKey, tuple[dg.AssetKey, ...]], run_id: str | None = None
+) -> GateReview:
+    """A blocking check clears the build when its latest evaluation passed (a WARN failure
+    passes) and came after the latest materialisation of every asset it read. Three queries, plus
+    one per check whose latest record is only planned."""
+    records = _latest_evaluations(instance, checks)
+    materialised = instance.get_latest_materialization_events({a for assets in checks.values() for a in assets})
+    problems, warnings = [], []
     for key in sorted(checks, key=lambda k: k.to_user_string()):
-        name = key.to_user_string()
-        record = records.get(key)
-        evaluated = record is not None and record.event is not None and (
-            record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        )  # else planned only: its run failed or skipped it
-        if not evaluated:
-            where = f" (planned in run {record.run_id[:8]}, which did not evaluate it)" if record else ""
-            problems.append(f"{name}: never evaluated{where}")
+        name, record = key.to_user_string(), records.get(key)
+        if record is None:
+            problems.append(f"{name}: never evaluated")
             continue
         evaluation = record.event.dagster_event.event_specific_data
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             problems.append(f"{name}: failed in run {record.run_id[:8]}")
             continue
-        latest = materialised.get(checks[key])
-        if latest is not None and latest.timestamp > record.event.timestamp:
+        changed = [
+            (asset, event) for asset in checks[key]
+            if (event := materialised.get(asset)) is not None and event.timestamp > record.event.timestamp
+        ]
+        if changed:
+            asset, event = changed[0]
             problems.append(
-                f"{name}: {checks[key].to_user_string()} was materialised again in run {latest.run_id[:8]} "
+                f"{name}: {asset.to_user_string()} was materialised again in run {event.run_id[:8]} "
                 f"after the check last ran (run {record.run_id[:8]})"
             )
-    return problems
+        elif not evaluation.passed:
+            warnings.append(name)
+    evaluated_in_run = sum(1 for r in records.values() if r.run_id == run_id)
+    return GateReview(len(checks), problems, warnings, evaluated_in_run)
 
 
 @dg.asset(
@@ -102,8 +129,9 @@ def published_warehouse(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     checks = blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
-    problems = gate_problems(context.instance, checks)
-    if problems:
+    review = review_gate(context.instance, checks, context.run.run_id)
+    if review.problems:
+        problems = review.problems
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise dg.Failure(
             description=(
@@ -113,7 +141,7 @@ def published_warehouse(
             metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
         )
     src = source.get()
-    gate = gate_summary(context.instance, context.run.run_id)
+    gate = review.summary()
     publication = publish(
         Path(duckdb.database),
         Path(warehouse.published_db),
