@@ -41,6 +41,22 @@ class Publication:
     row_counts: dict[str, int]
     first_month: str | None
     last_month: str | None
+    previous_first_month: str | None = None  # of the publication this one replaced, if any
+    previous_last_month: str | None = None
+
+    def lost_months(self) -> str | None:
+        """Readers had months this publication no longer has (a full refresh from a source with a
+        shorter history, e.g. a truncated CSV export): which, or None."""
+        def shift(month: str, by: int) -> str:
+            year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
+            return f"{year:04d}-{number + 1:02d}"
+
+        lost = []
+        if self.previous_first_month and self.first_month and self.first_month > self.previous_first_month:
+            lost.append(f"{self.previous_first_month[:7]} .. {shift(self.first_month, -1)}")
+        if self.previous_last_month and self.last_month and self.last_month < self.previous_last_month:
+            lost.append(f"{shift(self.last_month, 1)} .. {self.previous_last_month[:7]}")
+        return "; ".join(lost) or None
 
 
 def _sql_text(value: str | None) -> str:
@@ -68,22 +84,28 @@ def _copy_table(conn: duckdb.DuckDBPyConnection, table: str, comment: str | None
     return conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
 
 
-def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> None:
+def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | None, str | None]:
+    """Copy the previous file's publication log; returns the months its latest publication covered."""
     conn.execute(f"create table main.{LOG_TABLE} ({LOG_COLUMNS})")
     conn.execute(
         f"comment on table main.{LOG_TABLE} is 'One row per publication: when, which run and source, "
         "months covered, row counts per table, and the quality gate''s result. Newest = as of when.'"
     )
     if not previous.exists():
-        return
+        return None, None
     conn.execute(f"attach {_sql_text(str(previous))} as previous (read_only)")
     try:
         has_log = conn.execute(
             "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
             [LOG_TABLE],
         ).fetchone()[0]
-        if has_log:
-            conn.execute(f"insert into main.{LOG_TABLE} select * from previous.main.{LOG_TABLE}")
+        if not has_log:
+            return None, None
+        conn.execute(f"insert into main.{LOG_TABLE} select * from previous.main.{LOG_TABLE}")
+        covered = conn.execute(
+            f"select first_month, last_month from main.{LOG_TABLE} order by published_at desc limit 1"
+        ).fetchone()
+        return (str(covered[0]) if covered[0] else None, str(covered[1]) if covered[1] else None)
     finally:
         conn.execute("detach previous")
 
@@ -127,7 +149,7 @@ def publish(
                 "select min(month), max(month) from main.mart_monthly_note"
             ).fetchone()
             conn.execute("detach build")
-            _carry_log(conn, published_db)
+            previous_first, previous_last = _carry_log(conn, published_db)
             conn.execute(
                 f"insert into main.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [published_at, run_id, source, is_synthetic, first_month, last_month,
@@ -154,4 +176,6 @@ def publish(
         row_counts=counts,
         first_month=str(first_month) if first_month else None,
         last_month=str(last_month) if last_month else None,
+        previous_first_month=previous_first,
+        previous_last_month=previous_last,
     )

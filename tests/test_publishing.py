@@ -116,3 +116,27 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
     # The next publication clears the orphan and succeeds.
     publish(new_build, published, run_id="run-3", source="test", is_synthetic=True, gate_result="passed")
     assert not list(tmp_path.glob(".published.duckdb.*.tmp"))
+
+
+def test_a_publication_with_fewer_months_says_which_months_readers_lost(warehouse):
+    tmp_path, _, published = warehouse  # 2024-01 .. 2024-03
+    longer = publish(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published,
+                     run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    assert (longer.previous_first_month, longer.previous_last_month) == ("2024-01-01", "2024-03-01")
+    assert longer.lost_months() is None  # grew: 2024-01 .. 2024-05
+    shorter = publish(make_build(tmp_path / "b2.duckdb", months=2, price=1.0), published,
+                      run_id="run-3", source="test", is_synthetic=True, gate_result="passed")
+    assert shorter.lost_months() == "2024-03 .. 2024-05"
+
+
+def test_the_first_publication_has_nothing_to_compare(tmp_path):
+    first = publish(make_build(tmp_path / "b.duckdb", months=2, price=1.0), tmp_path / "p.duckdb",
+                    run_id="run-1", source="test", is_synthetic=True, gate_result="passed")
+    assert (first.previous_first_month, first.lost_months()) == (None, None)
+
+
+def test_months_lost_at_both_ends_across_a_year_boundary(tmp_path):
+    from orchestration.publishing import Publication
+
+    publication = Publication(tmp_path, None, {}, "2024-02-01", "2024-11-01", "2023-12-01", "2025-01-01")
+    assert publication.lost_months() == "2023-12 .. 2024-01; 2024-12 .. 2025-01"

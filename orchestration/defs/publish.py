@@ -151,6 +151,13 @@ def published_warehouse(
         gate_result=gate,
     )
     context.log.info(f"published {publication.path} ({publication.first_month} .. {publication.last_month})")
+    lost = publication.lost_months()
+    if lost:
+        context.log.warning(
+            f"the published history is shorter than before: readers no longer have {lost} "
+            f"(it covered {publication.previous_first_month} .. {publication.previous_last_month}); "
+            "a source with less history than the last publication, e.g. a truncated CSV export?"
+        )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
@@ -160,5 +167,6 @@ def published_warehouse(
             "row_counts": dg.MetadataValue.json(publication.row_counts),
             "source": src.label,
             "gate_result": gate,
+            "months_no_longer_published": lost or "none",
         }
     )
