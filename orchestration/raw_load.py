@@ -66,6 +66,8 @@ def _invalid(col: str, sql_type: str, incoming_type: str) -> str:
         checks.append(f"not isfinite({cast})")
     if sql_type in WHOLE_TYPES and incoming_type != "VARCHAR":  # a float column would be rounded
         checks.append(f"try_cast({col} as double) <> round(try_cast({col} as double))")
+    if sql_type == "DATE" and incoming_type in {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}:
+        checks.append(f"cast({col} as timestamp) <> cast(cast({col} as date) as timestamp)")  # a time of day
     return f"{col} is not null and ({' or '.join(checks)})"
 
 

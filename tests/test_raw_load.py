@@ -63,6 +63,8 @@ def test_types_are_the_dataset_types(conn):
         ({"ticker": ["MARA", "RIOT", "RIOT"]}, "row 3, column(s) 'date, ticker': duplicate key (2024-06-28, RIOT), first seen at row 2"),
         ({"close": [20.5, float("inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value 'inf' is not a valid DOUBLE"),
         ({"close": [20.5, float("-inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value '-inf' is not a valid DOUBLE"),
+        ({"date": pd.to_datetime(["2024-06-27 00:00", "2024-06-28 13:00", "2024-06-28 00:00"])},
+         "row 2 (date 2024-06-28, ticker MARA), column 'date': value '2024-06-28 13:00:00' is not a valid DATE"),
     ],
 )
 def test_bad_input_names_row_column_and_value_and_keeps_the_old_table(conn, overrides, message):
