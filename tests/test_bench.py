@@ -95,22 +95,28 @@ def test_refresh_month_is_a_partition(tmp_path):
     assert refresh_partition(db, today=date(2026, 11, 25)) == "2025-06-01"
 
 
+def baseline_mismatches(build_db: Path, marts_db: Path, marts_schema: str, work_db: Path) -> tuple[list[str], dict]:
+    """Run bench/baseline.sql on the raw tables of `build_db` (as `make bench` does) and compare
+    its marts with those in `marts_db`.`marts_schema`: the mismatches described, the row counts."""
+    from bench.baseline import SQL, prepare, run_once
+
+    assert "marts" in prepare(build_db, work_db)
+    run_once(work_db, SQL.read_text())
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{marts_db}' as pipeline (read_only)")
+        conn.execute(f"attach '{work_db}' as base (read_only)")
+        mismatches, rows = compare_marts(conn, f"pipeline.{marts_schema}", "base.marts")
+    return [m.describe() for m in mismatches], rows
+
+
 def test_baseline_reproduces_the_published_marts_of_the_demo(demo_run, tmp_path):
     """`bench/baseline.sql` is the benchmark's "limit" only while it computes the same numbers as
     the models: run it on the demo's raw tables and compare it with what the pipeline published,
     so a change to a definition that misses the baseline fails here, not first in `make bench`."""
-    from bench.baseline import SQL, prepare, run_once
-
     code, settings, _ = demo_run
     assert code == 0
-    work_db = tmp_path / "baseline.duckdb"
-    assert "marts" in prepare(settings.build_db, work_db)
-    run_once(work_db, SQL.read_text())
-    with duckdb.connect() as conn:
-        conn.execute(f"attach '{settings.published_db}' as pub (read_only)")
-        conn.execute(f"attach '{work_db}' as base (read_only)")
-        mismatches, rows = compare_marts(conn, "pub.main", "base.marts")
-    assert [m.describe() for m in mismatches] == []
+    mismatches, rows = baseline_mismatches(settings.build_db, settings.published_db, "main", tmp_path / "baseline.duckdb")
+    assert mismatches == []
     assert rows["mart_miner_monthly"] > 500 and rows["mart_monthly_note"] > 60
 
 
@@ -123,7 +129,7 @@ def test_baseline_matches_dbt_when_the_data_ends_mid_month(demo_run, tmp_path):
     import subprocess
     import sys
 
-    from bench.baseline import SQL, prepare, run_once
+    from orchestration.defs.dbt_assets import dbt_build_args
     from orchestration.defs.dbt_project import DBT_DIR
 
     warehouse = tmp_path / "warehouse"
@@ -135,21 +141,16 @@ def test_baseline_matches_dbt_when_the_data_ends_mid_month(demo_run, tmp_path):
         conn.execute("delete from raw.btc_daily where date > '2025-02-28'")
     dbt = Path(sys.executable).with_name("dbt")
     built = subprocess.run(
-        [str(dbt), "build", "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
+        [str(dbt), *dbt_build_args(), "--project-dir", str(DBT_DIR),
          "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)],
         env={**os.environ, "WAREHOUSE_DIR": str(warehouse)}, capture_output=True, text=True,
     )
     assert built.returncode == 0, built.stdout[-3000:]
-    work_db = tmp_path / "baseline.duckdb"
-    prepare(build_db, work_db)
-    run_once(work_db, SQL.read_text())
-    with duckdb.connect() as conn:
-        conn.execute(f"attach '{build_db}' as build (read_only)")
-        conn.execute(f"attach '{work_db}' as base (read_only)")
-        mismatches, _ = compare_marts(conn, "build.marts", "base.marts")
+    mismatches, _ = baseline_mismatches(build_db, build_db, "marts", tmp_path / "baseline.duckdb")
+    with duckdb.connect(str(build_db), read_only=True) as conn:
         partial = conn.execute(
             "select month, is_partial_month, btc_price_avg_mom is not null, combined_market_cap_mom, leader_ticker "
-            "from build.marts.mart_monthly_note order by month desc limit 1"
+            "from marts.mart_monthly_note order by month desc limit 1"
         ).fetchone()
-    assert [m.describe() for m in mismatches] == []
+    assert mismatches == []
     assert partial == (date(2025, 2, 1), True, True, None, None)

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.defs.publish import blocking_checks_upstream, review_gate
+from orchestration.defs.publish import blocking_checks_upstream, publication_checks, review_gate
 
 RAW = dg.AssetKey(["raw", "equity_prices"])
 MART = dg.AssetKey(["marts", "mart_monthly_note"])
@@ -25,11 +25,11 @@ def problems(instance, checks=CHECKS):
 
 
 def test_publication_requires_every_blocking_check_upstream_of_the_marts():
-    from orchestration.defs.dbt_assets import mart_keys, warehouse_dbt_assets
+    from orchestration.defs.dbt_assets import warehouse_dbt_assets
     from orchestration.defs.quality import GX_CHECKS
     from orchestration.defs.raw_assets import RAW_ASSETS
 
-    checks = blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
+    checks = publication_checks()
     gx = {spec.key for gate in GX_CHECKS for spec in gate.check_specs}
     assert gx <= set(checks)  # every suite, raw and marts
     assert {key.asset_key.path[0] for key in checks} >= {"raw", "staging", "intermediate", "facts", "marts"}
@@ -145,24 +145,16 @@ def copy_warehouse(settings, tmp_path):
     return copy
 
 
-def all_checks():
-    from orchestration.defs.dbt_assets import mart_keys, warehouse_dbt_assets
-    from orchestration.defs.quality import GX_CHECKS
-    from orchestration.defs.raw_assets import RAW_ASSETS
-
-    return blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
-
-
 def test_publishing_alone_publishes_a_build_every_check_cleared(demo_run, tmp_path, instance):
     copy = copy_warehouse(demo_run[1], tmp_path)
-    for check in all_checks():
+    for check in publication_checks():
         evaluated(instance, check)
     result = publish_alone(copy, instance)
     assert result.success
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey("published_warehouse")]
     with duckdb.connect(str(copy.published_db), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
-    assert gate == f"passed: {len(all_checks())} blocking checks clear the build (0 evaluated in this run), 0 with warnings"
+    assert gate == f"passed: {len(publication_checks())} blocking checks clear the build (0 evaluated in this run), 0 with warnings"
 
 
 def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
@@ -174,7 +166,7 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
         result = publish_alone(copy, fresh)
     assert not result.success
     failure = result.get_step_failure_events()[0].event_specific_data.error.message
-    n = len(all_checks())
+    n = len(publication_checks())
     assert f"not published: {n} of {n} blocking checks have not passed" in failure
     assert failure.count(": never evaluated") == 5 and f"and {n - 5} more" in failure
     assert copy.published_db.read_bytes() == before

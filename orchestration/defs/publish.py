@@ -45,6 +45,11 @@ def blocking_checks_upstream(
     }
 
 
+def publication_checks() -> dict[dg.AssetCheckKey, tuple[dg.AssetKey, ...]]:
+    """The checks the publish asset requires: every blocking check upstream of the marts."""
+    return blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
+
+
 @dataclass(frozen=True)
 class GateReview:
     """What the instance says of the build as it stands: per blocking check, why it does not clear
@@ -128,7 +133,7 @@ def review_gate(
 def published_warehouse(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    checks = blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
+    checks = publication_checks()
     review = review_gate(context.instance, checks, context.run.run_id)
     if review.problems:
         problems = review.problems
