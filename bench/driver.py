@@ -43,13 +43,13 @@ def _steps(instance, run_id: str) -> list[dict]:
     return sorted(steps, key=lambda s: s["start"] or 0.0)
 
 
-def _dbt_target_dirs(run_id: str) -> list[str]:
-    from orchestration.defs.dbt_project import DBT_DIR
+def _dbt_target_dirs(warehouse_dir: Path, run_id: str) -> list[str]:
+    from orchestration.defs.dbt_assets import DBT_RUNS
 
-    return sorted(str(p) for p in (DBT_DIR / "target").glob(f"*-{run_id[:7]}-*") if p.is_dir())
+    return sorted(str(p) for p in (warehouse_dir / DBT_RUNS).glob(f"*-{run_id[:7]}-*") if p.is_dir())
 
 
-def _runs_since(instance, since: float) -> list[dict]:
+def _runs_since(instance, since: float, warehouse_dir: Path) -> list[dict]:
     import dagster as dg
 
     runs = []
@@ -64,7 +64,7 @@ def _runs_since(instance, since: float) -> list[dict]:
                 "start": record.start_time,
                 "end": record.end_time,
                 "steps": _steps(instance, run.run_id),
-                "dbt_target_dirs": _dbt_target_dirs(run.run_id),
+                "dbt_target_dirs": _dbt_target_dirs(warehouse_dir, run.run_id),
             }
         )
     return runs
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
         "run_seconds": finished - imported,
         "process_seconds": finished - STARTED,
         "self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "runs": _runs_since(instance, wall_start - 1.0),
+        "runs": _runs_since(instance, wall_start - 1.0, settings.warehouse_dir),
         "pid": os.getpid(),
     }
     out.write_text(json.dumps(report, indent=1, default=str))

@@ -182,14 +182,6 @@ def dbt_profile(driver: dict, keep_top: int = 8) -> dict | None:
     return profile
 
 
-def remove_dbt_targets(*drivers: dict) -> None:
-    """The per-invocation dbt target folders our runs left under dbt_project/target."""
-    for driver in drivers:
-        for run in driver.get("runs", []):
-            for folder in run.get("dbt_target_dirs", []):
-                shutil.rmtree(folder, ignore_errors=True)
-
-
 def summarise(result: dict) -> dict:
     driver = result.get("driver", {})
     m = result["measured"]
@@ -291,7 +283,6 @@ def run_scale(scale: Scale, root: Path) -> dict:
     print(f"[{scale.label}] rerun, no change ...", flush=True)
     rerun = pipeline("full", env, work, "rerun")
     result["rerun_no_change"] = summarise(rerun)
-    remove_dbt_targets(*(r.get("driver", {}) for r in (full, refresh, rerun)))
     whole = result["whole_run"]
     models = (whole.get("dbt_profile") or {}).get("seconds_by_resource_type", {}).get("model")
     result["ratios"] = {

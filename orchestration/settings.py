@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.retention import DEFAULT_KEEP_RUNS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("demo", "csv", "live")
 
@@ -22,6 +24,7 @@ class Settings:
     csv_dir: Path | None = None  # WAREHOUSE_CSV_DIR: the analyst's exports (source "csv")
     demo_tickers: int | None = None  # WAREHOUSE_DEMO_TICKERS: scale the demo (benchmarks)
     demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
+    keep_runs: int = DEFAULT_KEEP_RUNS  # WAREHOUSE_KEEP_RUNS: dbt run folders and GX results kept (retention.py)
 
     @property
     def build_db(self) -> Path:
@@ -52,7 +55,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         csv_dir=csv_dir,
         demo_tickers=int(env["WAREHOUSE_DEMO_TICKERS"]) if env.get("WAREHOUSE_DEMO_TICKERS") else None,
         demo_years=float(env["WAREHOUSE_DEMO_YEARS"]) if env.get("WAREHOUSE_DEMO_YEARS") else None,
+        keep_runs=_keep_runs(env.get("WAREHOUSE_KEEP_RUNS", "")),
     )
+
+
+def _keep_runs(text: str) -> int:
+    if not text.strip():
+        return DEFAULT_KEEP_RUNS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"WAREHOUSE_KEEP_RUNS={text!r} is not a whole number of runs of at least 1")
+    return int(text)
 
 
 def _absolute(path: str | Path) -> Path:

@@ -233,6 +233,29 @@ def test_the_data_docs_index_lists_the_newest_results_only(demo_run, tmp_path):
     assert listed == {f"{n:04d}" for n in range(2, limit + 2)}  # the oldest two are left out
 
 
+def test_a_gate_keeps_every_suites_newest_results_and_their_pages_only(demo_run, tmp_path):
+    """With keep_runs (WAREHOUSE_KEEP_RUNS), a gate deletes older results and their Data Docs
+    pages before it rebuilds the index, so the index links no deleted page."""
+    import re
+    import shutil
+
+    from orchestration.quality import gx_suites
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
+    uncommitted = warehouse / "gx" / "uncommitted"
+    suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
+    gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0000")
+    for run_number in range(1, 5):
+        copy_run(uncommitted, "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
+    newest = gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0005", keep_runs=3)[0]
+
+    for results in (uncommitted / "validations", uncommitted / "data_docs" / "local_site" / "validations"):
+        assert sorted(p.name for p in (results / "raw" / "splits").iterdir()) == ["run-0003", "run-0004", "run-0005"]
+    assert set(re.findall(r"'run_name': 'run-(\d{4})'", Path(newest.data_docs).read_text())) == {"0003", "0004", "0005"}
+
+
 def copy_run(uncommitted: Path, source: str, target: str, microseconds_later: int) -> None:
     """Copy a gate's stored result and rendered page as a later run's."""
     import shutil

@@ -16,10 +16,13 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.dbt_metadata import with_relation_metadata
 from orchestration.defs.dbt_project import DBT_PROJECT
+from orchestration.defs.resources import WarehouseResource
+from orchestration.retention import prune_run_folders
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
 PARSE_STATE = ".dbt_partial_parse.msgpack"  # in WAREHOUSE_DIR, see keep_parse_state()
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder
+DBT_RUNS = "dbt_runs"  # in WAREHOUSE_DIR: one folder per dbt invocation, see dbt_run_folder()
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
@@ -69,15 +72,15 @@ def environment(**values: str):
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
-def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+def warehouse_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, warehouse: WarehouseResource
+):
     """`dbt build` (see dbt_build_args): seeds, models and data tests in DAG order; a failed test
     stops its downstream models, and with them the publish asset. Events are held until dbt exits so that
     row counts can be read from the (single-writer) build file."""
     warehouse_dir = Path(duckdb.database).parent
     cache = warehouse_dir / PARSE_STATE
-    target_path = DBT_PROJECT.project_dir / DBT_PROJECT.target_path / (
-        f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
-    )  # unique per invocation, named as dagster-dbt names them
+    target_path = dbt_run_folder(warehouse_dir, context.op_execution_context.op.name, context.run.run_id)
     if cache.exists():
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
@@ -88,7 +91,15 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         events.extend(invocation.stream())
     finally:
         keep_parse_state(target_path, cache)
+        prune_run_folders(target_path.parent, warehouse.keep_runs)
         yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
+
+
+def dbt_run_folder(warehouse_dir: Path, op_name: str, run_id: str) -> Path:
+    """Where one dbt invocation writes its manifest, compiled SQL, run_results.json and dbt.log: a
+    folder of its own (named as dagster-dbt names them) under WAREHOUSE_DIR/dbt_runs, beside the
+    build it describes and pruned to the newest WAREHOUSE_KEEP_RUNS (retention.py)."""
+    return warehouse_dir / DBT_RUNS / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
 
 
 def keep_parse_state(target_path: Path, cache: Path) -> None:

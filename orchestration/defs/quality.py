@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.resources import WarehouseResource
 from orchestration.quality.gx_suites import SuiteOutcome, read_suite_file, suite_paths, validate_suites
 
 
@@ -83,9 +84,11 @@ def gx_gate(layer: str, suites_read: list[tuple[Path, dict]]) -> dg.AssetChecksD
         description=f"The Great Expectations suites of the {layer} assets.",
         can_subset=True,
     )
-    def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, warehouse: WarehouseResource):
         selected = [key for key in suites if key in context.selected_asset_check_keys]
-        outcomes = validate_suites(Path(duckdb.database), [suites[key] for key in selected], context.run.run_id)
+        outcomes = validate_suites(
+            Path(duckdb.database), [suites[key] for key in selected], context.run.run_id, warehouse.keep_runs
+        )
         errors = sum(len(o.errors) for o in outcomes)
         warnings = sum(len(o.warnings) for o in outcomes)
         docs = next((o.data_docs for o in outcomes if o.data_docs), None)

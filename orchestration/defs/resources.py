@@ -11,15 +11,18 @@ from dagster_duckdb import DuckDBResource
 from packaging.version import Version
 
 from orchestration.defs.dbt_project import DBT_PROJECT
+from orchestration.retention import DEFAULT_KEEP_RUNS
 from orchestration.settings import Settings
 from orchestration.sources import Source, make_source
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR)."""
+    """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR), and
+    how many runs' dbt folders and GX results it keeps (WAREHOUSE_KEEP_RUNS)."""
 
     warehouse_dir: str
     published_db: str
+    keep_runs: int = DEFAULT_KEEP_RUNS
 
 
 class WarehouseDbtCliResource(DbtCliResource):
@@ -59,7 +62,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     return {
         "warehouse": WarehouseResource(
-            warehouse_dir=str(settings.warehouse_dir), published_db=str(settings.published_db)
+            warehouse_dir=str(settings.warehouse_dir),
+            published_db=str(settings.published_db),
+            keep_runs=settings.keep_runs,
         ),
         "duckdb": DuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=DBT_PROJECT),

@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import nyse_calendar
+from orchestration.retention import prune_gx_results
 from orchestration.settings import REPO_ROOT, prepare_environment
 
 if TYPE_CHECKING:
@@ -256,10 +257,13 @@ def _drop_cached_batches(context) -> None:
             batches.batch_data_cache.clear()
 
 
-def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None = None) -> list[SuiteOutcome]:
+def validate_suites(
+    db_path: Path, suite_files: list[Path], run_name: str | None = None, keep_runs: int | None = None
+) -> list[SuiteOutcome]:
     """Validate each suite's table (or query) in `db_path`, then render their results into the
     Data Docs once. Results and Data Docs go to the GX project under the build file's folder,
-    filed under `run_name` (the Dagster run id) and the time.
+    filed under `run_name` (the Dagster run id) and the time; with `keep_runs`, only every suite's
+    newest `keep_runs` results and pages stay (retention.py).
 
     One GX project context and one Data Docs build serve all the suites: each costs about as much
     as validating a suite (the Data Docs' Jinja templates are compiled again on every build)."""
@@ -282,9 +286,13 @@ def validate_suites(db_path: Path, suite_files: list[Path], run_name: str | None
         page = _suite_page(context, spec)
         if page is not None:
             rendered.append(page)
+    uncommitted = db_path.parent / "gx" / "uncommitted"
+    site = uncommitted / "data_docs" / "local_site"
+    if keep_runs is not None:  # before the index is rebuilt, so that it links no deleted page
+        prune_gx_results(uncommitted, keep_runs)
     if rendered:  # GX renders every stored result when given none
         context.build_data_docs(resource_identifiers=rendered)
-    docs = db_path.parent / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    docs = site / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
     if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):
         # What is left of a large frame sits in reference cycles until Python's next full
