@@ -217,6 +217,50 @@ def test_btc_daily_reproduces_the_reference_rows_and_loads(
     assert loaded.row_count == 4
 
 
+def test_a_value_the_loader_refuses_names_the_response_files_it_came_from(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    """The adapter accepts a zero price (the shape is fine), so the response is saved; the loader
+    refuses it, and its error says which saved files the rows came from and, once they are being
+    replayed, how to download them again."""
+    page = body("coinmetrics/halving_page1.json").replace('"63762.6310300994"', '"0"')
+    served.add(responses.GET, COINMETRICS_URL, body=page)
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
+    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    saved = tmp_path / "raw_responses"
+
+    def refused(source: LiveSource) -> str:
+        frame = source.fetch("btc_daily", *HALVING_RANGE)
+        with pytest.raises(RawDataError) as caught:
+            load_frame(duckdb.connect(), "btc_daily", frame, origin=source.origin("btc_daily"),
+                       source_name=source.name, synthetic=False)  # fmt: skip
+        return str(caught.value)
+
+    first = refused(LiveSource(client(tmp_path)))
+    files = sorted(saved.rglob("*.json"))
+    assert len(files) == 3 and all(str(path) in first for path in files)
+    assert "row 2 (date 2024-04-19), column 'price_usd': value '0.0' must be > 0" in first
+    assert "(downloaded in this run)" in first
+
+    again = refused(LiveSource(client(tmp_path)))  # nothing served: every file is replayed
+    assert all(str(path) in again for path in files)
+    assert "(3 of them replayed from an earlier run; WAREHOUSE_LIVE_REFRESH=1 downloads them again)" in again
+
+
+def test_many_responses_are_named_by_their_folders_and_counted() -> None:
+    from orchestration.sources.live import responses_note
+    from orchestration.sources.live.http import Saved
+
+    saved = Path("/w/raw_responses")
+    used = [Saved(saved / "yahoo" / f"{ticker}-0123.json", True) for ticker in ("MARA", "RIOT", "CLSK", "HUT")]
+    used += [Saved(saved / "stooq" / "l-4567.json", False), Saved(saved / "yahoo" / "MARA-0123.json", True)]
+    assert responses_note(used) == (
+        "; responses: 5 files in /w/raw_responses/yahoo, /w/raw_responses/stooq, each holding the URL it "
+        "answers (ticker, CIK) (4 of them replayed from an earlier run; WAREHOUSE_LIVE_REFRESH=1 downloads them again)"
+    )
+    assert responses_note([]) == ""
+
+
 def test_heights_disagreeing_with_issuance_warn(
     tmp_path: Path, served: responses.RequestsMock
 ) -> None:

@@ -40,7 +40,7 @@ import pandas as pd
 from orchestration.sources.base import DATASETS, Source
 from orchestration.sources.live.coinmetrics import CoinMetrics
 from orchestration.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
-from orchestration.sources.live.http import HttpClient, SourceError
+from orchestration.sources.live.http import HttpClient, Saved, SourceError
 from orchestration.sources.live.mempool import Mempool
 from orchestration.sources.live.sec_edgar import SecEdgar
 from orchestration.sources.live.shares import (
@@ -79,6 +79,28 @@ def read_universe(path: Path = SEED_UNIVERSE) -> pd.DataFrame:
     return pd.read_csv(path, parse_dates=["listed_on", "delisted_on"])
 
 
+NAMED_RESPONSES = 3
+
+
+def responses_note(used: Sequence[Saved]) -> str:
+    """Where a dataset's rows were read from on disk, for the loader's errors: a bad value sits in
+    one of these files, and a replayed file is read again on every run until it is downloaded anew."""
+    if not used:
+        return ""
+    paths = list(dict.fromkeys(saved.path for saved in used))
+    if len(paths) <= NAMED_RESPONSES:
+        where = ", ".join(str(path) for path in paths)
+    else:
+        folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in paths))
+        where = f"{len(paths)} files in {folders}, each holding the URL it answers (ticker, CIK)"
+    replayed = len({saved.path for saved in used if saved.replayed})
+    if replayed:
+        how = f"{replayed} of them replayed from an earlier run; {ENV_REFRESH}=1 downloads them again"
+    else:
+        how = "downloaded in this run"
+    return f"; responses: {where} ({how})"
+
+
 class LiveSource(Source):
     """See the module docstring. `http` is the shared client; `chain`, `prices` (tried in order) and
     `shares` replace the default adapters; `universe` (ticker, listed_on, delisted_on) the seed."""
@@ -103,6 +125,7 @@ class LiveSource(Source):
         self.shares_overrides = shares_overrides
         self.universe = read_universe() if universe is None else universe
         self.warnings: list[str] = []
+        self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
 
     @classmethod
     def from_environ(
@@ -128,13 +151,14 @@ class LiveSource(Source):
             "shares_outstanding": self.shares.origin + overrides,
             "miner_universe": "none (the dbt seed miner_universe is used)",
         }
-        return f"live source, dataset {dataset}: {origins[dataset]}"
+        return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
 
     def fetch(
         self, dataset: str, start: date | None = None, end: date | None = None
     ) -> pd.DataFrame:
         spec = DATASETS[dataset]
         self.warnings = []
+        first_response = len(self.http.used)
         end = end or self.http.today()
         if dataset == "btc_daily":
             frame = self.chain.btc_daily(start, end, self._warn)
@@ -144,6 +168,7 @@ class LiveSource(Source):
             frame = self._shares_outstanding(start, end)
         else:
             frame = pd.DataFrame(columns=list(spec.columns))
+        self.responses[dataset] = self.http.used[first_response:]
         return frame[list(spec.columns)].reset_index(drop=True)
 
     def _equities(self, dataset: str, start: date | None, end: date) -> pd.DataFrame:

@@ -82,6 +82,14 @@ class _Transient(Exception):
 
 
 @dataclass(frozen=True)
+class Saved:
+    """A response file the client used: replayed from an earlier run, or downloaded just now."""
+
+    path: Path
+    replayed: bool
+
+
+@dataclass(frozen=True)
 class Reply(Generic[T]):
     value: T  # what the caller's `parse` made of the body
     fetched_at: datetime  # when the body was downloaded (UTC), also when it is replayed
@@ -114,6 +122,7 @@ class HttpClient:
         self.sleep, self.clock = sleep, clock
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
+        self.used: list[Saved] = []  # every response file a get() answered from, in order
 
     def today(self) -> date:
         return self.clock().date()
@@ -135,6 +144,7 @@ class HttpClient:
         cached = None if self.refresh else _read_envelope(path)
         if cached is not None and (covers_until is None or cached[0].date() > covers_until):
             fetched_at, body = cached
+            self.used.append(Saved(path, replayed=True))
             return Reply(parse(body), fetched_at)
         rejected = path.parent / "rejected" / path.name
         try:
@@ -150,6 +160,7 @@ class HttpClient:
             _write_envelope(rejected, full_url, fetched_at, body)
             raise
         _write_envelope(path, full_url, fetched_at, body)
+        self.used.append(Saved(path, replayed=False))
         return Reply(value, fetched_at)
 
     def _download(self, url: str, headers: Mapping[str, str] | None) -> str:
