@@ -4,7 +4,9 @@ Each `dbt build` step leaves a folder (its manifest, compiled SQL, run_results.j
 about 6 MB for the demo), and each quality gate a GX validation result and its Data Docs page per
 suite (about 1 MB a full run). With the daily schedule on that is some 2.5 GB a year that nobody
 reads after a few weeks. So after each step only the newest WAREHOUSE_KEEP_RUNS (default 30) are
-kept: of the dbt folders, and of every GX suite's results and pages.
+kept: of the dbt folders, and of every GX suite's results and pages. The step's own run is never
+deleted, and pruning is best effort: a folder it cannot read or delete (another process removing
+it first) is left, and never fails the step whose work it tidies.
 
 Dagster's own run history in DAGSTER_HOME is not pruned here: the publish gate reads the latest
 materialisation and check evaluation of every asset from it (see the README, *Housekeeping*).
@@ -12,45 +14,74 @@ materialisation and check evaluation of every asset from it (see the README, *Ho
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 DEFAULT_KEEP_RUNS = 30
 # GX files a result as <suite path>/<run name>/<run time>/<batch id>.json (.html for its page).
 GX_RUN_TIME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
 
 
-def prune_run_folders(parent: Path, keep: int) -> list[Path]:
-    """Delete all but the `keep` most recently modified folders directly under `parent`; the deleted."""
-    if not parent.is_dir():
+def _check_keep(keep: int) -> None:
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1 run, got {keep}")
+
+
+def _last_written(folder: Path) -> float | None:
+    """When anything directly in `folder` last changed (dbt writes its log all along a build, so
+    a build still going counts as new); None when it is gone."""
+    try:
+        return max([folder.stat().st_mtime, *(f.stat().st_mtime for f in folder.iterdir())])
+    except OSError:
+        return None
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, onerror=lambda _function, path, error: log.warning("could not delete %s: %s", path, error[1]))
+
+
+def prune_run_folders(parent: Path, keep: int, current: Path) -> list[Path]:
+    """Delete all but the `keep` most recently written folders directly under `parent`, never
+    `current` (this step's own); the deleted."""
+    _check_keep(keep)
+    try:
+        candidates = [p for p in parent.iterdir() if p.is_dir()]
+    except OSError:
         return []
-    folders = sorted((p for p in parent.iterdir() if p.is_dir()), key=lambda p: (p.stat().st_mtime, p.name))
-    stale = folders[: max(len(folders) - keep, 0)]
+    written = {p: t for p in candidates if (t := _last_written(p)) is not None}
+    newest_first = sorted(written, key=lambda p: (p == current, written[p], p.name), reverse=True)
+    stale = newest_first[keep:]
     for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
     return stale
 
 
-def prune_gx_results(uncommitted: Path, keep: int) -> list[Path]:
+def prune_gx_results(uncommitted: Path, keep: int, current_run: str) -> list[Path]:
     """In a GX project's `uncommitted/` folder, delete every suite's validation results but its
-    `keep` newest (newest by the run time GX files them under), with their Data Docs pages; the
-    deleted results' run folders."""
+    `keep` newest (newest by the run time GX files them under), with their Data Docs pages, never
+    those of `current_run` (this gate's run name); the deleted results' run folders."""
+    _check_keep(keep)
     results = uncommitted / "validations"
     pages = uncommitted / "data_docs" / "local_site" / "validations"  # the same layout, .html
-    if not results.is_dir():
-        return []
     runs: dict[Path, dict[Path, str]] = defaultdict(dict)  # suite folder -> run folder -> newest time
-    for stamped in results.rglob("*"):
-        if stamped.is_dir() and GX_RUN_TIME.match(stamped.name):
-            run = stamped.parent
-            runs[run.parent][run] = max(runs[run.parent].get(run, ""), stamped.name)
+    try:
+        for stamped in results.rglob("*"):
+            if GX_RUN_TIME.match(stamped.name) and stamped.is_dir():
+                run = stamped.parent
+                runs[run.parent][run] = max(runs[run.parent].get(run, ""), stamped.name)
+    except OSError as error:  # a folder removed while walking: prune the next time
+        log.warning("not pruning GX results under %s this time: %s", results, error)
+        return []
     stale = []
     for by_run in runs.values():
-        newest_first = sorted(by_run, key=lambda run: (by_run[run], run.name), reverse=True)
+        newest_first = sorted(by_run, key=lambda run: (run.name == current_run, by_run[run], run.name), reverse=True)
         stale.extend(newest_first[keep:])
     for run in stale:
-        shutil.rmtree(run, ignore_errors=True)
-        shutil.rmtree(pages / run.relative_to(results), ignore_errors=True)
+        _remove(run)
+        _remove(pages / run.relative_to(results))
     return stale

@@ -7,6 +7,7 @@ no other module reads os.environ for configuration.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def _keep_runs(text: str) -> int:
     if not text.strip():
         return DEFAULT_KEEP_RUNS
-    if not text.strip().isdigit() or int(text) < 1:
+    if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) < 1:
         raise ValueError(f"WAREHOUSE_KEEP_RUNS={text!r} is not a whole number of runs of at least 1")
     return int(text)
 

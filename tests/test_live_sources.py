@@ -326,6 +326,15 @@ def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
 
     splits = source.fetch("splits", *JUNE_RANGE)  # replayed: no further request
     assert splits.values.tolist() == [["IREN", pd.Timestamp("2024-06-10"), 3.0]]
+    # Each dataset's origin names the files its own fetch read: the closes' two downloads, the
+    # splits' the same two replayed; a chain fetch afterwards names only its own.
+    iren = sorted((tmp_path / "raw_responses" / "yahoo").glob("*.json"))
+    assert len(iren) == 2
+    assert all(str(p) in source.origin("equity_prices") for p in iren) and "(downloaded in this run)" in source.origin("equity_prices")
+    assert all(str(p) in source.origin("splits") for p in iren) and "2 of them replayed" in source.origin("splits")
+    serve_halving(served)
+    source.fetch("btc_daily", *HALVING_RANGE)
+    assert "coinmetrics" in source.origin("btc_daily") and not any(str(p) in source.origin("btc_daily") for p in iren)
 
 
 def test_no_later_split_request_when_downloaded_right_after_the_range(

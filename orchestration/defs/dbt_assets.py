@@ -91,7 +91,7 @@ def warehouse_dbt_assets(
         events.extend(invocation.stream())
     finally:
         keep_parse_state(target_path, cache)
-        prune_run_folders(target_path.parent, warehouse.keep_runs)
+        prune_run_folders(target_path.parent, warehouse.keep_runs, current=target_path)
         yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
+from pydantic import Field
 
 from orchestration.defs.dbt_project import DBT_PROJECT
 from orchestration.retention import DEFAULT_KEEP_RUNS
@@ -22,7 +23,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     warehouse_dir: str
     published_db: str
-    keep_runs: int = DEFAULT_KEEP_RUNS
+    keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
 
 
 class WarehouseDbtCliResource(DbtCliResource):

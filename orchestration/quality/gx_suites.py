@@ -288,9 +288,9 @@ def validate_suites(
             rendered.append(page)
     uncommitted = db_path.parent / "gx" / "uncommitted"
     site = uncommitted / "data_docs" / "local_site"
-    if keep_runs is not None:  # before the index is rebuilt, so that it links no deleted page
-        prune_gx_results(uncommitted, keep_runs)
     if rendered:  # GX renders every stored result when given none
+        if keep_runs is not None:  # before the index is rebuilt, so that it links no deleted page
+            prune_gx_results(uncommitted, keep_runs, run_id.run_name)
         context.build_data_docs(resource_identifiers=rendered)
     docs = site / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
