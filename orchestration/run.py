@@ -39,11 +39,12 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
                 severity = getattr(evaluation.severity, "value", evaluation.severity)
                 lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
                              f"failed ({severity}):\n{detail}")
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+        elif event.event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE):
             error = event.event_specific_data.error
             # Dagster wraps what the step raised; the cause is what a user needs to read.
             reason = (error.cause or error) if error else None
-            lines.append(f"step {event.step_key} failed: {reason.message.strip() if reason else 'unknown error'}")
+            failed = "failed" if event.event_type == dg.DagsterEventType.STEP_FAILURE else "could not start"
+            lines.append(f"step {event.step_key} {failed}: {reason.message.strip() if reason else 'unknown error'}")
     return lines
 
 

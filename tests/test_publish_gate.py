@@ -170,3 +170,33 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
     assert f"not published: {n} of {n} blocking checks have not passed" in failure
     assert failure.count(": never evaluated") == 5 and f"and {n - 5} more" in failure
     assert copy.published_db.read_bytes() == before
+
+
+def test_one_dagster_instance_serves_one_warehouse(tmp_path):
+    """A DAGSTER_HOME shared by two warehouses would let one's checks clear the other's build: the
+    first warehouse claims the instance, a run of another is refused before it writes anything."""
+    from orchestration import run
+    from orchestration.defs.raw_assets import RAW_ASSETS
+    from orchestration.defs.resources import INSTANCE_OWNER, build_resources
+    from orchestration.settings import Settings
+
+    universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
+    first, second = tmp_path / "first", tmp_path / "second"
+
+    def load(warehouse, instance):
+        resources = build_resources(Settings(warehouse_dir=warehouse, source="demo"))
+        return dg.materialize([universe], resources=resources, instance=instance, raise_on_error=False)
+
+    (tmp_path / "dagster_home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        assert instance.is_persistent
+        assert load(first, instance).success
+        refused = load(second, instance)
+        assert load(first, instance).success  # its owner still runs
+
+    assert not refused.success
+    assert (tmp_path / "dagster_home" / INSTANCE_OWNER).read_text() == f"{first}\n"
+    failure = "\n".join(run.failure_lines(refused))
+    assert f"holds the run history of the warehouse {first}, not of {second}" in failure
+    assert not (second / "build.duckdb").exists()
+    assert load(second, dg.DagsterInstance.ephemeral()).success  # an ephemeral instance is nobody's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from importlib.metadata import version as installed_version
 
 import dagster as dg
@@ -24,6 +25,43 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str
     published_db: str
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
+
+
+INSTANCE_OWNER = "warehouse_dir.txt"  # in a persistent instance's folder (DAGSTER_HOME): whose history it is
+
+
+def claim_instance(instance: dg.DagsterInstance, warehouse_dir: Path) -> None:
+    """One Dagster instance per warehouse. The publish gate trusts the check evaluations the
+    instance recorded (defs/publish.py), so a DAGSTER_HOME shared by two warehouses (one exported
+    in a shell profile, say) would let one warehouse's checks clear the other's build. The first
+    run on a persistent instance writes its warehouse's folder there; a run of another warehouse
+    is refused before it touches anything."""
+    if not instance.is_persistent:
+        return
+    marker = Path(instance.root_directory) / INSTANCE_OWNER
+    own = str(warehouse_dir.resolve())
+    if not marker.exists():
+        marker.write_text(own + "\n")
+        return
+    owner = marker.read_text().strip()
+    if owner != own:
+        raise dg.Failure(
+            description=(
+                f"the Dagster instance {instance.root_directory} (DAGSTER_HOME) holds the run history of the "
+                f"warehouse {owner}, not of {own}: the publish gate trusts the checks recorded there, so one "
+                f"instance must not serve two warehouses. Unset DAGSTER_HOME (the Makefile then uses "
+                f"$WAREHOUSE_DIR/dagster_home) or give this warehouse a folder of its own; if the warehouse "
+                f"has moved from {owner} to {own}, delete {marker}."
+            )
+        )
+
+
+class BuildDuckDBResource(DuckDBResource):
+    """The build file, WAREHOUSE_DIR/build.duckdb. Every step that reads or writes it first makes
+    sure the Dagster instance recording the step is this warehouse's own (claim_instance)."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        claim_instance(context.instance, Path(self.database).parent)
 
 
 class WarehouseDbtCliResource(DbtCliResource):
@@ -67,7 +105,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             published_db=str(settings.published_db),
             keep_runs=settings.keep_runs,
         ),
-        "duckdb": DuckDBResource(database=str(settings.build_db)),
+        "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=DBT_PROJECT),
         "source": SourceResource(
             kind=settings.source,
