@@ -43,9 +43,17 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
             error = event.event_specific_data.error
             # Dagster wraps what the step raised; the cause is what a user needs to read.
             reason = (error.cause or error) if error else None
+            what = f"step {event.step_key}" if event.step_key else "the run"  # resources start once per run
             failed = "failed" if event.event_type == dg.DagsterEventType.STEP_FAILURE else "could not start"
-            lines.append(f"step {event.step_key} {failed}: {reason.message.strip() if reason else 'unknown error'}")
+            lines.append(f"{what} {failed}: {_error_text(reason)}")
     return lines
+
+
+def _error_text(error) -> str:
+    """An error's message; a dg.Failure's is our own sentence, without Dagster's class path."""
+    if error is None:
+        return "unknown error"
+    return error.message.strip().removeprefix(f"{dg.Failure.__module__}.{dg.Failure.__name__}: ")
 
 
 def _pct(value: float | None) -> str:

@@ -197,6 +197,7 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     assert not refused.success
     assert (tmp_path / "dagster_home" / INSTANCE_OWNER).read_text() == f"{first}\n"
     failure = "\n".join(run.failure_lines(refused))
+    assert "could not start: the Dagster instance " in failure and "dagster._core" not in failure
     assert f"holds the run history of the warehouse {first}, not of {second}" in failure
     assert not (second / "build.duckdb").exists()
     assert load(second, dg.DagsterInstance.ephemeral()).success  # an ephemeral instance is nobody's
