@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration import run
 from orchestration.defs.publish import blocking_checks_upstream, publication_checks, review_gate
 
 RAW = dg.AssetKey(["raw", "equity_prices"])
@@ -175,7 +176,6 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
 def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     """A DAGSTER_HOME shared by two warehouses would let one's checks clear the other's build: the
     first warehouse claims the instance, a run of another is refused before it writes anything."""
-    from orchestration import run
     from orchestration.defs.raw_assets import RAW_ASSETS
     from orchestration.defs.resources import INSTANCE_OWNER, build_resources
     from orchestration.settings import Settings
@@ -201,3 +201,22 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     assert f"holds the run history of the warehouse {first}, not of {second}" in failure
     assert not (second / "build.duckdb").exists()
     assert load(second, dg.DagsterInstance.ephemeral()).success  # an ephemeral instance is nobody's
+
+
+def test_an_instance_from_before_the_owner_file_belongs_to_where_it_last_published(tmp_path):
+    from orchestration.defs.raw_assets import RAW_ASSETS
+    from orchestration.defs.resources import INSTANCE_OWNER, build_resources
+    from orchestration.settings import Settings
+
+    universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
+    home, first, second = tmp_path / "dagster_home", tmp_path / "first", tmp_path / "second"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        published = dg.MetadataValue.path(str(first / "published.duckdb"))
+        instance.report_runless_asset_event(dg.AssetMaterialization("published_warehouse", metadata={"path": published}))
+        resources = build_resources(Settings(warehouse_dir=second, source="demo"))
+        refused = dg.materialize([universe], resources=resources, instance=instance, raise_on_error=False)
+
+    assert not refused.success
+    assert f"holds the run history of the warehouse {first}, not of {second}" in "\n".join(run.failure_lines(refused))
+    assert not (home / INSTANCE_OWNER).exists()  # nothing claimed on a refusal

@@ -34,26 +34,33 @@ def claim_instance(instance: dg.DagsterInstance, warehouse_dir: Path) -> None:
     """One Dagster instance per warehouse. The publish gate trusts the check evaluations the
     instance recorded (defs/publish.py), so a DAGSTER_HOME shared by two warehouses (one exported
     in a shell profile, say) would let one warehouse's checks clear the other's build. The first
-    run on a persistent instance writes its warehouse's folder there; a run of another warehouse
-    is refused before it touches anything."""
+    run on a persistent instance writes its warehouse's folder there (an instance from before this
+    rule belongs to the warehouse it last published); a run of another warehouse is refused before
+    it touches anything."""
     if not instance.is_persistent:
         return
     marker = Path(instance.root_directory) / INSTANCE_OWNER
     own = str(warehouse_dir.resolve())
-    if not marker.exists():
-        marker.write_text(own + "\n")
-        return
-    owner = marker.read_text().strip()
-    if owner != own:
+    owner = marker.read_text().strip() if marker.exists() else _last_published_to(instance)
+    if owner not in (None, own):
         raise dg.Failure(
             description=(
                 f"the Dagster instance {instance.root_directory} (DAGSTER_HOME) holds the run history of the "
                 f"warehouse {owner}, not of {own}: the publish gate trusts the checks recorded there, so one "
                 f"instance must not serve two warehouses. Unset DAGSTER_HOME (the Makefile then uses "
                 f"$WAREHOUSE_DIR/dagster_home) or give this warehouse a folder of its own; if the warehouse "
-                f"has moved from {owner} to {own}, delete {marker}."
+                f"has moved from {owner} to {own}, write {own} into {marker}."
             )
         )
+    if not marker.exists():
+        marker.write_text(own + "\n")
+
+
+def _last_published_to(instance: dg.DagsterInstance) -> str | None:
+    """The warehouse an instance from before the marker served: where it last published."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("published_warehouse"))
+    path = event.asset_materialization.metadata.get("path") if event and event.asset_materialization else None
+    return str(Path(path.value).parent.resolve()) if path else None
 
 
 class BuildDuckDBResource(DuckDBResource):
