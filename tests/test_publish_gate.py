@@ -176,6 +176,7 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
 def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     """A DAGSTER_HOME shared by two warehouses would let one's checks clear the other's build: the
     first warehouse claims the instance, a run of another is refused before it writes anything."""
+    from orchestration.defs.note import monthly_note
     from orchestration.defs.raw_assets import RAW_ASSETS
     from orchestration.defs.resources import INSTANCE_OWNER, build_resources
     from orchestration.settings import Settings
@@ -193,6 +194,8 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
         assert load(first, instance).success
         refused = load(second, instance)
         assert load(first, instance).success  # its owner still runs
+        note = dg.materialize([monthly_note], partition_key="2025-06-01", instance=instance, raise_on_error=False,
+                              resources=build_resources(Settings(warehouse_dir=second, source="demo")))  # fmt: skip
 
     assert not refused.success
     assert (tmp_path / "dagster_home" / INSTANCE_OWNER).read_text() == f"{first}\n"
@@ -200,6 +203,8 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     assert "could not start: the Dagster instance " in failure and "dagster._core" not in failure
     assert f"holds the run history of the warehouse {first}, not of {second}" in failure
     assert not (second / "build.duckdb").exists()
+    assert not note.success and "holds the run history of the warehouse" in "\n".join(run.failure_lines(note))
+    assert not (second / "notes").exists()
     assert load(second, dg.DagsterInstance.ephemeral()).success  # an ephemeral instance is nobody's
 
 
@@ -220,3 +225,16 @@ def test_an_instance_from_before_the_owner_file_belongs_to_where_it_last_publish
     assert not refused.success
     assert f"holds the run history of the warehouse {first}, not of {second}" in "\n".join(run.failure_lines(refused))
     assert not (home / INSTANCE_OWNER).exists()  # nothing claimed on a refusal
+
+
+def test_the_owner_file_is_written_once_and_read_normalised(tmp_path):
+    """Two warehouses starting at the same moment: the one that links the file first owns the
+    instance, the other reads it back; a hand-written path with a trailing slash is the same path."""
+    from orchestration.defs.resources import _record_owner, _recorded_owner
+
+    marker = tmp_path / "warehouse_dir.txt"
+    assert _record_owner(marker, "/w/first") == "/w/first"
+    assert _record_owner(marker, "/w/second") == "/w/first"
+    assert marker.read_text() == "/w/first\n" and [p.name for p in tmp_path.iterdir()] == [marker.name]
+    marker.write_text(f"{tmp_path}/first/\n")
+    assert _recorded_owner(marker) == str(tmp_path / "first")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
-from pathlib import Path
 from importlib.metadata import version as installed_version
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -18,15 +19,6 @@ from orchestration.settings import Settings
 from orchestration.sources import Source, make_source
 
 
-class WarehouseResource(dg.ConfigurableResource):
-    """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR), and
-    how many runs' dbt folders and GX results it keeps (WAREHOUSE_KEEP_RUNS)."""
-
-    warehouse_dir: str
-    published_db: str
-    keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
-
-
 INSTANCE_OWNER = "warehouse_dir.txt"  # in a persistent instance's folder (DAGSTER_HOME): whose history it is
 
 
@@ -36,13 +28,15 @@ def claim_instance(instance: dg.DagsterInstance, warehouse_dir: Path) -> None:
     in a shell profile, say) would let one warehouse's checks clear the other's build. The first
     run on a persistent instance writes its warehouse's folder there (an instance from before this
     rule belongs to the warehouse it last published); a run of another warehouse is refused before
-    it touches anything."""
+    any of its steps runs."""
     if not instance.is_persistent:
         return
     marker = Path(instance.root_directory) / INSTANCE_OWNER
     own = str(warehouse_dir.resolve())
-    owner = marker.read_text().strip() if marker.exists() else _last_published_to(instance)
-    if owner not in (None, own):
+    owner = _recorded_owner(marker) or _last_published_to(instance) or own
+    if owner == own and not marker.exists():
+        owner = _record_owner(marker, own)
+    if owner != own:
         raise dg.Failure(
             description=(
                 f"the Dagster instance {instance.root_directory} (DAGSTER_HOME) holds the run history of the "
@@ -52,8 +46,28 @@ def claim_instance(instance: dg.DagsterInstance, warehouse_dir: Path) -> None:
                 f"has moved from {owner} to {own}, write {own} into {marker}."
             )
         )
-    if not marker.exists():
-        marker.write_text(own + "\n")
+
+
+def _recorded_owner(marker: Path) -> str | None:
+    try:
+        text = marker.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return str(Path(text).resolve()) if text else None
+
+
+def _record_owner(marker: Path, own: str) -> str:
+    """Record `own` as the owner unless a run starting at the same moment got there first (a hard
+    link appears whole or not at all); the owner."""
+    temporary = marker.with_name(f".{marker.name}.{os.getpid()}")
+    temporary.write_text(own + "\n")
+    try:
+        os.link(temporary, marker)
+    except FileExistsError:
+        return _recorded_owner(marker) or own
+    finally:
+        temporary.unlink(missing_ok=True)
+    return own
 
 
 def _last_published_to(instance: dg.DagsterInstance) -> str | None:
@@ -63,9 +77,22 @@ def _last_published_to(instance: dg.DagsterInstance) -> str | None:
     return str(Path(path.value).parent.resolve()) if path else None
 
 
+class WarehouseResource(dg.ConfigurableResource):
+    """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR), and
+    how many runs' dbt folders and GX results it keeps (WAREHOUSE_KEEP_RUNS). A run using it first
+    makes sure the Dagster instance is this warehouse's own (claim_instance)."""
+
+    warehouse_dir: str
+    published_db: str
+    keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        claim_instance(context.instance, Path(self.warehouse_dir))
+
+
 class BuildDuckDBResource(DuckDBResource):
-    """The build file, WAREHOUSE_DIR/build.duckdb. Every step that reads or writes it first makes
-    sure the Dagster instance recording the step is this warehouse's own (claim_instance)."""
+    """The build file, WAREHOUSE_DIR/build.duckdb. A run using it first makes sure the Dagster
+    instance is this warehouse's own (claim_instance)."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         claim_instance(context.instance, Path(self.database).parent)
