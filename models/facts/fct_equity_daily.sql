@@ -40,7 +40,7 @@ priced as (
     left join factors
         on factors.ticker = prices.ticker
         and prices.trading_day >= factors.valid_from
-        and (factors.valid_to is null or prices.trading_day < factors.valid_to)
+        and {{ before_interval_end('prices.trading_day', 'factors.valid_to') }}
     left join latest_factor
         on latest_factor.ticker = prices.ticker
 
@@ -62,7 +62,7 @@ with_shares as (
     left join reports
         on reports.ticker = priced.ticker
         and priced.trading_day >= reports.effective_from
-        and (reports.next_effective_from is null or priced.trading_day < reports.next_effective_from)
+        and {{ before_interval_end('priced.trading_day', 'reports.next_effective_from') }}
 
 ),
 

@@ -23,8 +23,17 @@ factors as (
 ),
 
 -- No scheduled closure in the calendar's years (2009..2040) is longer than a long weekend, so the
--- previous session is within the seven days up to the report date; a report outside the
--- calendar's years starts on its own date.
+-- previous session is one of the seven days up to the report date; a report outside the
+-- calendar's years starts on its own date. The seven days are looked up by equality: as a range
+-- join on the sessions the planner could pick a join order that cost seconds at 1,000 tickers.
+days_back as (
+
+    {% for days in range(7) -%}
+    select {{ days }} as days {% if not loop.last %}union all {% endif %}
+    {% endfor %}
+
+),
+
 anchored as (
 
     select
@@ -34,9 +43,9 @@ anchored as (
         coalesce(max(sessions.session), reports.reported_as_of) as effective_from
 
     from reports
+    cross join days_back
     left join sessions
-        on sessions.session <= reports.reported_as_of
-        and sessions.session > cast({{ dbt.dateadd('day', -7, 'reports.reported_as_of') }} as date)
+        on sessions.session = cast({{ dbt.dateadd('day', '-days_back.days', 'reports.reported_as_of') }} as date)
     group by reports.ticker, reports.reported_as_of, reports.reported_shares
 
 ),
@@ -77,7 +86,7 @@ with_factor as (
     left join factors
         on factors.ticker = intervals.ticker
         and intervals.reported_as_of >= factors.valid_from
-        and (factors.valid_to is null or intervals.reported_as_of < factors.valid_to)
+        and {{ before_interval_end('intervals.reported_as_of', 'factors.valid_to') }}
 
 )
 
