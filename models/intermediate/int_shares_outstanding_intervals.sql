@@ -23,14 +23,13 @@ factors as (
 ),
 
 -- No scheduled closure in the calendar's years (2009..2040) is longer than a long weekend, so the
--- previous session is one of the seven days up to the report date; a report outside the
+-- session it counts from is one of the seven days up to the report date; a report outside the
 -- calendar's years starts on its own date. The seven days are looked up by equality: as a range
 -- join on the sessions the planner could pick a join order that cost seconds at 1,000 tickers.
 days_back as (
-
-    {% for days in range(7) -%}
-    select {{ days }} as days {% if not loop.last %}union all {% endif %}
-    {% endfor %}
+{% for days in range(7) %}
+    select {{ days }} as days{{ ' union all' if not loop.last }}
+{%- endfor %}
 
 ),
 
@@ -45,7 +44,7 @@ anchored as (
     from reports
     cross join days_back
     left join sessions
-        on sessions.session = cast({{ dbt.dateadd('day', '-days_back.days', 'reports.reported_as_of') }} as date)
+        on sessions.session = cast({{ dbt.dateadd('day', '-1 * days_back.days', 'reports.reported_as_of') }} as date)
     group by reports.ticker, reports.reported_as_of, reports.reported_shares
 
 ),
