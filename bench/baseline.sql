@@ -176,6 +176,7 @@ select
     c.btc_price_avg_usd / p.btc_price_avg_usd - 1 as btc_price_avg_mom,
     c.btc_price_month_end_usd / p.btc_price_month_end_usd - 1 as btc_price_month_end_mom,
     c.hashrate_avg_ehs / p.hashrate_avg_ehs - 1 as hashrate_avg_mom,
+    c.hashrate_month_end_7d_avg_ehs / p.hashrate_month_end_7d_avg_ehs - 1 as hashrate_month_end_mom,
     c.difficulty_avg / p.difficulty_avg - 1 as difficulty_avg_mom,
     c.difficulty_month_end / p.difficulty_month_end - 1 as difficulty_month_end_mom,
     c.hashprice_usd_per_ehs_day / p.hashprice_usd_per_ehs_day - 1 as hashprice_mom

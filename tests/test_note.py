@@ -26,6 +26,7 @@ NOTE_COLUMNS = {
     "btc_price_month_end_usd": "double", "btc_price_month_end_mom": "double",
     "btc_price_close_month_end_usd": "double",
     "hashrate_avg_ehs": "double", "hashrate_avg_mom": "double", "hashrate_month_end_7d_avg_ehs": "double",
+    "hashrate_month_end_mom": "double",
     "difficulty_avg": "double", "difficulty_avg_mom": "double",
     "difficulty_month_end": "double", "difficulty_month_end_mom": "double",
     "hashprice_usd_per_ehs_day": "double", "hashprice_mom": "double",
@@ -49,7 +50,7 @@ LOG_COLUMNS = {
     "first_month": "date", "last_month": "date", "row_counts": "json", "gate_result": "varchar",
 }
 
-NO_CHANGES = dict(btc_price_avg_mom=None, btc_price_month_end_mom=None, hashrate_avg_mom=None,
+NO_CHANGES = dict(btc_price_avg_mom=None, btc_price_month_end_mom=None, hashrate_avg_mom=None, hashrate_month_end_mom=None,
                   difficulty_avg_mom=None, difficulty_month_end_mom=None, hashprice_mom=None,
                   combined_market_cap_mom=None, combined_market_cap_like_for_like_mom=None)
 NO_RETURNS = dict(leader_ticker=None, leader_return=None, laggard_ticker=None, laggard_return=None)
@@ -93,7 +94,7 @@ MONTHS = {
     date(2024, 6, 1): dict(is_partial_month=False, btc_price_avg_usd=66_123.4, btc_price_avg_mom=-0.052,
                            btc_price_month_end_usd=61_500.2, btc_price_month_end_mom=-0.091,
                            btc_price_close_month_end_usd=62_678.9, hashrate_avg_ehs=580.34, hashrate_avg_mom=0.04,
-                           hashrate_month_end_7d_avg_ehs=575.21, difficulty_avg=83.148e12, difficulty_avg_mom=0.012,
+                           hashrate_month_end_7d_avg_ehs=575.21, hashrate_month_end_mom=0.031, difficulty_avg=83.148e12, difficulty_avg_mom=0.012,
                            difficulty_month_end=79.5e12, difficulty_month_end_mom=-0.05,
                            hashprice_usd_per_ehs_day=45_210.7, hashprice_mom=-0.201, miner_count=4,
                            combined_market_cap_usd=21.45e9, combined_market_cap_mom=-0.123,
@@ -241,7 +242,7 @@ def test_tables_print_the_marts_numbers(june):
         "Bitcoin price, month end (7-day average)": ("btc_price_month_end_usd", "btc_price_month_end_mom"),
         "Bitcoin price, close on the month's last day": ("btc_price_close_month_end_usd", None),
         "Hashrate, monthly average": ("hashrate_avg_ehs", "hashrate_avg_mom"),
-        "Hashrate, month end (7-day average)": ("hashrate_month_end_7d_avg_ehs", None),
+        "Hashrate, month end (7-day average)": ("hashrate_month_end_7d_avg_ehs", "hashrate_month_end_mom"),
         "Difficulty, monthly average": ("difficulty_avg", "difficulty_avg_mom"),
         "Difficulty at month end": ("difficulty_month_end", "difficulty_month_end_mom"),
         "Hashprice, monthly average": ("hashprice_usd_per_ehs_day", "hashprice_mom"),

@@ -127,6 +127,7 @@ final as (
         valued.btc_price_avg_usd / previous.btc_price_avg_usd - 1 as btc_price_avg_mom,
         valued.btc_price_month_end_usd / previous.btc_price_month_end_usd - 1 as btc_price_month_end_mom,
         valued.hashrate_avg_ehs / previous.hashrate_avg_ehs - 1 as hashrate_avg_mom,
+        valued.hashrate_month_end_7d_avg_ehs / previous.hashrate_month_end_7d_avg_ehs - 1 as hashrate_month_end_mom,
         valued.difficulty_avg / previous.difficulty_avg - 1 as difficulty_avg_mom,
         valued.difficulty_month_end / previous.difficulty_month_end - 1 as difficulty_month_end_mom,
         valued.hashprice_usd_per_ehs_day / previous.hashprice_usd_per_ehs_day - 1 as hashprice_mom

@@ -55,6 +55,7 @@ note as (
         chain.btc_price_avg_mom,
         chain.btc_price_month_end_mom,
         chain.hashrate_avg_mom,
+        chain.hashrate_month_end_mom,
         chain.difficulty_avg_mom,
         chain.difficulty_month_end_mom,
         chain.hashprice_mom,

@@ -51,6 +51,7 @@ with note as (
         hashrate_avg_ehs,
         hashrate_avg_mom,
         hashrate_month_end_7d_avg_ehs,
+        hashrate_month_end_mom,
         difficulty_avg,
         difficulty_avg_mom,
         difficulty_month_end,
@@ -146,6 +147,7 @@ class Figures:
     hashrate_avg_ehs: float | None
     hashrate_avg_mom: float | None
     hashrate_month_end_7d_avg_ehs: float | None
+    hashrate_month_end_mom: float | None
     difficulty_avg: float | None
     difficulty_avg_mom: float | None
     difficulty_month_end: float | None
