@@ -28,6 +28,17 @@ LOG_COLUMNS = """
     row_counts json not null,
     gate_result varchar not null
 """
+# What each column of publication_log means, as readers' SQL and BI tools show it (column comments).
+LOG_DEFINITIONS = {
+    "published_at": "When this publication replaced the previous one (UTC).",
+    "run_id": "The Dagster run that built, checked and published it.",
+    "source": "Where the raw data came from: demo (SYNTHETIC), csv or live.",
+    "is_synthetic": "True when the data is the synthetic demo, not market data.",
+    "first_month": "The first month of mart_monthly_note in this publication.",
+    "last_month": "The last month of mart_monthly_note in this publication.",
+    "row_counts": "Rows of each published mart, as JSON {table: rows}.",
+    "gate_result": "The quality gate's verdict on the build: the blocking checks that cleared it and any warnings.",
+}
 
 
 class PublishError(RuntimeError):
@@ -91,6 +102,8 @@ def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | N
         f"comment on table main.{LOG_TABLE} is 'One row per publication: when, which run and source, "
         "months covered, row counts per table, and the quality gate''s result. Newest = as of when.'"
     )
+    for column, definition in LOG_DEFINITIONS.items():
+        conn.execute(f"comment on column main.{LOG_TABLE}.{column} is {_sql_text(definition)}")
     if not previous.exists():
         return None, None
     conn.execute(f"attach {_sql_text(str(previous))} as previous (read_only)")

@@ -83,6 +83,11 @@ def test_published_tables_carry_their_definitions(published):
         "select column_name, comment from duckdb_columns() where table_name = 'mart_monthly_note'"
     ).fetchall())
     assert "7 daily bitcoin prices" in comments["btc_price_month_end_usd"]
+    columns = published.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = 'published'"
+    ).fetchall()
+    assert {table for table, _, _ in columns} >= {"mart_monthly_note", "publication_log"}
+    assert [(table, column) for table, column, comment in columns if not comment] == []  # every column defined
     log = published.execute("select source, is_synthetic, first_month, last_month, row_counts from publication_log").fetchall()
     assert len(log) == 1
     source, synthetic, first, last, counts = log[0]
