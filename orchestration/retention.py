@@ -18,6 +18,7 @@ import logging
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ def _last_written(folder: Path) -> float | None:
         return None
 
 
+def _beyond_newest(times: dict[Path, object], keep: int, is_current: Callable[[Path], bool]) -> list[Path]:
+    """The paths of `times` (path -> when) beyond its `keep` newest, the current one counting as newest."""
+    return sorted(times, key=lambda p: (is_current(p), times[p], p.name), reverse=True)[keep:]
+
+
 def _remove(folder: Path) -> None:
     shutil.rmtree(folder, onerror=lambda _function, path, error: log.warning("could not delete %s: %s", path, error[1]))
 
@@ -54,8 +60,7 @@ def prune_run_folders(parent: Path, keep: int, current: Path) -> list[Path]:
     except OSError:
         return []
     written = {p: t for p in candidates if (t := _last_written(p)) is not None}
-    newest_first = sorted(written, key=lambda p: (p == current, written[p], p.name), reverse=True)
-    stale = newest_first[keep:]
+    stale = _beyond_newest(written, keep, lambda p: p == current)
     for folder in stale:
         _remove(folder)
     return stale
@@ -79,8 +84,7 @@ def prune_gx_results(uncommitted: Path, keep: int, current_run: str) -> list[Pat
         return []
     stale = []
     for by_run in runs.values():
-        newest_first = sorted(by_run, key=lambda run: (run.name == current_run, by_run[run], run.name), reverse=True)
-        stale.extend(newest_first[keep:])
+        stale.extend(_beyond_newest(by_run, keep, lambda run: run.name == current_run))
     for run in stale:
         _remove(run)
         _remove(pages / run.relative_to(results))
