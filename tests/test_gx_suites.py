@@ -1,0 +1,55 @@
+"""A GX suite file against a small hand-made build file: what each expectation finds in text columns."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from orchestration.quality import gx_suites
+
+
+def expectation(kind: str, **kwargs) -> dict:
+    return {"type": kind, "severity": "critical", "kwargs": kwargs}
+
+
+def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
+    """Text columns reach GX as categoricals (gx_suites._text_as_categories): two of them still
+    compare with each other, duplicates, nulls and set membership are counted as on plain strings,
+    and a failure's example row shows the ticker as written."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as conn:
+        conn.execute("create schema raw")
+        conn.execute("create table raw.listing (ticker varchar, quoted_as varchar, n integer)")
+        conn.execute("insert into raw.listing values ('MARA', 'MARA', 1), ('RIOT', 'RIOTX', 2), ('RIOT', 'RIOT', 3), (null, 'CLSK', 4)")
+    suite = tmp_path / "raw.listing.json"
+    suite.write_text(json.dumps({
+        "name": "raw.listing",
+        "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
+        "expectations": [
+            expectation("expect_column_pair_values_to_be_equal", column_A="ticker", column_B="quoted_as",
+                        ignore_row_if="either_value_is_missing"),
+            expectation("expect_column_values_to_be_unique", column="ticker"),
+            expectation("expect_column_values_to_not_be_null", column="ticker"),
+            expectation("expect_column_values_to_be_in_set", column="ticker", value_set=["MARA", "RIOT"]),
+            expectation("expect_column_values_to_be_in_set", column="quoted_as", value_set=["MARA", "RIOT"]),
+        ],
+    }))  # fmt: skip
+
+    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+
+    assert outcome.evaluated == 5 and outcome.rows == 4
+    found = {(f.expectation, f.column): f for f in outcome.failures}
+    assert set(found) == {
+        ("expect_column_pair_values_to_be_equal", "ticker, quoted_as"),
+        ("expect_column_values_to_be_unique", "ticker"),
+        ("expect_column_values_to_not_be_null", "ticker"),
+        ("expect_column_values_to_be_in_set", "quoted_as"),
+    }
+    pair = found[("expect_column_pair_values_to_be_equal", "ticker, quoted_as")]
+    assert pair.unexpected_count == 1  # RIOT / RIOTX; the row without a ticker is ignored
+    assert pair.example_rows == [{"ticker": "RIOT", "quoted_as": "RIOTX", "n": 2}]
+    assert found[("expect_column_values_to_be_unique", "ticker")].unexpected_count == 2
+    assert found[("expect_column_values_to_not_be_null", "ticker")].unexpected_count == 1
+    assert found[("expect_column_values_to_be_in_set", "quoted_as")].unexpected_count == 2  # RIOTX and CLSK
+    assert "example row: {'ticker': 'RIOT', 'quoted_as': 'RIOTX'" in pair.describe("raw.listing")
