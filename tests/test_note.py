@@ -261,6 +261,23 @@ def test_tables_print_the_marts_numbers(june):
         assert row["Peak month"] == f"{figures[f'{gauge}_peak_month']:%Y-%m}"
 
 
+def test_the_gauges_are_defined_under_their_table(june):
+    """A reader comparing the gauges with another note needs their denominators spelled out: which
+    cap on supply, which blocks, whether fees count, which price, which months the history holds."""
+    definition = (
+        "Value of the bitcoin left to mine = (20,999,999.9769 BTC, all the subsidy schedule ever issues, "
+        "minus the supply after the month-end block) x the month-end bitcoin price (7-day average); "
+        "Next four years' block rewards = the subsidies (fees left out) of the 210,240 blocks after the "
+        "month-end block (4 x 365 days x 144 blocks, halvings included) x the month-end bitcoin price "
+        "(7-day average). Average and peak: over the months to date whose equity data is complete."
+    )
+    paragraphs = june.markdown.split("\n\n")
+    table = next(i for i, p in enumerate(paragraphs) if p.startswith("### The gauges against their history"))
+    assert paragraphs[table + 1].startswith("| Gauge |")  # the table, then its definitions
+    assert paragraphs[table + 2] == definition
+    assert f'<p class="table-note">{definition}</p>' in html.unescape(june.html)
+
+
 def test_every_miner_is_listed_sorted_by_return_with_its_numbers(june):
     rows = june.tables()["Return and market cap by miner"]
     assert [row["Ticker"] for row in rows] == ["CLSK", "RIOT", "MARA", "NEWM"]  # by rank, unranked last

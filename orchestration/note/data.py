@@ -205,6 +205,7 @@ class Gauge:
     """A valuation gauge: combined market cap over the USD value of some future bitcoin."""
 
     denominator: str  # what the combined market cap is divided by, in words (no article)
+    definition: str  # how the denominator is computed, as the mart's column definition states it
     ratio: float | None
     peak: float | None
     peak_month: date | None
@@ -288,6 +289,8 @@ def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
     return (
         Gauge(
             denominator="value of the bitcoin left to mine",
+            definition="(20,999,999.9769 BTC, all the subsidy schedule ever issues, minus the supply after "
+                       "the month-end block) x the month-end bitcoin price (7-day average)",
             ratio=figures.mcap_to_remaining_btc_ratio,
             peak=figures.mcap_to_remaining_btc_peak,
             peak_month=figures.mcap_to_remaining_btc_peak_month,
@@ -296,6 +299,8 @@ def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
         ),
         Gauge(
             denominator="next four years' block rewards",
+            definition="the subsidies (fees left out) of the 210,240 blocks after the month-end block "
+                       "(4 x 365 days x 144 blocks, halvings included) x the month-end bitcoin price (7-day average)",
             ratio=figures.mcap_to_4y_rewards_ratio,
             peak=figures.mcap_to_4y_rewards_peak,
             peak_month=figures.mcap_to_4y_rewards_peak_month,

@@ -26,6 +26,7 @@ class Table:
     header: tuple[str, ...]
     rows: list[tuple[str, ...]]
     numeric: tuple[bool, ...]  # right-aligned columns
+    note: str = ""  # printed under the table: what its figures mean, where a reader needs it
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ def gauges_table(gauges: tuple[Gauge, ...]) -> Table:
     rows = [(g.name, fmt.ratio(g.ratio), fmt.ratio(g.average),
              fmt.ratio(g.peak), fmt.month_key(g.peak_month)) for g in gauges]
     header = ("Gauge", "This month", "Average to date", "Peak to date", "Peak month")
-    return Table("The gauges against their history", header, rows, (False, True, True, True, True))
+    definitions = "; ".join(f"{g.denominator[0].upper()}{g.denominator[1:]} = {g.definition}" for g in gauges)
+    note = f"{definitions}. Average and peak: over the months to date whose equity data is complete."
+    return Table("The gauges against their history", header, rows, (False, True, True, True, True), note)
 
 
 def sections(data: NoteData) -> list[Section]:
