@@ -34,7 +34,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 ## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish;
 ##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes).
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run $(if $(MONTHS),--months $(MONTHS))
+	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)')
 
 ## test: the pytest suite (no network).
 test: $(VENV)/.installed
@@ -42,7 +42,7 @@ test: $(VENV)/.installed
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed
-	$(PY) -m orchestration.note $(if $(MONTH),--month $(MONTH))
+	$(PY) -m orchestration.note $(if $(MONTH),--month '$(MONTH)')
 
 ## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
 bench: $(VENV)/.installed

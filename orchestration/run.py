@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import date
 
 import duckdb
 
-from orchestration.settings import Settings, load_settings, prepare_environment
+from orchestration.settings import Settings, SettingsError, load_settings, prepare_environment
 
 prepare_environment()
 
@@ -46,6 +47,17 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
             what = f"step {event.step_key}" if event.step_key else "the run"  # resources start once per run
             failed = "failed" if event.event_type == dg.DagsterEventType.STEP_FAILURE else "could not start"
             lines.append(f"{what} {failed}: {_error_text(reason)}")
+    return lines
+
+
+def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What the publish step recorded that a reader of the summary must know: months readers lost."""
+    lines = []
+    for event in result.get_asset_materialization_events():
+        meta = event.asset_key == dg.AssetKey("published_warehouse") and event.materialization.metadata
+        lost = meta and meta.get("months_no_longer_published")
+        if lost and lost.value != "none":
+            lines.append(f"the published history is shorter than before: readers no longer have {lost.value}")
     return lines
 
 
@@ -93,6 +105,8 @@ def partition_range_tags(months: str | None = None) -> dict[str, str]:
     keys = MONTHLY.get_partition_keys()
     first, last = keys[0], keys[-1]
     if months:
+        if not re.fullmatch(r"\s*\d{4}-\d{2}\s*(\.\.\s*\d{4}-\d{2}\s*)?", months):
+            raise SystemExit(f"MONTHS={months}: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)")
         start, _, end = months.partition("..")
         first, last = f"{start.strip()}-01", f"{(end or start).strip()}-01"
         for key in (first, last):
@@ -116,7 +130,11 @@ def note_month(latest_complete: date, partition_keys: list[str]) -> date:
 def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None) -> int:
     """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
     refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise."""
-    settings = settings or load_settings()
+    try:
+        settings = settings or load_settings()
+    except SettingsError as error:
+        print(f"Cannot run: {error}", file=sys.stderr)
+        return 2
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -126,11 +144,13 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
     job = defs.resolve_job_def("build_and_publish")
     tags = partition_range_tags(months)
     span = f"months {tags['dagster/asset_partition_range_start'][:7]} .. {tags['dagster/asset_partition_range_end'][:7]}"
+    span = span if months else f"every month, a full refresh ({span}: the monthly partitions to date)"
     print(f"Building {settings.build_db} from the {settings.source} source, {span} ...", flush=True)
     result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=CONSOLE_INFO)
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
-        print("\nRUN FAILED - nothing was published; the published file is unchanged.", file=sys.stderr)
+        kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
+        print(f"\nRUN FAILED - nothing was published; {kept}.", file=sys.stderr)
         for line in failures:
             print(f"- {line}", file=sys.stderr)
         return 1
@@ -139,7 +159,7 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False, run_config=CONSOLE_INFO
     )
     print()
-    for line in failures:
+    for line in failures + publication_warnings(result):
         print(f"warning: {line}")
     for line in summary_lines(settings.published_db):
         print(line)

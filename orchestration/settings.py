@@ -18,6 +18,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("demo", "csv", "live")
 
 
+class SettingsError(ValueError):
+    """An environment variable that cannot be used; the message names it and its value."""
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_dir: Path
@@ -42,30 +46,47 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
     if source not in SOURCES:
-        raise ValueError(f"WAREHOUSE_SOURCE={source!r} is not one of {', '.join(SOURCES)}")
+        raise SettingsError(f"WAREHOUSE_SOURCE={source!r} is not one of {', '.join(SOURCES)}")
     warehouse_dir = _absolute(env.get("WAREHOUSE_DIR", "") or REPO_ROOT / "warehouse")
     csv_dir = _absolute(env["WAREHOUSE_CSV_DIR"]) if env.get("WAREHOUSE_CSV_DIR") else None
-    if source == "csv" and (csv_dir is None or not csv_dir.is_dir()):
-        raise ValueError(
-            f"WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR set to the folder of your CSV files "
-            f"(got {env.get('WAREHOUSE_CSV_DIR')!r})"
-        )
-    return Settings(
+    if source == "csv" and csv_dir is None:
+        raise SettingsError("WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)")
+    if source == "csv" and not csv_dir.is_dir():
+        raise SettingsError(f"WAREHOUSE_CSV_DIR={env['WAREHOUSE_CSV_DIR']!r}: no such folder ({csv_dir})")
+    keep_runs = _number(env, "WAREHOUSE_KEEP_RUNS", r"0*[1-9][0-9]*", "a whole number of runs of at least 1", int)
+    settings = Settings(
         warehouse_dir=warehouse_dir,
         source=source,
         csv_dir=csv_dir,
-        demo_tickers=int(env["WAREHOUSE_DEMO_TICKERS"]) if env.get("WAREHOUSE_DEMO_TICKERS") else None,
-        demo_years=float(env["WAREHOUSE_DEMO_YEARS"]) if env.get("WAREHOUSE_DEMO_YEARS") else None,
-        keep_runs=_keep_runs(env.get("WAREHOUSE_KEEP_RUNS", "")),
+        demo_tickers=_number(env, "WAREHOUSE_DEMO_TICKERS", r"[0-9]+", "a whole number of tickers", int),
+        demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[0-9]*\.?[0-9]+", "a number of years", float),
+        keep_runs=DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs,
     )
+    if source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
+        _check_demo_scale(settings)
+    return settings
 
 
-def _keep_runs(text: str) -> int:
-    if not text.strip():
-        return DEFAULT_KEEP_RUNS
-    if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) < 1:
-        raise ValueError(f"WAREHOUSE_KEEP_RUNS={text!r} is not a whole number of runs of at least 1")
-    return int(text)
+def _number(env, name: str, pattern: str, what: str, kind: type):
+    """The variable's value as `kind`, None when unset or empty; anything else names the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(pattern, text):
+        raise SettingsError(f"{name}={env[name]!r} is not {what}")
+    return kind(text)
+
+
+def _check_demo_scale(settings: Settings) -> None:
+    """The demo generator's own rules (at least the seed miners, a positive span), checked before
+    any run starts, with the variables that set them named."""
+    from orchestration.sources.demo import DemoSource
+
+    try:
+        DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
+    except ValueError as error:
+        tickers, years = ("unset" if v is None else v for v in (settings.demo_tickers, settings.demo_years))
+        raise SettingsError(f"WAREHOUSE_DEMO_TICKERS={tickers}, WAREHOUSE_DEMO_YEARS={years}: {error}") from None
 
 
 def _absolute(path: str | Path) -> Path:

@@ -167,6 +167,21 @@ def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsy
     assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith("passed: 63 blocking checks clear the build")
 
 
+def test_a_shorter_export_publishes_and_the_summary_names_the_months_readers_lost(warehouse_copy, capsys):
+    """A full refresh from an export that stops a month earlier than the last publication."""
+    folder, warehouse = warehouse_copy
+    for name, column in (("btc_daily.csv", "date"), ("equity_prices.csv", "date")):
+        frame = pd.read_csv(folder / name, dtype=str)
+        frame[frame[column] < "2024-07-01"].to_csv(folder / name, index=False)
+
+    code, output = run_csv(warehouse, folder, capsys)
+
+    assert code == 0, output[-2000:]
+    assert "warning: the published history is shorter than before: readers no longer have 2024-07 .. 2024-07" in output
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        assert conn.execute("select max(month) from mart_monthly_note").fetchone()[0] == date(2024, 6, 1)
+
+
 def test_reloading_a_past_month_keeps_the_rest_and_republishes_the_same_numbers(warehouse_copy, capsys):
     """A range run replaces only its months of daily data and only the share reports up to its end;
     the later reports an earlier run loaded stay, so nothing published changes."""

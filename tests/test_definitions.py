@@ -105,6 +105,32 @@ def test_month_ranges_become_single_run_partition_tags():
         partition_range_tags("2018-12..2019-02")
     with pytest.raises(SystemExit, match="runs backwards"):
         partition_range_tags("2024-06..2024-01")
+    for unsupported in ("2024-01..2024-03,2024-05", "2024-1", "2024-01...2024-02", "January"):
+        with pytest.raises(SystemExit, match=r"give one month \(YYYY-MM\) or one range of months \(YYYY-MM..YYYY-MM\)"):
+            partition_range_tags(unsupported)
+    assert partition_range_tags(" 2024-01 .. 2024-02 ")["dagster/asset_partition_range_end"] == "2024-02-01"
+
+
+def test_a_monthly_load_launched_without_a_month_says_how_to_launch_it(tmp_path):
+    """The UI's Launchpad can start build_and_publish with no partition: the monthly raw loads then
+    fail with what to do instead, before touching the warehouse."""
+    from orchestration.defs.raw_assets import RAW_ASSETS
+    from orchestration.defs.resources import build_resources
+    from orchestration.run import failure_lines
+    from orchestration.settings import load_settings
+
+    monthly = [asset for asset in RAW_ASSETS if asset.partitions_def is not None]
+    assert {a.key.to_user_string() for a in monthly} == {"raw/btc_daily", "raw/equity_prices", "raw/splits"}
+    result = dg.materialize(monthly[:1], resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})),
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+    assert not result.success
+    assert failure_lines(result) == [
+        f"step {monthly[0].op.name} failed: {monthly[0].key.to_user_string()} is loaded by month, and this run names no "
+        "month: launch it for a partition or a range of them (in the Launchpad or the asset's Materialize dialog; the "
+        "whole range is a full refresh), or use `make run` (every month) / `make run MONTHS=YYYY-MM..YYYY-MM`"
+    ]
+    assert not (tmp_path / "build.duckdb").exists()
 
 
 def test_the_note_month_is_the_latest_complete_month_or_the_last_partition_before_it():

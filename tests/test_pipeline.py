@@ -37,6 +37,15 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     assert "market cap / remaining bitcoin value" in lines[3]
 
 
+def test_each_raw_load_logs_its_rows_and_what_an_empty_universe_means(demo_run):
+    instance = demo_run[2]
+    session_run = instance.get_runs(filters=dg.RunsFilter(job_name="build_and_publish"))[-1]  # the oldest
+    messages = [e.user_message for e in instance.all_logs(session_run.run_id) if not e.is_dagster_event]
+    assert "raw.btc_daily: 2373 rows from demo (SYNTHETIC) (whole table)" in messages
+    assert ("raw.miner_universe: 0 rows from demo (SYNTHETIC) (whole table; none from the source, so the built-in "
+            "seed seeds/miner_universe.csv applies)") in messages
+
+
 def test_one_note_row_per_month_2019_01_to_2025_06(published):
     months = [r[0] for r in published.execute("select strftime(month, '%Y-%m') from mart_monthly_note order by 1").fetchall()]
     expected = [f"{y}-{m:02d}" for y in range(2019, 2026) for m in range(1, 13)][: 6 * 12 + 6]

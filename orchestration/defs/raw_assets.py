@@ -8,6 +8,7 @@ alone would leave a first backfill without caps (and SEC serves a company's whol
 response anyway).
 """
 
+import warnings
 from datetime import date, timedelta
 
 import dagster as dg
@@ -22,6 +23,12 @@ from orchestration.sources import DATASETS, Dataset
 def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     """The days a partitioned load replaces; None for a run over every month: a full refresh that
     replaces the whole table (so a source's rows outside today's partitions are kept too)."""
+    if not context.has_partition_key_range:
+        raise dg.Failure(
+            f"{context.asset_key.to_user_string()} is loaded by month, and this run names no month: launch it "
+            "for a partition or a range of them (in the Launchpad or the asset's Materialize dialog; the "
+            "whole range is a full refresh), or use `make run` (every month) / `make run MONTHS=YYYY-MM..YYYY-MM`"
+        )
     keys = MONTHLY.get_partition_keys()
     if context.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1]):
         return None
@@ -43,6 +50,11 @@ def reference_window(context: dg.AssetExecutionContext) -> tuple[date, date] | N
     the later reports an earlier run loaded); None = all of them, replacing the whole table."""
     end = run_months_end(context)
     return (date.min, end) if end else None
+
+
+# One run per range of months is the point of SINGLE_RUN; Dagster flags the parameter as beta and
+# would say so on every load of the code (three times a `make run`).
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning)
 
 
 def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
@@ -73,10 +85,11 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 conn, dataset.name, frame,
                 origin=src.origin(dataset.name), source_name=src.name, synthetic=src.synthetic, window=window,
             )  # fmt: skip
-        scope = f"{window[0]} .. {window[1]}" if window else "whole table"
-        context.log.info(f"raw.{dataset.name}: {result.row_count} rows from {src.label} ({scope})")
+        scope = "whole table" if not window else f"up to {window[1]}" if window[0] == date.min else f"{window[0]} .. {window[1]}"
+        empty = f"; {dataset.when_empty}" if result.row_count == 0 and dataset.when_empty else ""
+        context.log.info(f"raw.{dataset.name}: {result.row_count} rows from {src.label} ({scope}{empty})")
         if result.outside_window:
-            context.log.warning(f"raw.{dataset.name}: {result.outside_window} delivered rows fall outside {scope}; not loaded")
+            context.log.warning(f"raw.{dataset.name}: {result.outside_window} delivered rows fall outside the days loaded ({scope}); not loaded")
         metadata = {
             "dagster/row_count": result.table_rows,
             "rows_loaded": result.row_count,

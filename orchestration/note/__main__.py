@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from orchestration.note import NoteError, notes_dir, write_note
-from orchestration.settings import load_settings
+from orchestration.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Write the monthly note from the published marts.")
     parser.add_argument("--month", help="YYYY-MM (default: the latest complete month)")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"note: {error}", file=sys.stderr)
+        return 2
     try:
         files = write_note(settings.published_db, notes_dir(settings.warehouse_dir), args.month)
     except NoteError as error:

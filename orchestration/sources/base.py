@@ -26,6 +26,7 @@ class Dataset:
     # that a month needs from before the month: the latest shares report may be a quarter old.
     monthly: bool = True
     description: str = ""
+    when_empty: str = ""  # what a load without rows means, when that is not "no data" (logged with it)
 
 
 DATASETS: dict[str, Dataset] = {
@@ -94,6 +95,7 @@ DATASETS: dict[str, Dataset] = {
                 "The source's own list of tracked miners. Empty means: use the built-in dbt seed "
                 "`miner_universe`."
             ),
+            when_empty="none from the source, so the built-in seed seeds/miner_universe.csv applies",
         ),
     )
 }

@@ -1,0 +1,59 @@
+"""Settings come from the environment; one that cannot be used stops a run before it starts,
+naming the variable and its value (no traceback)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration.settings import SettingsError, load_settings
+
+
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"WAREHOUSE_SOURCE": "bogus"}, "WAREHOUSE_SOURCE='bogus' is not one of demo, csv, live"),
+        ({"WAREHOUSE_SOURCE": "csv"}, "WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)"),
+        ({"WAREHOUSE_SOURCE": "csv", "WAREHOUSE_CSV_DIR": "/nonexistent/exports"},
+         "WAREHOUSE_CSV_DIR='/nonexistent/exports': no such folder (/nonexistent/exports)"),
+        ({"WAREHOUSE_DEMO_TICKERS": "20.5"}, "WAREHOUSE_DEMO_TICKERS='20.5' is not a whole number of tickers"),
+        ({"WAREHOUSE_DEMO_YEARS": "abc"}, "WAREHOUSE_DEMO_YEARS='abc' is not a number of years"),
+        ({"WAREHOUSE_DEMO_YEARS": "-2"}, "WAREHOUSE_DEMO_YEARS='-2' is not a number of years"),
+        ({"WAREHOUSE_DEMO_TICKERS": "5"},
+         "WAREHOUSE_DEMO_TICKERS=5, WAREHOUSE_DEMO_YEARS=unset: tickers must be at least the 14 seed ones, got 5"),
+        ({"WAREHOUSE_DEMO_YEARS": "0"}, "WAREHOUSE_DEMO_TICKERS=unset, WAREHOUSE_DEMO_YEARS=0.0: years must be positive, got 0.0"),
+    ],
+)  # fmt: skip
+def test_a_setting_that_cannot_be_used_is_named_with_its_value(environ, message, tmp_path):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"WAREHOUSE_DIR": str(tmp_path), **environ})
+    assert str(raised.value) == message
+
+
+def test_demo_scale_settings_are_read_as_numbers(tmp_path):
+    settings = load_settings({"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_DEMO_TICKERS": " 200 ", "WAREHOUSE_DEMO_YEARS": "2.5"})
+    assert (settings.demo_tickers, settings.demo_years) == (200, 2.5)
+    # another source ignores the demo's scale
+    other = load_settings({"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_SOURCE": "csv", "WAREHOUSE_CSV_DIR": str(tmp_path),
+                           "WAREHOUSE_DEMO_TICKERS": "5"})
+    assert other.source == "csv"
+
+
+def test_make_run_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
+    from orchestration import run
+
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_SOURCE", "bogus")
+
+    assert run.main() == 2
+    assert capsys.readouterr().err == "Cannot run: WAREHOUSE_SOURCE='bogus' is not one of demo, csv, live\n"
+    assert not (tmp_path / "build.duckdb").exists()
+
+
+def test_make_note_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
+    from orchestration.note.__main__ import main
+
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv("WAREHOUSE_KEEP_RUNS", "0")
+
+    assert main([]) == 2
+    assert capsys.readouterr().err == "note: WAREHOUSE_KEEP_RUNS='0' is not a whole number of runs of at least 1\n"
