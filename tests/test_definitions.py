@@ -111,7 +111,7 @@ def test_month_ranges_become_single_run_partition_tags():
     assert partition_range_tags(" 2024-01 .. 2024-02 ")["dagster/asset_partition_range_end"] == "2024-02-01"
 
 
-def test_a_monthly_load_launched_without_a_month_says_how_to_launch_it(tmp_path):
+def test_a_monthly_load_runs_for_one_month_and_without_a_month_says_how_to_launch_it(tmp_path):
     """The UI's Launchpad can start build_and_publish with no partition: the monthly raw loads then
     fail with what to do instead, before touching the warehouse."""
     from orchestration.defs.raw_assets import RAW_ASSETS
@@ -131,6 +131,13 @@ def test_a_monthly_load_launched_without_a_month_says_how_to_launch_it(tmp_path)
         "whole range is a full refresh), or use `make run` (every month) / `make run MONTHS=YYYY-MM..YYYY-MM`"
     ]
     assert not (tmp_path / "build.duckdb").exists()
+
+    # one month, as the daily and monthly schedules launch it
+    month = dg.materialize(monthly[:1], partition_key="2024-05-01", instance=dg.DagsterInstance.ephemeral(),
+                           resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})))
+    assert month.success
+    [event] = month.get_asset_materialization_events()
+    assert (event.partition, event.materialization.metadata["first_date"].value) == ("2024-05-01", "2024-05-01")
 
 
 def test_the_note_month_is_the_latest_complete_month_or_the_last_partition_before_it():

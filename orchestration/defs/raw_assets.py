@@ -23,7 +23,7 @@ from orchestration.sources import DATASETS, Dataset
 def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     """The days a partitioned load replaces; None for a run over every month: a full refresh that
     replaces the whole table (so a source's rows outside today's partitions are kept too)."""
-    if not context.has_partition_key_range:
+    if not (context.has_partition_key or context.has_partition_key_range):
         raise dg.Failure(
             f"{context.asset_key.to_user_string()} is loaded by month, and this run names no month: launch it "
             "for a partition or a range of them (in the Launchpad or the asset's Materialize dialog; the "
