@@ -1,5 +1,9 @@
 """`make bench`: time the pipeline at several scales of the demo and hold it against the limit.
 
+First the set-up a fresh clone's first `make run` also does, timed apart: dagster-dbt parses the
+dbt project into its manifest (orchestration/defs/dbt_project.py) when it is missing or older than
+the models. The issue's 30 s target is for a run after set-up, so no scale is charged for it.
+
 Per scale (tickers x years of synthetic daily data from 2019-01-01), in a fresh temporary folder:
 
 1. **whole run**: `orchestration.run.main()` in a subprocess (bench/driver.py) with its own
@@ -255,6 +259,22 @@ def refresh_partition(published_db: Path, today: date | None = None) -> str:
 # --- one scale ---------------------------------------------------------------------------------
 
 
+def set_up(root: Path) -> dict:
+    """Load the Definitions once in a subprocess, as a fresh clone's first `make run` does before
+    it runs anything: that prepares the dbt manifest when it is missing or stale (else it is the
+    imports alone)."""
+    work = root / "set_up"
+    work.mkdir(parents=True)
+    env = scale_environment(Scale(14, 7.0), work / "warehouse", work / "dagster_home")
+    manifest = REPO / "dbt_project" / "target" / "manifest.json"
+    existed = manifest.exists()
+    log = work / "set_up.log"
+    m = run_measured([sys.executable, "-c", "import orchestration.definitions"], env=env, cwd=REPO, log=log)
+    if m.exit_code != 0:
+        raise SystemExit("bench: loading the Definitions failed:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    return {"seconds": m.wall_seconds, "manifest_existed": existed}
+
+
 def run_scale(scale: Scale, root: Path) -> dict:
     work = root / scale.label
     warehouse, dagster_home = work / "warehouse", work / "dagster_home"
@@ -380,6 +400,9 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     results = []
     try:
+        setup = set_up(root)
+        print(f"set-up: the Definitions loaded in {setup['seconds']:.1f} s "
+              f"({'manifest current' if setup['manifest_existed'] else 'manifest parsed: a fresh clone'})", flush=True)
         for scale in scales:
             results.append(run_scale(scale, root))
     finally:
@@ -390,6 +413,7 @@ def main() -> int:
     verdicts = targets(results)
     payload = {
         "machine": {**info, "load_average_at_end": machine.load_average()},
+        "set_up": setup,
         "scales": results,
         "targets": verdicts,
         "how": __doc__,
