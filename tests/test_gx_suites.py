@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pandas as pd
 
 from orchestration.quality import gx_suites
 
@@ -53,3 +54,37 @@ def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
     assert found[("expect_column_values_to_not_be_null", "ticker")].unexpected_count == 1
     assert found[("expect_column_values_to_be_in_set", "quoted_as")].unexpected_count == 2  # RIOTX and CLSK
     assert "example row: {'ticker': 'RIOT', 'quoted_as': 'RIOTX'" in pair.describe("raw.listing")
+
+
+def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
+    frame = duckdb.sql(
+        "select * from (values ('MARA', 'MARA', 1, null::varchar), ('RIOT', 'RIOTX', 2, null)) t(ticker, quoted_as, n, empty)"
+    ).df()
+
+    converted = gx_suites._text_as_categories(frame, keep={"quoted_as"})
+
+    assert isinstance(converted["ticker"].dtype, pd.CategoricalDtype)
+    assert list(converted["ticker"].cat.categories) == ["MARA", "RIOT"]  # quoted_as is kept, so not in the set
+    assert converted["quoted_as"].dtype == frame["quoted_as"].dtype  # named by a type expectation: text
+    assert converted["n"].dtype == frame["n"].dtype and converted["empty"].dtype == object  # all null: left alone
+    both = gx_suites._text_as_categories(frame)
+    assert both["ticker"].dtype == both["quoted_as"].dtype  # one category set: the two compare
+    assert list(both["quoted_as"].cat.categories) == ["MARA", "RIOT", "RIOTX"]
+
+
+def test_a_type_expectation_sees_a_text_column_as_text(tmp_path):
+    """A suite asking for str on a text column passes: the column it names is not made categorical."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as conn:
+        conn.execute("create schema raw")
+        conn.execute("create table raw.listing as select * from (values ('MARA', 1), ('RIOT', 2)) t(ticker, n)")
+    suite = tmp_path / "raw.listing.json"
+    suite.write_text(json.dumps({
+        "name": "raw.listing",
+        "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
+        "expectations": [expectation("expect_column_values_to_be_of_type", column="ticker", type_="str")],
+    }))  # fmt: skip
+
+    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+
+    assert outcome.evaluated == 1 and outcome.failures == []
