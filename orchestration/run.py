@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from orchestration.settings import Settings, SettingsError, load_settings, prepare_environment
+from orchestration.settings import Settings, load_settings, prepare_environment
 
 prepare_environment()
 
@@ -106,14 +106,14 @@ def partition_range_tags(months: str | None = None) -> dict[str, str]:
     first, last = keys[0], keys[-1]
     if months:
         if not re.fullmatch(r"\s*\d{4}-\d{2}\s*(\.\.\s*\d{4}-\d{2}\s*)?", months):
-            raise SystemExit(f"MONTHS={months}: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)")
+            raise ValueError(f"MONTHS={months}: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)")
         start, _, end = months.partition("..")
         first, last = f"{start.strip()}-01", f"{(end or start).strip()}-01"
         for key in (first, last):
             if key not in keys:
-                raise SystemExit(f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})")
+                raise ValueError(f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})")
         if first > last:
-            raise SystemExit(f"MONTHS={months}: the range runs backwards")
+            raise ValueError(f"MONTHS={months}: the range runs backwards")
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
@@ -132,7 +132,8 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
     refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise."""
     try:
         settings = settings or load_settings()
-    except SettingsError as error:
+        tags = partition_range_tags(months)
+    except ValueError as error:  # a SettingsError or a MONTHS that names no partitions: before any loading
         print(f"Cannot run: {error}", file=sys.stderr)
         return 2
     from orchestration.definitions import build_definitions
@@ -142,7 +143,6 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
-    tags = partition_range_tags(months)
     span = f"months {tags['dagster/asset_partition_range_start'][:7]} .. {tags['dagster/asset_partition_range_end'][:7]}"
     span = span if months else f"every month, a full refresh ({span}: the monthly partitions to date)"
     print(f"Building {settings.build_db} from the {settings.source} source, {span} ...", flush=True)

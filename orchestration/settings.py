@@ -42,7 +42,10 @@ class Settings:
         return self.warehouse_dir / "published.duckdb"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool = True) -> Settings:
+    """The settings of `environ` (default: the process environment); SettingsError names what is
+    wrong. `check_demo_scale=False` skips the demo generator's rules, for readers of the published
+    file that never build a source (`make note`)."""
     env = os.environ if environ is None else environ
     source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
     if source not in SOURCES:
@@ -59,11 +62,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         source=source,
         csv_dir=csv_dir,
         demo_tickers=_number(env, "WAREHOUSE_DEMO_TICKERS", r"[0-9]+", "a whole number of tickers", int),
-        demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[0-9]*\.?[0-9]+", "a number of years", float),
+        demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[+-]?[0-9]*\.?[0-9]+", "a number of years", float),
         keep_runs=DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs,
     )
-    if source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
-        _check_demo_scale(settings)
+    if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
+        _check_demo_scale(settings, env)
     return settings
 
 
@@ -77,7 +80,7 @@ def _number(env, name: str, pattern: str, what: str, kind: type):
     return kind(text)
 
 
-def _check_demo_scale(settings: Settings) -> None:
+def _check_demo_scale(settings: Settings, env) -> None:
     """The demo generator's own rules (at least the seed miners, a positive span), checked before
     any run starts, with the variables that set them named."""
     from orchestration.sources.demo import DemoSource
@@ -85,8 +88,9 @@ def _check_demo_scale(settings: Settings) -> None:
     try:
         DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
     except ValueError as error:
-        tickers, years = ("unset" if v is None else v for v in (settings.demo_tickers, settings.demo_years))
-        raise SettingsError(f"WAREHOUSE_DEMO_TICKERS={tickers}, WAREHOUSE_DEMO_YEARS={years}: {error}") from None
+        given = ", ".join(f"{name}={env[name]!r}" if env.get(name, "").strip() else f"{name} unset"
+                          for name in ("WAREHOUSE_DEMO_TICKERS", "WAREHOUSE_DEMO_YEARS"))
+        raise SettingsError(f"{given}: {error}") from None
 
 
 def _absolute(path: str | Path) -> Path:

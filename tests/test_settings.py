@@ -17,10 +17,10 @@ from orchestration.settings import SettingsError, load_settings
          "WAREHOUSE_CSV_DIR='/nonexistent/exports': no such folder (/nonexistent/exports)"),
         ({"WAREHOUSE_DEMO_TICKERS": "20.5"}, "WAREHOUSE_DEMO_TICKERS='20.5' is not a whole number of tickers"),
         ({"WAREHOUSE_DEMO_YEARS": "abc"}, "WAREHOUSE_DEMO_YEARS='abc' is not a number of years"),
-        ({"WAREHOUSE_DEMO_YEARS": "-2"}, "WAREHOUSE_DEMO_YEARS='-2' is not a number of years"),
+        ({"WAREHOUSE_DEMO_YEARS": "-2"}, "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='-2': years must be positive, got -2.0"),
         ({"WAREHOUSE_DEMO_TICKERS": "5"},
-         "WAREHOUSE_DEMO_TICKERS=5, WAREHOUSE_DEMO_YEARS=unset: tickers must be at least the 14 seed ones, got 5"),
-        ({"WAREHOUSE_DEMO_YEARS": "0"}, "WAREHOUSE_DEMO_TICKERS=unset, WAREHOUSE_DEMO_YEARS=0.0: years must be positive, got 0.0"),
+         "WAREHOUSE_DEMO_TICKERS='5', WAREHOUSE_DEMO_YEARS unset: tickers must be at least the 14 seed ones, got 5"),
+        ({"WAREHOUSE_DEMO_YEARS": "0"}, "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='0': years must be positive, got 0.0"),
     ],
 )  # fmt: skip
 def test_a_setting_that_cannot_be_used_is_named_with_its_value(environ, message, tmp_path):
@@ -38,7 +38,7 @@ def test_demo_scale_settings_are_read_as_numbers(tmp_path):
     assert other.source == "csv"
 
 
-def test_make_run_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
+def test_make_run_with_an_unusable_setting_or_months_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
     from orchestration import run
 
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
@@ -46,6 +46,13 @@ def test_make_run_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp_
 
     assert run.main() == 2
     assert capsys.readouterr().err == "Cannot run: WAREHOUSE_SOURCE='bogus' is not one of demo, csv, live\n"
+    assert not (tmp_path / "build.duckdb").exists()
+
+    monkeypatch.setenv("WAREHOUSE_SOURCE", "demo")
+    assert run.main(months="2024-01..2024-03,2024-05") == 2
+    assert capsys.readouterr().err == (
+        "Cannot run: MONTHS=2024-01..2024-03,2024-05: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)\n"
+    )
     assert not (tmp_path / "build.duckdb").exists()
 
 
@@ -57,3 +64,8 @@ def test_make_note_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp
 
     assert main([]) == 2
     assert capsys.readouterr().err == "note: WAREHOUSE_KEEP_RUNS='0' is not a whole number of runs of at least 1\n"
+    # the demo's scale does not matter to a note, which only reads the published file
+    monkeypatch.setenv("WAREHOUSE_KEEP_RUNS", "3")
+    monkeypatch.setenv("WAREHOUSE_DEMO_TICKERS", "5")
+    assert main([]) == 1
+    assert capsys.readouterr().err.startswith("note: ")  # no published file in tmp_path: the note's own error

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", help="YYYY-MM (default: the latest complete month)")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(check_demo_scale=False)  # the note reads the published file only
     except SettingsError as error:
         print(f"note: {error}", file=sys.stderr)
         return 2
