@@ -14,20 +14,28 @@ def expectation(kind: str, **kwargs) -> dict:
     return {"type": kind, "severity": "critical", "kwargs": kwargs}
 
 
+def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> gx_suites.SuiteOutcome:
+    """A build file whose raw.listing is `rows` (a SQL query), and a suite of `expectations` on it."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as conn:
+        conn.execute("create schema raw")
+        conn.execute(f"create table raw.listing as {rows}")
+    suite = tmp_path / "raw.listing.json"
+    suite.write_text(json.dumps({
+        "name": "raw.listing", "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]}, "expectations": expectations,
+    }))  # fmt: skip
+    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+    return outcome
+
+
 def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
     """Text columns reach GX as categoricals (gx_suites._text_as_categories): two of them still
     compare with each other, duplicates, nulls and set membership are counted as on plain strings,
     and a failure's example row shows the ticker as written."""
-    build = tmp_path / "build.duckdb"
-    with duckdb.connect(str(build)) as conn:
-        conn.execute("create schema raw")
-        conn.execute("create table raw.listing (ticker varchar, quoted_as varchar, n integer)")
-        conn.execute("insert into raw.listing values ('MARA', 'MARA', 1), ('RIOT', 'RIOTX', 2), ('RIOT', 'RIOT', 3), (null, 'CLSK', 4)")
-    suite = tmp_path / "raw.listing.json"
-    suite.write_text(json.dumps({
-        "name": "raw.listing",
-        "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
-        "expectations": [
+    outcome = validate_listing(
+        tmp_path,
+        "select * from (values ('MARA', 'MARA', 1), ('RIOT', 'RIOTX', 2), ('RIOT', 'RIOT', 3), (null, 'CLSK', 4)) t(ticker, quoted_as, n)",
+        [
             expectation("expect_column_pair_values_to_be_equal", column_A="ticker", column_B="quoted_as",
                         ignore_row_if="either_value_is_missing"),
             expectation("expect_column_values_to_be_unique", column="ticker"),
@@ -35,9 +43,7 @@ def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
             expectation("expect_column_values_to_be_in_set", column="ticker", value_set=["MARA", "RIOT"]),
             expectation("expect_column_values_to_be_in_set", column="quoted_as", value_set=["MARA", "RIOT"]),
         ],
-    }))  # fmt: skip
-
-    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+    )  # fmt: skip
 
     assert outcome.evaluated == 5 and outcome.rows == 4
     found = {(f.expectation, f.column): f for f in outcome.failures}
@@ -74,17 +80,7 @@ def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
 
 def test_a_type_expectation_sees_a_text_column_as_text(tmp_path):
     """A suite asking for str on a text column passes: the column it names is not made categorical."""
-    build = tmp_path / "build.duckdb"
-    with duckdb.connect(str(build)) as conn:
-        conn.execute("create schema raw")
-        conn.execute("create table raw.listing as select * from (values ('MARA', 1), ('RIOT', 2)) t(ticker, n)")
-    suite = tmp_path / "raw.listing.json"
-    suite.write_text(json.dumps({
-        "name": "raw.listing",
-        "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
-        "expectations": [expectation("expect_column_values_to_be_of_type", column="ticker", type_="str")],
-    }))  # fmt: skip
-
-    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+    outcome = validate_listing(tmp_path, "select * from (values ('MARA', 1), ('RIOT', 2)) t(ticker, n)",
+                               [expectation("expect_column_values_to_be_of_type", column="ticker", type_="str")])
 
     assert outcome.evaluated == 1 and outcome.failures == []
