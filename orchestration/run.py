@@ -36,7 +36,8 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 meta = evaluation.metadata.get("failures")
-                detail = meta.value if meta is not None else evaluation.description or ""
+                # the check's Markdown list, without the emphasis the UI renders and a terminal would show as **
+                detail = meta.value.replace("**", "") if meta is not None else evaluation.description or ""
                 severity = getattr(evaluation.severity, "value", evaluation.severity)
                 lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
                              f"failed ({severity}):\n{detail}")

@@ -161,6 +161,7 @@ def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsy
     assert code == 0
     assert "warning: check gx_raw.equity_prices on raw/equity_prices failed (WARN)" in output
     assert "raw.equity_prices.one_day_move" in output and "'ticker': 'MARA'" in output
+    assert "\n- warning expect_column_values_to_be_between failed on raw.equity_prices.one_day_move" in output
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
