@@ -165,9 +165,24 @@ def load_frame(
     conn.register("incoming", numbered)
     try:
         validate(conn, "incoming", dataset, origin)
-        return _write(conn, dataset, "incoming", window, source_name=source_name, synthetic=synthetic)
+        return _write(conn, dataset, "incoming", window, origin=origin, source_name=source_name, synthetic=synthetic)
     finally:
         conn.unregister("incoming")
+
+
+def _refuse_to_empty(conn, dataset: Dataset, table: str, relation: str, inside: str, window: tuple[date, date], origin: str) -> None:
+    """A source that delivers nothing for days the table holds has not published them yet, or lost
+    them (an outage, a truncated export): replacing those days by nothing would delete them. Daily
+    datasets refuse; sparse ones (splits: most months have none) may be emptied."""
+    if dataset.sparse or conn.execute(f"select count(*) from {relation} where {inside}").fetchone()[0]:
+        return
+    held = conn.execute(f"select count(*) from {table} where {inside}").fetchone()[0]
+    if held:
+        raise RawDataError(
+            f"{origin}: no rows dated {window[0]} .. {window[1]}, where {table} holds {held}; "
+            "kept them (has the source not published these days, or is the export cut short?). "
+            "A full refresh (every month) replaces the whole table on purpose"
+        )
 
 
 def _write(
@@ -176,6 +191,7 @@ def _write(
     relation: str,
     window: tuple[date, date] | None,
     *,
+    origin: str,
     source_name: str,
     synthetic: bool,
 ) -> LoadResult:
@@ -196,6 +212,7 @@ def _write(
             conn.execute(f"create or replace table {table} ({columns})")
         else:
             conn.execute(f"create table if not exists {table} ({columns})")
+            _refuse_to_empty(conn, dataset, table, relation, inside, window, origin)
             conn.execute(f"delete from {table} where {inside}")
         written = conn.execute(f"insert into {table} select * from {typed} where {inside} order by {order}").fetchone()[0]
         delivered = conn.execute(f"select count(*) from {relation}").fetchone()[0]

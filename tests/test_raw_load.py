@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -106,6 +107,27 @@ def test_a_window_load_replaces_only_its_month(conn):
     again = load(conn, month_of_prices("2024-06", [5.0, 6.0, 7.0]), window=june)
     assert (again.row_count, again.table_rows, again.outside_window) == (3, 4, 0)
     assert [r[2] for r in table(conn)] == [5.0, 6.0, 7.0, 3.0]
+
+
+def test_a_window_the_source_left_empty_keeps_the_days_the_table_holds(conn):
+    june, july = (date(2024, 6, 1), date(2024, 6, 30)), (date(2024, 7, 1), date(2024, 7, 31))
+    load(conn, month_of_prices("2024-06", [1.0, 2.0]), window=june)
+    before = table(conn)
+    with pytest.raises(RawDataError, match=re.escape(
+        "prices.csv: no rows dated 2024-06-01 .. 2024-06-30, where raw.equity_prices holds 2; kept them"
+    )):
+        load(conn, month_of_prices("2024-07", [3.0]), window=june)  # only July delivered
+    assert table(conn) == before
+    nothing_yet = load(conn, month_of_prices("2024-06", [4.0]), window=july)  # a month not published yet: no rows to keep
+    assert (nothing_yet.row_count, nothing_yet.outside_window) == (0, 1)
+
+
+def test_a_sparse_dataset_may_have_a_month_without_rows(conn):
+    june = (date(2024, 6, 1), date(2024, 6, 30))
+    splits = pd.DataFrame({"ticker": ["MARA"], "ex_date": pd.to_datetime(["2024-06-10"]), "ratio": [2.0]})
+    load(conn, splits, dataset="splits", window=june)
+    emptied = load(conn, splits.iloc[0:0], dataset="splits", window=june)  # the split was withdrawn
+    assert (emptied.row_count, emptied.table_rows) == (0, 0)
 
 
 def test_rows_outside_the_window_are_counted_not_written(conn):

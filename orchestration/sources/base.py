@@ -26,6 +26,8 @@ class Dataset:
     # that a month needs from before the month: the latest shares report may be a quarter old.
     monthly: bool = True
     description: str = ""
+    # Most days have no row (events): a month without any is normal, and a month's load may empty it.
+    sparse: bool = False
     when_empty: str = ""  # what a load without rows means, when that is not "no data" (logged with it)
 
 
@@ -69,6 +71,7 @@ DATASETS: dict[str, Dataset] = {
             positive=frozenset({"ratio"}),
             date_column="ex_date",
             description="Split events: new shares per old share (2 = 2-for-1, 0.1 = 1-for-10 reverse).",
+            sparse=True,
         ),
         Dataset(
             name="shares_outstanding",
