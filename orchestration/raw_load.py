@@ -170,21 +170,6 @@ def load_frame(
         conn.unregister("incoming")
 
 
-def _refuse_to_empty(conn, dataset: Dataset, table: str, relation: str, inside: str, window: tuple[date, date], origin: str) -> None:
-    """A source that delivers nothing for days the table holds has not published them yet, or lost
-    them (an outage, a truncated export): replacing those days by nothing would delete them. Daily
-    datasets refuse; sparse ones (splits: most months have none) may be emptied."""
-    if dataset.sparse or conn.execute(f"select count(*) from {relation} where {inside}").fetchone()[0]:
-        return
-    held = conn.execute(f"select count(*) from {table} where {inside}").fetchone()[0]
-    if held:
-        raise RawDataError(
-            f"{origin}: no rows dated {window[0]} .. {window[1]}, where {table} holds {held}; "
-            "kept them (has the source not published these days, or is the export cut short?). "
-            "A full refresh (every month) replaces the whole table on purpose"
-        )
-
-
 def _write(
     conn: duckdb.DuckDBPyConnection,
     dataset: Dataset,
@@ -208,13 +193,21 @@ def _write(
     conn.execute("begin transaction")
     try:
         conn.execute("create schema if not exists raw")
+        replaced = 0  # rows of the window deleted before the insert (a full refresh replaces the table)
         if window is None:
             conn.execute(f"create or replace table {table} ({columns})")
         else:
             conn.execute(f"create table if not exists {table} ({columns})")
-            _refuse_to_empty(conn, dataset, table, relation, inside, window, origin)
-            conn.execute(f"delete from {table} where {inside}")
+            replaced = conn.execute(f"delete from {table} where {inside}").fetchone()[0]
         written = conn.execute(f"insert into {table} select * from {typed} where {inside} order by {order}").fetchone()[0]
+        if replaced and not written and not dataset.sparse:
+            # A source that delivers nothing for days the table holds has not published them yet, or
+            # lost them (an outage, a truncated export); sparse datasets (splits) may be emptied.
+            raise RawDataError(
+                f"{origin}: no rows dated {window[0]} .. {window[1]}, where {table} holds {replaced}; "
+                "kept them (has the source not published these days, or is the export cut short?). "
+                "A full refresh (every month) replaces the whole table on purpose"
+            )
         delivered = conn.execute(f"select count(*) from {relation}").fetchone()[0]
         conn.execute(f"comment on table {table} is '{comment}'")
         table_rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
