@@ -1,23 +1,44 @@
-"""Atomic publication of the marts from the build file to the readers' file.
+"""Atomic publication of the marts, as one set: the readers' DuckDB file and its exports.
 
-The new `published.duckdb` is written beside the old one under a temporary name, verified (it
-opens, holds every mart with the build's row counts and the publication log), then renamed over
-the old one. On POSIX a rename is atomic: a crash leaves the old file or the new one, never a mix,
-and a reader holding the old file open keeps its consistent view.
+Each publication is written whole into a folder of its own, `publications/<id>/` (the DuckDB file
+`published.duckdb` and `exports/`), verified, and then made current by one atomic rename: the
+symbolic link `publications/current` is replaced by one pointing at the new folder. Readers use two
+fixed paths that go through that one link:
+
+    WAREHOUSE_DIR/published.duckdb -> publications/current/published.duckdb
+    WAREHOUSE_DIR/exports          -> publications/current/exports
+
+so whatever path a reader opens, the DuckDB file and the exports it finds belong to the same
+publication: a crash leaves the previous set or the new one, never a mix, and a reader holding an
+old file open keeps its consistent view (the two publications before the current one are kept).
+
+The DuckDB file is written in an explicit storage version, `STORAGE_VERSION` (v1.0.0: DuckDB 1.0
+and every later release open it), and `publication_log` records it with the writer's version.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from orchestration.exports import write_exports
+
 MARTS_SCHEMA = "marts"
 LOG_TABLE = "publication_log"
+# The storage format of the published file: the oldest DuckDB release that must open it. v1.0.0 is
+# read by DuckDB 1.0 and every later release (tests/test_readers.py opens it with real 1.x clients).
+STORAGE_VERSION = "v1.0.0"
+PUBLICATIONS = "publications"  # WAREHOUSE_DIR/publications/<id>/ and the link `current`
+CURRENT = "current"
+EXPORTS = "exports"
+KEEP_PREVIOUS = 2  # publications kept besides the current one, for readers still holding them open
+
 LOG_COLUMNS = """
     published_at timestamp not null,
     run_id varchar not null,
@@ -26,7 +47,10 @@ LOG_COLUMNS = """
     first_month date,
     last_month date,
     row_counts json not null,
-    gate_result varchar not null
+    gate_result varchar not null,
+    publication_id varchar,
+    storage_version varchar,
+    writer_duckdb_version varchar
 """
 # What each column of publication_log means, as readers' SQL and BI tools show it (column comments).
 LOG_DEFINITIONS = {
@@ -38,6 +62,11 @@ LOG_DEFINITIONS = {
     "last_month": "The last month of mart_monthly_note in this publication.",
     "row_counts": "Rows of each published mart, as JSON {table: rows}.",
     "gate_result": "The quality gate's verdict on the build: the blocking checks that cleared it and any warnings.",
+    "publication_id": "The publication's folder under WAREHOUSE_DIR/publications, also in every export's metadata "
+                      "(null for publications written before 2026-12).",
+    "storage_version": "The DuckDB storage version the published file was written in: the oldest DuckDB release "
+                       "that opens it (null for publications written before 2026-12).",
+    "writer_duckdb_version": "The DuckDB release that wrote the published file (null before 2026-12).",
 }
 
 
@@ -54,6 +83,9 @@ class Publication:
     last_month: str | None
     previous_first_month: str | None = None  # of the publication this one replaced, if any
     previous_last_month: str | None = None
+    publication_id: str | None = None
+    exports: tuple[Path, ...] = ()
+    notices: tuple[str, ...] = field(default=())  # what a reader of the run must know (e.g. a log not carried)
 
     def lost_months(self) -> str | None:
         """Readers had months this publication no longer has (a full refresh from a source with a
@@ -70,7 +102,7 @@ class Publication:
         return "; ".join(lost) or None
 
 
-def _sql_text(value: str | None) -> str:
+def sql_text(value: str | None) -> str:
     return "null" if value is None else "'" + value.replace("'", "''") + "'"
 
 
@@ -83,53 +115,124 @@ def _mart_tables(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]
 
 
 def _copy_table(conn: duckdb.DuckDBPyConnection, table: str, comment: str | None) -> int:
-    conn.execute(f'create table main."{table}" as select * from build.{MARTS_SCHEMA}."{table}"')
+    # Ordered by its columns from the left (every mart starts with month, then its other key), so a
+    # reader's `select *`, the Parquet and the workbook list months in order.
+    conn.execute(f'create table pub.main."{table}" as select * from build.{MARTS_SCHEMA}."{table}" order by all')
     if comment:
-        conn.execute(f'comment on table main."{table}" is {_sql_text(comment)}')
+        conn.execute(f'comment on table pub.main."{table}" is {sql_text(comment)}')
     for column, col_comment in conn.execute(
         "select column_name, comment from duckdb_columns() where database_name = 'build' "
         "and schema_name = ? and table_name = ? and comment is not null and comment <> ''",
         [MARTS_SCHEMA, table],
     ).fetchall():
-        conn.execute(f'comment on column main."{table}"."{column}" is {_sql_text(col_comment)}')
-    return conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
+        conn.execute(f'comment on column pub.main."{table}"."{column}" is {sql_text(col_comment)}')
+    return conn.execute(f'select count(*) from pub.main."{table}"').fetchone()[0]
 
 
-def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | None, str | None]:
-    """Copy the previous file's publication log; returns the months its latest publication covered."""
-    conn.execute(f"create table main.{LOG_TABLE} ({LOG_COLUMNS})")
+def _create_log(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(f"create table pub.main.{LOG_TABLE} ({LOG_COLUMNS})")
     conn.execute(
-        f"comment on table main.{LOG_TABLE} is 'One row per publication: when, which run and source, "
-        "months covered, row counts per table, and the quality gate''s result. Newest = as of when.'"
+        f"comment on table pub.main.{LOG_TABLE} is 'One row per publication: when, which run and source, "
+        "months covered, row counts per table, the quality gate''s result and the file''s storage version. "
+        "Newest = as of when.'"
     )
     for column, definition in LOG_DEFINITIONS.items():
-        conn.execute(f"comment on column main.{LOG_TABLE}.{column} is {_sql_text(definition)}")
+        conn.execute(f"comment on column pub.main.{LOG_TABLE}.{column} is {sql_text(definition)}")
+
+
+def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | None, str | None, str | None]:
+    """Copy the previous publication's log (by column name: logs from before a column was added
+    carry null there). Returns the months its latest publication covered, and a notice when the
+    previous file exists but this DuckDB cannot read it (a file written by DuckDB 2.x)."""
     if not previous.exists():
-        return None, None
-    conn.execute(f"attach {_sql_text(str(previous))} as previous (read_only)")
+        return None, None, None
+    try:
+        conn.execute(f"attach {sql_text(str(previous))} as previous (read_only)")
+    except duckdb.Error as error:
+        return None, None, (
+            f"the previous published file could not be read by DuckDB {duckdb.__version__}, so its "
+            f"publication_log was not carried over ({str(error).splitlines()[0]})"
+        )
     try:
         has_log = conn.execute(
             "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
             [LOG_TABLE],
         ).fetchone()[0]
         if not has_log:
-            return None, None
-        conn.execute(f"insert into main.{LOG_TABLE} select * from previous.main.{LOG_TABLE}")
+            return None, None, None
+        conn.execute(f"insert into pub.main.{LOG_TABLE} by name select * from previous.main.{LOG_TABLE}")
         covered = conn.execute(
-            f"select first_month, last_month from main.{LOG_TABLE} order by published_at desc limit 1"
+            f"select first_month, last_month from pub.main.{LOG_TABLE} order by published_at desc limit 1"
         ).fetchone()
-        return (str(covered[0]) if covered[0] else None, str(covered[1]) if covered[1] else None)
+        return (str(covered[0]) if covered[0] else None, str(covered[1]) if covered[1] else None, None)
     finally:
         conn.execute("detach previous")
 
 
-def _verify(path: Path, expected: dict[str, int]) -> None:
-    with duckdb.connect(str(path), read_only=True) as conn:
+def _verify(folder: Path, expected: dict[str, int]) -> None:
+    """Open the new file as a reader would and count every table, the exports' Parquet too."""
+    with duckdb.connect(str(folder / "published.duckdb"), read_only=True) as conn:
         for table, count in expected.items():
             got = conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
             if got != count:
                 raise PublishError(f"verification failed: {table} has {got} rows, expected {count}")
-        conn.execute(f"select count(*) from main.{LOG_TABLE}").fetchone()
+            parquet = folder / EXPORTS / f"{table}.parquet"
+            got = conn.execute(f"select count(*) from read_parquet({sql_text(str(parquet))})").fetchone()[0]
+            if got != count:
+                raise PublishError(f"verification failed: {parquet.name} has {got} rows, expected {count}")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True) + [folder]:
+        handle = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def _fsync_dir(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _link(link: Path, target: str) -> None:
+    """Make `link` a symbolic link to `target` with one atomic rename (replacing what was there)."""
+    if link.is_symlink() and os.readlink(link) == target:
+        return
+    if link.is_dir() and not link.is_symlink():
+        raise PublishError(f"{link} is a folder, not the link to the current publication: move it away and publish again")
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+
+
+def _keep_legacy_file(published_db: Path, publications: Path) -> Path | None:
+    """A published file from before the publication folders (a regular file, not a link) is kept
+    under publications/ before the link replaces it: nothing published is lost."""
+    if not published_db.exists() or published_db.is_symlink():
+        return None
+    stamp = datetime.fromtimestamp(published_db.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    kept = publications / f"legacy-{stamp}-published.duckdb"
+    if not kept.exists():
+        os.link(published_db, kept)
+    return kept
+
+
+def _prune(publications: Path, current: str) -> None:
+    """Keep the current publication and the KEEP_PREVIOUS before it; older folders go (a reader
+    still holding a file of theirs open keeps reading it: POSIX frees it on close)."""
+    folders = sorted(
+        (p for p in publications.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit()),
+        key=lambda p: p.name,
+    )
+    older = [p for p in folders if p.name < current]
+    for folder in older[: max(len(older) - KEEP_PREVIOUS, 0)]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def publish(
@@ -142,47 +245,69 @@ def publish(
     gate_result: str,
     before_rename=None,
 ) -> Publication:
-    """Copy every table of the build file's marts schema into a new published file, atomically.
+    """Copy every table of the build file's marts schema into a new publication (the DuckDB file
+    and its exports), verify it, and make it current atomically. `published_db` is the readers'
+    path (WAREHOUSE_DIR/published.duckdb); the publication folders and `exports` live beside it.
 
-    `before_rename` is called with the verified temporary path just before the rename (tests use it
-    to simulate a crash at the worst moment).
+    `before_rename` is called with the verified new folder (still under its temporary name) just
+    before it is made current (tests use it to simulate a crash at the worst moment).
     """
-    for stale in published_db.parent.glob(f".{published_db.name}.*.tmp"):
-        stale.unlink()  # left by a publish that was killed; one publisher at a time (single writer)
-    tmp = published_db.with_name(f".{published_db.name}.{os.getpid()}.tmp")
+    warehouse = published_db.parent
+    publications = warehouse / PUBLICATIONS
+    publications.mkdir(parents=True, exist_ok=True)
+    for stale in publications.glob(".*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a publish that was killed; one publisher at a time
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    publication_id = f"{published_at:%Y%m%dT%H%M%S%fZ}"
+    folder = publications / publication_id
+    tmp = publications / f".{publication_id}.{os.getpid()}.tmp"
+    tmp.mkdir()
     try:
-        with duckdb.connect(str(tmp)) as conn:
-            conn.execute(f"attach {_sql_text(str(build_db))} as build (read_only)")
+        with duckdb.connect() as conn:
+            conn.execute(
+                f"attach {sql_text(str(tmp / 'published.duckdb'))} as pub (storage_version '{STORAGE_VERSION}')"
+            )
+            conn.execute(f"attach {sql_text(str(build_db))} as build (read_only)")
             tables = _mart_tables(conn)
             if not tables:
                 raise PublishError(f"nothing to publish: {build_db} has no tables in schema {MARTS_SCHEMA}")
             counts = {name: _copy_table(conn, name, comment) for name, comment in tables}
             first_month, last_month = conn.execute(
-                "select min(month), max(month) from main.mart_monthly_note"
+                "select min(month), max(month) from pub.main.mart_monthly_note"
             ).fetchone()
             conn.execute("detach build")
-            previous_first, previous_last = _carry_log(conn, published_db)
+            _create_log(conn)
+            previous_first, previous_last, notice = _carry_log(conn, published_db)
             conn.execute(
-                f"insert into main.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into pub.main.{LOG_TABLE} by name select ? as published_at, ? as run_id, ? as source, "
+                "? as is_synthetic, ? as first_month, ? as last_month, ? as row_counts, ? as gate_result, "
+                "? as publication_id, ? as storage_version, ? as writer_duckdb_version",
                 [published_at, run_id, source, is_synthetic, first_month, last_month,
-                 json.dumps(counts, sort_keys=True), gate_result],
+                 json.dumps(counts, sort_keys=True), gate_result, publication_id, STORAGE_VERSION,
+                 duckdb.__version__],
             )
-            conn.execute("checkpoint")
-        _verify(tmp, counts)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+            conn.execute("checkpoint pub")
+            log_rows = conn.execute(f"select count(*) from pub.main.{LOG_TABLE}").fetchone()[0]
+            exports = write_exports(conn, "pub", tmp / EXPORTS, publication_id)
+            conn.execute("detach pub")
+        _verify(tmp, {**counts, LOG_TABLE: log_rows})
+        _fsync_tree(tmp)
         if before_rename is not None:
             before_rename(tmp)
-        os.replace(tmp, published_db)
-        directory = os.open(published_db.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        os.rename(tmp, folder)
+        legacy = _keep_legacy_file(published_db, publications) if notice else None
+        _link(publications / CURRENT, publication_id)  # the one atomic switch: DuckDB file and exports together
+        _link(published_db, f"{PUBLICATIONS}/{CURRENT}/published.duckdb")
+        _link(warehouse / EXPORTS, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}")
+        _fsync_dir(publications)
+        _fsync_dir(warehouse)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (publications / CURRENT).is_symlink() or os.readlink(publications / CURRENT) != publication_id:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
+    _prune(publications, publication_id)
+    notices = [f"{notice}; it is kept as {legacy}"] if legacy else [notice] if notice else []
     return Publication(
         path=published_db,
         published_at=published_at,
@@ -191,4 +316,7 @@ def publish(
         last_month=str(last_month) if last_month else None,
         previous_first_month=previous_first,
         previous_last_month=previous_last,
+        publication_id=publication_id,
+        exports=tuple(warehouse / EXPORTS / path.name for path in exports),
+        notices=tuple(notices),
     )

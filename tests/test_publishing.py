@@ -63,7 +63,7 @@ def test_second_publication_replaces_tables_and_keeps_the_log(warehouse):
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (5, 200.0)
         assert [r[0] for r in conn.execute("select run_id from publication_log order by published_at").fetchall()] == ["run-1", "run-2"]
-    assert not list(tmp_path.glob(".published.duckdb.*.tmp"))
+    assert not list((tmp_path / "publications").glob(".*.tmp"))
 
 
 def test_failure_before_rename_leaves_the_old_file_byte_for_byte(warehouse):
@@ -76,7 +76,8 @@ def test_failure_before_rename_leaves_the_old_file_byte_for_byte(warehouse):
     with pytest.raises(RuntimeError, match="disk full"):
         publish(build, published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed", before_rename=crash)
     assert sha256(published) == before
-    assert not list(tmp_path.glob(".published.duckdb.*.tmp"))
+    assert not list((tmp_path / "publications").glob(".*.tmp"))
+    assert len(list((tmp_path / "publications").glob("2*"))) == 1
 
 
 def test_nothing_to_publish_is_an_error(tmp_path):
@@ -85,6 +86,8 @@ def test_nothing_to_publish_is_an_error(tmp_path):
     with pytest.raises(PublishError, match="has no tables in schema marts"):
         publish(empty, tmp_path / "published.duckdb", run_id="r", source="t", is_synthetic=False, gate_result="passed")
     assert not (tmp_path / "published.duckdb").exists()
+    assert not (tmp_path / "exports").exists()
+    assert not list((tmp_path / "publications").iterdir())
 
 
 KILL_MID_PUBLISH = """
@@ -107,7 +110,8 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
         cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
     )
     assert done.returncode == -9, done.stderr
-    assert list(tmp_path.glob(".published.duckdb.*.tmp")), "the kill landed after the temporary file was written"
+    assert list((tmp_path / "publications").glob(".*.tmp/exports/miner_note.xlsx")), \
+        "the kill landed after the new publication was written whole"
     assert sha256(published) == before
     assert reader.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (3, 100.0)
     reader.close()
@@ -115,7 +119,7 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
         assert conn.execute("select run_id from publication_log").fetchall() == [("run-1",)]
     # The next publication clears the orphan and succeeds.
     publish(new_build, published, run_id="run-3", source="test", is_synthetic=True, gate_result="passed")
-    assert not list(tmp_path.glob(".published.duckdb.*.tmp"))
+    assert not list((tmp_path / "publications").glob(".*.tmp"))
 
 
 def test_a_publication_with_fewer_months_says_which_months_readers_lost(warehouse):
@@ -140,3 +144,79 @@ def test_months_lost_at_both_ends_across_a_year_boundary(tmp_path):
 
     publication = Publication(tmp_path, None, {}, "2024-02-01", "2024-11-01", "2023-12-01", "2025-01-01")
     assert publication.lost_months() == "2023-12 .. 2024-01; 2024-12 .. 2025-01"
+
+
+def test_the_file_records_its_storage_version_and_writer(warehouse):
+    _, _, published = warehouse
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select storage_version, writer_duckdb_version from publication_log").fetchone() == (
+            "v1.0.0", duckdb.__version__)
+        # DuckDB's own view of the file, not only what we wrote into the log: "v1.0.0 and later"
+        assert conn.execute("select tags['storage_version'] from duckdb_databases() where not internal "
+                            "and database_name = current_database()").fetchone()[0] == "v1.0.0+"
+
+
+def _current(tmp_path: Path) -> Path:
+    return (tmp_path / "publications" / "current").resolve()
+
+
+def test_the_duckdb_file_and_the_exports_switch_together(warehouse):
+    """Both reader paths go through one link: after each publication they name the same folder,
+    and the Parquet files carry that publication's id."""
+    import pyarrow.parquet as pq
+
+    tmp_path, _, published = warehouse
+    first = _current(tmp_path)
+    held_exports = (tmp_path / "exports").resolve()  # a reader that resolved the exports before the switch
+    second = publish(make_build(tmp_path / "b2.duckdb", months=5, price=2.0), published,
+                     run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    assert published.resolve().parent == (tmp_path / "exports").resolve().parent == _current(tmp_path) != first
+    assert _current(tmp_path).name == second.publication_id
+    metadata = pq.read_metadata(tmp_path / "exports" / "mart_monthly_note.parquet").metadata
+    assert metadata[b"publication_id"] == second.publication_id.encode()
+    assert pq.read_table(tmp_path / "exports" / "mart_monthly_note.parquet").num_rows == 5
+    assert pq.read_table(held_exports / "mart_monthly_note.parquet").num_rows == 3  # the old set, whole
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select publication_id from publication_log order by published_at desc limit 1"
+                            ).fetchone()[0] == second.publication_id
+
+
+def test_two_publications_before_the_current_are_kept(warehouse):
+    tmp_path, build, published = warehouse
+    ids = [publish(build, published, run_id=f"run-{n}", source="test", is_synthetic=True,
+                   gate_result="passed").publication_id for n in range(2, 6)]
+    assert sorted(p.name for p in (tmp_path / "publications").glob("2*")) == ids[-3:]
+    with duckdb.connect(str(published), read_only=True) as conn:  # the log keeps every publication
+        assert conn.execute("select count(*) from publication_log").fetchone()[0] == 5
+
+
+def test_a_published_file_from_before_the_folders_is_carried_then_replaced(tmp_path):
+    """A regular published.duckdb (the layout before publication folders) whose log lacks the new
+    columns: its rows are carried with null there, and the link takes its place."""
+    published = tmp_path / "published.duckdb"
+    with duckdb.connect(str(published)) as conn:
+        conn.execute("create table publication_log (published_at timestamp, run_id varchar, source varchar, "
+                     "is_synthetic boolean, first_month date, last_month date, row_counts json, gate_result varchar)")
+        conn.execute("insert into publication_log values ('2026-11-01 00:00', 'old', 'demo', true, "
+                     "'2024-01-01', '2024-02-01', '{}', 'passed')")
+    result = publish(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published,
+                     run_id="new", source="test", is_synthetic=True, gate_result="passed")
+    assert published.is_symlink() and result.notices == ()
+    assert result.previous_last_month == "2024-02-01"
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select run_id, storage_version from publication_log order by published_at").fetchall() == [
+            ("old", None), ("new", "v1.0.0")]
+
+
+def test_a_previous_file_this_duckdb_cannot_read_is_kept_and_said(tmp_path):
+    """E.g. a file written by DuckDB 2.x: its log cannot be carried; the file is kept, not lost."""
+    published = tmp_path / "published.duckdb"
+    published.write_bytes(b"\0" * 8 + b"DUCK" + b"\xe7\x03" + b"\0" * 4082)  # a header no 1.x release reads
+    result = publish(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published,
+                     run_id="new", source="test", is_synthetic=True, gate_result="passed")
+    (notice,) = result.notices
+    assert "publication_log was not carried over" in notice and "legacy-" in notice
+    (kept,) = (tmp_path / "publications").glob("legacy-*-published.duckdb")
+    assert kept.read_bytes()[8:12] == b"DUCK"
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select run_id from publication_log").fetchall() == [("new",)]

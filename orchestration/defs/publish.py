@@ -21,7 +21,7 @@ from orchestration.defs.dbt_assets import mart_keys, warehouse_dbt_assets
 from orchestration.defs.quality import GX_CHECKS
 from orchestration.defs.raw_assets import RAW_ASSETS
 from orchestration.defs.resources import SourceResource, WarehouseResource
-from orchestration.publishing import publish
+from orchestration.publishing import EXPORTS, STORAGE_VERSION, publish
 
 
 def blocking_checks_upstream(
@@ -124,8 +124,10 @@ def review_gate(
     deps=mart_keys(),
     kinds={"duckdb"},
     description=(
-        "Copies every mart into WAREHOUSE_DIR/published.duckdb (what readers open), atomically, with "
-        "each number's dbt definition as a table/column comment and a row in publication_log. "
+        "Copies every mart into WAREHOUSE_DIR/published.duckdb (what readers open; DuckDB storage v1.0.0, "
+        "read by DuckDB 1.0 and later) and its exports (WAREHOUSE_DIR/exports: Parquet per table, the Excel "
+        "workbook), atomically as one set, with each number's dbt definition as a table/column comment and "
+        "a row in publication_log. "
         "Publishes only when every blocking check upstream passed on the data as it stands (in this "
         "run or, for assets this run did not touch, in the run that last built them)."
     ),
@@ -155,7 +157,12 @@ def published_warehouse(
         is_synthetic=src.synthetic,
         gate_result=gate,
     )
-    context.log.info(f"published {publication.path} ({publication.first_month} .. {publication.last_month})")
+    context.log.info(
+        f"published {publication.path} ({publication.first_month} .. {publication.last_month}), "
+        f"publication {publication.publication_id}, exports in {publication.path.parent / EXPORTS}"
+    )
+    for notice in publication.notices:
+        context.log.warning(notice)
     lost = publication.lost_months()
     if lost:
         context.log.warning(
@@ -167,11 +174,15 @@ def published_warehouse(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
             "published_at": publication.published_at.isoformat(),
+            "publication_id": publication.publication_id,
+            "storage_version": STORAGE_VERSION,
+            "exports": dg.MetadataValue.md("\n".join(f"- {p}" for p in publication.exports)),
             "first_month": publication.first_month,
             "last_month": publication.last_month,
             "row_counts": dg.MetadataValue.json(publication.row_counts),
             "source": src.label,
             "gate_result": gate,
             "months_no_longer_published": lost or "none",
+            "notices": "\n".join(publication.notices) or "none",
         }
     )
