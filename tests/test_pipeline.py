@@ -285,3 +285,23 @@ def copy_run(uncommitted: Path, source: str, target: str, microseconds_later: in
             destination = folder.joinpath(*parts)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, destination)
+
+
+def test_a_build_file_written_by_duckdb_2_stops_the_run_before_any_step(demo_run, tmp_path, capsys):
+    """A warehouse built before the pin to DuckDB 1.x: the run says what to do, touches nothing."""
+    import gzip
+
+    from orchestration.settings import Settings
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    build = warehouse / "build.duckdb"
+    fixture = Path(__file__).parent / "fixtures" / "duckdb" / "written_by_duckdb_2.0.1.duckdb.gz"
+    build.write_bytes(gzip.decompress(fixture.read_bytes()))
+    before = sha256(build)
+    code = run.main(instance=dg.DagsterInstance.ephemeral(), settings=Settings(warehouse_dir=warehouse, source="demo"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"the run could not start: {build} was written by a newer DuckDB than this pipeline's {duckdb.__version__}" in err
+    assert "version number 999" in err and f"mv '{build}' '{build}.duckdb2'" in err
+    assert sha256(build) == before and not (warehouse / "published.duckdb").exists()

@@ -8,6 +8,7 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
@@ -90,12 +91,38 @@ class WarehouseResource(dg.ConfigurableResource):
         claim_instance(context.instance, Path(self.warehouse_dir))
 
 
+def refuse_newer_storage(path: Path) -> None:
+    """A build file this DuckDB cannot open (written by DuckDB 2.x, which this warehouse used before
+    it pinned 1.5.5) stops the run before any step with what to do, instead of DuckDB's IO error
+    in the first step. The build file holds only what runs rebuild from the source."""
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.IOException as error:
+        if "version number" not in str(error):
+            raise
+        raise dg.Failure(
+            description=(
+                f"{path} was written by a newer DuckDB than this pipeline's {duckdb.__version__} "
+                f"({str(error).splitlines()[0].removeprefix('IO Error: ')}): the warehouse now pins DuckDB "
+                f"{duckdb.__version__} so that DuckDB 1.x readers can open what it publishes (README, 'DuckDB "
+                f"version'). The build file holds only what runs rebuild: move it aside (mv '{path}' "
+                f"'{path}.duckdb2') and run `make run` without MONTHS (a full refresh; a live source replays "
+                "its saved responses)"
+            )
+        ) from None
+    except duckdb.Error:
+        return  # anything else (the file open in this process, ...) is for the step that opens it to report
+
+
 class BuildDuckDBResource(DuckDBResource):
     """The build file, WAREHOUSE_DIR/build.duckdb. A run using it first makes sure the Dagster
-    instance is this warehouse's own (claim_instance)."""
+    instance is this warehouse's own (claim_instance) and that this DuckDB can open the file."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         claim_instance(context.instance, Path(self.database).parent)
+        refuse_newer_storage(Path(self.database))
 
 
 class WarehouseDbtCliResource(DbtCliResource):
