@@ -20,11 +20,19 @@ export TQDM_DISABLE := 1
 # One planned event per asset for a run over many months (see orchestration/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: run test ui note bench clean
+.PHONY: run test ui note sql bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Real older DuckDB clients the tests open the published file with (tests/duckdb_reader_versions.txt),
+# each installed once from PyPI into a folder of its own (no dependencies: the tests import it alone).
+READER_VERSIONS := $(shell grep -v '^\#' tests/duckdb_reader_versions.txt)
+READERS := $(VENV)/duckdb-readers
+$(READERS)/%/.installed: | $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(READERS)/$* duckdb==$*
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml:
@@ -36,13 +44,18 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)')
 
-## test: the pytest suite (no network).
-test: $(VENV)/.installed
+## test: the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
+test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
 	$(PY) -m pytest
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed
 	$(PY) -m orchestration.note $(if $(MONTH),--month '$(MONTH)')
+
+## sql: the duckdb CLI (pinned, from .venv), read-only on the published file; Q="select ..." runs one query and exits.
+sql: $(VENV)/.installed
+	@test -e "$(WAREHOUSE_DIR)/published.duckdb" || { echo "sql: no published file at $(WAREHOUSE_DIR)/published.duckdb: run make run first" >&2; exit 1; }
+	@$(VENV)/bin/duckdb -readonly "$(WAREHOUSE_DIR)/published.duckdb" $(if $(Q),-c "$$Q")
 
 ## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
 bench: $(VENV)/.installed
