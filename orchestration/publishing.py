@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import write_exports
+from orchestration.exports import WORKBOOK, write_exports
 
 MARTS_SCHEMA = "marts"
 LOG_TABLE = "publication_log"
@@ -38,6 +38,7 @@ PUBLICATIONS = "publications"  # WAREHOUSE_DIR/publications/<id>/ and the link `
 CURRENT = "current"
 EXPORTS = "exports"
 KEEP_PREVIOUS = 2  # publications kept besides the current one, for readers still holding them open
+PUBLICATION_FILES = ("published.duckdb", WORKBOOK)  # besides the Parquet: what a publication folder holds
 
 LOG_COLUMNS = """
     published_at timestamp not null,
@@ -140,14 +141,23 @@ def _create_log(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"comment on column pub.main.{LOG_TABLE}.{column} is {sql_text(definition)}")
 
 
-def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | None, str | None, str | None]:
+def _carry_log(conn: duckdb.DuckDBPyConnection, publications: Path, published_db: Path):
     """Copy the previous publication's log (by column name: logs from before a column was added
-    carry null there). Returns the months its latest publication covered, and a notice when the
-    previous file exists but this DuckDB cannot read it (a file written by DuckDB 2.x)."""
-    if not previous.exists():
+    carry null there). Returns the months its latest publication covered, and a notice when there
+    was a previous file this DuckDB cannot read.
+
+    The log is read from the current publication's `publication_log.parquet`, not from its DuckDB
+    file: a reader may hold that file open read-write (DuckDB's default in many clients), and then
+    no other process can open it at all; a Parquet file needs no lock. Only a published file from
+    before the publication folders (a regular file) is attached, once."""
+    manifest = publications / CURRENT / EXPORTS / f"{LOG_TABLE}.parquet"
+    if manifest.exists():
+        conn.execute(f"insert into pub.main.{LOG_TABLE} by name select * from read_parquet({sql_text(str(manifest))})")
+        return (*_latest_months(conn), None)
+    if not published_db.exists():
         return None, None, None
     try:
-        conn.execute(f"attach {sql_text(str(previous))} as previous (read_only)")
+        conn.execute(f"attach {sql_text(str(published_db))} as previous (read_only)")
     except duckdb.Error as error:
         return None, None, (
             f"the previous published file could not be read by DuckDB {duckdb.__version__}, so its "
@@ -158,15 +168,20 @@ def _carry_log(conn: duckdb.DuckDBPyConnection, previous: Path) -> tuple[str | N
             "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
             [LOG_TABLE],
         ).fetchone()[0]
-        if not has_log:
-            return None, None, None
-        conn.execute(f"insert into pub.main.{LOG_TABLE} by name select * from previous.main.{LOG_TABLE}")
-        covered = conn.execute(
-            f"select first_month, last_month from pub.main.{LOG_TABLE} order by published_at desc limit 1"
-        ).fetchone()
-        return (str(covered[0]) if covered[0] else None, str(covered[1]) if covered[1] else None, None)
+        if has_log:
+            conn.execute(f"insert into pub.main.{LOG_TABLE} by name select * from previous.main.{LOG_TABLE}")
+        return (*_latest_months(conn), None)
     finally:
         conn.execute("detach previous")
+
+
+def _latest_months(conn: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    covered = conn.execute(
+        f"select first_month, last_month from pub.main.{LOG_TABLE} order by published_at desc limit 1"
+    ).fetchone()
+    if covered is None:
+        return None, None
+    return (str(covered[0]) if covered[0] else None, str(covered[1]) if covered[1] else None)
 
 
 def _verify(folder: Path, expected: dict[str, int]) -> None:
@@ -199,16 +214,27 @@ def _fsync_dir(folder: Path) -> None:
         os.close(handle)
 
 
-def _link(link: Path, target: str) -> None:
-    """Make `link` a symbolic link to `target` with one atomic rename (replacing what was there)."""
+def _link(link: Path, target: str, publications: Path) -> None:
+    """Make `link` a symbolic link to `target` with one atomic rename (replacing what was there).
+
+    A copy of the warehouse made by a tool that follows links (`cp -r`, a backup restored) holds
+    real folders where the links were, each a copy of a publication: such a folder is moved aside
+    and removed once the link is in place. A folder holding anything else is left alone."""
     if link.is_symlink() and os.readlink(link) == target:
         return
+    aside = None
     if link.is_dir() and not link.is_symlink():
-        raise PublishError(f"{link} is a folder, not the link to the current publication: move it away and publish again")
+        if any(p.is_file() and p.suffix != ".parquet" and p.name not in PUBLICATION_FILES for p in link.rglob("*")):
+            raise PublishError(f"{link} is a folder with files of its own, where the link to the current "
+                               "publication belongs: move it away and publish again")
+        aside = publications / f".{link.name}-copy.{os.getpid()}.tmp"
+        os.rename(link, aside)
     temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
     temporary.unlink(missing_ok=True)
     os.symlink(target, temporary)
     os.replace(temporary, link)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _keep_legacy_file(published_db: Path, publications: Path) -> Path | None:
@@ -277,7 +303,7 @@ def publish(
             ).fetchone()
             conn.execute("detach build")
             _create_log(conn)
-            previous_first, previous_last, notice = _carry_log(conn, published_db)
+            previous_first, previous_last, notice = _carry_log(conn, publications, published_db)
             conn.execute(
                 f"insert into pub.main.{LOG_TABLE} by name select ? as published_at, ? as run_id, ? as source, "
                 "? as is_synthetic, ? as first_month, ? as last_month, ? as row_counts, ? as gate_result, "
@@ -296,9 +322,11 @@ def publish(
             before_rename(tmp)
         os.rename(tmp, folder)
         legacy = _keep_legacy_file(published_db, publications) if notice else None
-        _link(publications / CURRENT, publication_id)  # the one atomic switch: DuckDB file and exports together
-        _link(published_db, f"{PUBLICATIONS}/{CURRENT}/published.duckdb")
-        _link(warehouse / EXPORTS, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}")
+        # The readers' two paths are fixed links through `current` (made once; first, so that anything
+        # in their way stops the publication before it switches), then the one switch: file and exports.
+        _link(published_db, f"{PUBLICATIONS}/{CURRENT}/published.duckdb", publications)
+        _link(warehouse / EXPORTS, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}", publications)
+        _link(publications / CURRENT, publication_id, publications)
         _fsync_dir(publications)
         _fsync_dir(warehouse)
     except BaseException:

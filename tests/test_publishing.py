@@ -220,3 +220,64 @@ def test_a_previous_file_this_duckdb_cannot_read_is_kept_and_said(tmp_path):
     assert kept.read_bytes()[8:12] == b"DUCK"
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select run_id from publication_log").fetchall() == [("new",)]
+
+
+HOLD_READ_WRITE = """
+import sys, time
+import duckdb
+conn = duckdb.connect(sys.argv[1])  # read-write: DuckDB's default, and what many SQL clients do
+print(conn.execute("select count(*) from mart_monthly_note").fetchone()[0], flush=True)
+sys.stdin.readline()
+print(conn.execute("select count(*) from mart_monthly_note").fetchone()[0], flush=True)
+"""
+
+
+def test_a_reader_holding_the_file_read_write_does_not_block_publication(warehouse):
+    """Such a reader holds DuckDB's lock on the file; publishing needs nothing of that file."""
+    tmp_path, _, published = warehouse
+    reader = subprocess.Popen([sys.executable, "-c", HOLD_READ_WRITE, str(published)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "3"
+        with pytest.raises(duckdb.IOException, match="lock"):
+            duckdb.connect(str(published), read_only=True)  # the lock is real
+        result = publish(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published,
+                         run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+        assert result.previous_last_month == "2024-03-01"  # the log was carried all the same
+        out, _ = reader.communicate("\n", timeout=60)
+        assert out.strip() == "3"  # the reader keeps its publication until it reconnects
+    finally:
+        reader.kill()
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select count(*) from mart_monthly_note").fetchone()[0] == 5
+        assert conn.execute("select run_id from publication_log order by published_at").fetchall() == [
+            ("run-1",), ("run-2",)]
+
+
+def test_a_copy_of_the_warehouse_that_followed_the_links_publishes(warehouse):
+    """`cp -r` or a restored backup turns the links into folders and a file: the next publication
+    puts the links back and carries the log."""
+    import shutil
+
+    tmp_path, build, _ = warehouse
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path, copy, symlinks=False, ignore=shutil.ignore_patterns("copy"))
+    assert not (copy / "published.duckdb").is_symlink() and (copy / "publications" / "current").is_dir()
+    publish(build, copy / "published.duckdb", run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    assert all((copy / p).is_symlink() for p in ("published.duckdb", "exports", "publications/current"))
+    with duckdb.connect(str(copy / "published.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
+    assert not list((copy / "publications").glob(".*"))
+
+
+def test_a_folder_of_someone_elses_files_where_the_exports_link_goes_is_left_alone(warehouse):
+    tmp_path, build, published = warehouse
+    (tmp_path / "exports").unlink()
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "my_notes.txt").write_text("mine")
+    with pytest.raises(PublishError, match="exports is a folder with files of its own"):
+        publish(build, published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    assert (tmp_path / "exports" / "my_notes.txt").read_text() == "mine"
+    with duckdb.connect(str(published), read_only=True) as conn:  # the publication did not switch
+        assert conn.execute("select run_id from publication_log").fetchall() == [("run-1",)]
+    assert len(list((tmp_path / "publications").glob("2*"))) == 1
