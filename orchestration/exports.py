@@ -19,6 +19,7 @@ import duckdb
 import xlsxwriter
 
 WORKBOOK = "miner_note.xlsx"
+EXCEL_MAX_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
 LOG_TABLE = "publication_log"
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                   "UBIGINT")
@@ -74,8 +75,10 @@ def _quoted(text: object) -> str:
     return str(text).replace("'", "''")
 
 
-def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, publication_id: str) -> None:
-    """The workbook: marts first (alphabetical), then `definitions` and `publication`."""
+def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, publication_id: str) -> list[str]:
+    """The workbook: marts first (alphabetical), then `definitions` and `publication`. A mart longer
+    than a sheet holds keeps its first EXCEL_MAX_ROWS rows there (the Parquet has all): returned as
+    notices, and said at the end of the definitions sheet."""
     tables = _tables(conn, database)
     synthetic = conn.execute(f"select bool_or(is_synthetic) from {database}.main.{LOG_TABLE} "
                              f"where publication_id = ?", [publication_id]).fetchone()[0]
@@ -90,14 +93,20 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, p
     })
     header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     formats: dict[str, object] = {}
+    notices = []
     try:
         for table, _ in tables:
             if table != LOG_TABLE:
-                _write_sheet(conn, workbook, formats, header, table, f"select * from {database}.main.\"{table}\"",
+                rows = conn.execute(f'select count(*) from {database}.main."{table}"').fetchone()[0]
+                if rows > EXCEL_MAX_ROWS:
+                    notices.append(f"{WORKBOOK}: sheet {table} holds the first {EXCEL_MAX_ROWS:,} of its {rows:,} "
+                                   f"rows (an Excel sheet's limit); {table}.parquet has all of them")
+                _write_sheet(conn, workbook, formats, header, table,
+                             f'select * from {database}.main."{table}" limit {EXCEL_MAX_ROWS}',
                              _columns(conn, database, table))
         definitions = [("table", "VARCHAR", None), ("column", "VARCHAR", None), ("type", "VARCHAR", None),
                        ("definition", "VARCHAR", None)]
-        _write_sheet(
+        sheet, row = _write_sheet(
             conn, workbook, formats, header, "definitions",
             f"select tbl, col, typ, def from ("
             f"select table_name as tbl, '(table)' as col, '' as typ, coalesce(comment, '') as def, -1 as pos "
@@ -107,14 +116,19 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, p
             f") order by tbl = '{LOG_TABLE}', tbl, pos",
             definitions, widths=(24, 36, 12, 100),
         )
+        for notice in notices:
+            sheet.write_row(row, 0, ("(workbook)", "", "", notice))
+            row += 1
         _write_sheet(conn, workbook, formats, header, "publication",
                      f"select * from {database}.main.{LOG_TABLE} order by published_at desc",
                      _columns(conn, database, LOG_TABLE))
     finally:
         workbook.close()
+    return notices
 
 
-def _write_sheet(conn, workbook, formats, header, name, query, columns, widths=None) -> None:
+def _write_sheet(conn, workbook, formats, header, name, query, columns, widths=None):
+    """A sheet of the query's rows under a frozen header of `columns`; returns it and its next row."""
     sheet = workbook.add_worksheet(name[:31])
     sheet.freeze_panes(1, 0)
     cell_formats = []
@@ -137,10 +151,13 @@ def _write_sheet(conn, workbook, formats, header, name, query, columns, widths=N
                     continue
                 sheet.write(row, col, value, cell_formats[col])
             row += 1
+    return sheet, row
 
 
-def write_exports(conn: duckdb.DuckDBPyConnection, database: str, out_dir: Path, publication_id: str) -> list[Path]:
-    """Every table of `database` (an attached published file) as Parquet, and the workbook."""
+def write_exports(conn: duckdb.DuckDBPyConnection, database: str, out_dir: Path,
+                  publication_id: str) -> tuple[list[Path], list[str]]:
+    """Every table of `database` (an attached published file) as Parquet, and the workbook; the
+    files written and what a reader must know of them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for table, _ in _tables(conn, database):
@@ -148,5 +165,5 @@ def write_exports(conn: duckdb.DuckDBPyConnection, database: str, out_dir: Path,
         write_parquet(conn, database, table, path, publication_id)
         written.append(path)
     workbook = out_dir / WORKBOOK
-    write_workbook(conn, database, workbook, publication_id)
-    return [*written, workbook]
+    notices = write_workbook(conn, database, workbook, publication_id)
+    return [*written, workbook], notices

@@ -314,7 +314,7 @@ def publish(
             )
             conn.execute("checkpoint pub")
             log_rows = conn.execute(f"select count(*) from pub.main.{LOG_TABLE}").fetchone()[0]
-            exports = write_exports(conn, "pub", tmp / EXPORTS, publication_id)
+            exports, export_notices = write_exports(conn, "pub", tmp / EXPORTS, publication_id)
             conn.execute("detach pub")
         _verify(tmp, {**counts, LOG_TABLE: log_rows})
         _fsync_tree(tmp)
@@ -336,6 +336,7 @@ def publish(
         raise
     _prune(publications, publication_id)
     notices = [f"{notice}; it is kept as {legacy}"] if legacy else [notice] if notice else []
+    notices += export_notices
     return Publication(
         path=published_db,
         published_at=published_at,

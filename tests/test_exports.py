@@ -97,3 +97,21 @@ def test_the_publication_sheet_names_this_publication_first(published):
     header, newest = list(sheet.iter_rows(min_row=1, max_row=2, values_only=True))
     row = dict(zip(header, newest))
     assert (row["publication_id"], row["storage_version"], row["is_synthetic"]) == (publication_id, "v1.0.0", True)
+
+
+def test_a_mart_longer_than_a_sheet_keeps_its_first_rows_and_says_so(tmp_path, monkeypatch):
+    from orchestration import exports
+
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 3)
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{tmp_path / 'p.duckdb'}' as pub")
+        conn.execute("create table pub.main.mart_x as select range as n from range(5)")
+        conn.execute("create table pub.main.publication_log as select 'id' as publication_id, true as is_synthetic, "
+                     "now()::timestamp as published_at")
+        written, notices = exports.write_exports(conn, "pub", tmp_path / "out", "id")
+    assert notices == ["miner_note.xlsx: sheet mart_x holds the first 3 of its 5 rows (an Excel sheet's limit); "
+                       "mart_x.parquet has all of them"]
+    book = openpyxl.load_workbook(tmp_path / "out" / WORKBOOK, read_only=True)
+    assert [r[0] for r in book["mart_x"].iter_rows(values_only=True)] == ["n", 0, 1, 2]
+    assert list(book["definitions"].iter_rows(values_only=True))[-1] == ("(workbook)", None, None, notices[0])
+    assert pq.read_table(tmp_path / "out" / "mart_x.parquet").num_rows == 5
