@@ -165,7 +165,7 @@ def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsy
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
-    assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith("passed: 63 blocking checks clear the build")
+    assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith("passed: 67 blocking checks clear the build")
 
 
 def test_a_shorter_export_publishes_and_the_summary_names_the_months_readers_lost(warehouse_copy, capsys):
