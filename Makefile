@@ -20,7 +20,7 @@ export TQDM_DISABLE := 1
 # One planned event per asset for a run over many months (see orchestration/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: run test ui note bench clean
+.PHONY: run test ui note docs bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: $(VENV)/.installed
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed
 	$(PY) -m orchestration.note $(if $(MONTH),--month '$(MONTH)')
+
+## docs: dbt's docs site and the quality gate's results of the current build, in $(WAREHOUSE_DIR)/docs (offline pages).
+docs: $(VENV)/.installed
+	$(PY) -m orchestration.docs
 
 ## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
 bench: $(VENV)/.installed

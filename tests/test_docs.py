@@ -1,15 +1,21 @@
-"""The pages we ship fetch nothing from another host; the quality page after each gate."""
+"""`make docs` on the session's demo build with sockets blocked: dbt's page and the quality page
+exist, say what a reader needs, and no page we ship would fetch anything from another host."""
 
 from __future__ import annotations
 
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import duckdb
+import pytest
+import yaml
 
+from orchestration.docs import __main__ as make_docs
 from orchestration.offline_html import POLICY_META, make_offline
 from orchestration.quality import gx_suites
+from orchestration.settings import REPO_ROOT, Settings
 
 OUTSIDE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.IGNORECASE)
@@ -40,6 +46,79 @@ def outside_references(text: str) -> list[str]:
     parser = Fetches()
     parser.feed(text)
     return [url for url in parser.urls if OUTSIDE.match(url)]
+
+
+@pytest.fixture(scope="module")
+def docs(demo_run):
+    """`make docs` once on the demo build: (exit code, settings)."""
+    exit_code, settings, _ = demo_run
+    assert exit_code == 0
+    return make_docs.main(settings=settings), settings
+
+
+def shipped_pages(warehouse_dir: Path) -> list[Path]:
+    site = warehouse_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    return sorted((warehouse_dir / "docs").glob("*.html")) + sorted(site.rglob("*.html"))
+
+
+def test_docs_without_a_build_say_to_run_make_run_first(tmp_path, capsys):
+    code = make_docs.main(settings=Settings(warehouse_dir=tmp_path, source="demo"))
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and "no build at" in err[0] and "run `make run` first" in err[0]
+    assert not (tmp_path / "docs").exists()
+
+
+def test_dbt_page_documents_the_build(docs):
+    code, settings = docs
+    page = (settings.warehouse_dir / "docs" / "index.html").read_text(encoding="utf-8")
+    marts = yaml.safe_load((REPO_ROOT / "models" / "marts" / "mart_monthly_note.yml").read_text())["models"][0]
+    described = next(c for c in marts["columns"] if c["name"] == "is_synthetic_data")["description"]
+
+    assert code == 0
+    assert '"model.miner_warehouse.mart_monthly_note"' in page  # the manifest, inlined
+    assert json.dumps(described) in page  # a column's definition from the YAML
+    # the catalog, read from the build file: the column's type and the comment dbt persisted there
+    assert '"is_synthetic_data": {"type": "BOOLEAN", ' in page
+    assert '"send_anonymous_usage_stats": false' in page  # dbt's tracker stays off
+
+
+def test_quality_page_lists_every_suite_with_its_latest_result(docs):
+    code, settings = docs
+    page_path = settings.warehouse_dir / "docs" / "quality.html"
+    page = page_path.read_text(encoding="utf-8")
+    suites = gx_suites.suite_tables()
+
+    assert code == 0
+    for suite, table in suites.items():
+        section = page.split(f'<h2 id="{suite}">', 1)[1].split("<h2 ", 1)[0]
+        assert f"<code>{table}</code>" in section
+        assert re.search(r">(passed|passed with warnings|failed)</span>", section), suite
+    # the demo's note suite warns about large month-over-month moves (README): named with the row
+    note = page.split('<h2 id="mart_monthly_note">', 1)[1].split("<h2 ", 1)[0]
+    assert "passed with warnings" in note and ">warning</td>" in note and ">critical</td>" not in note
+    assert "expect_column_values_to_be_between" in note and "combined_market_cap_mom" in note
+    assert "&#39;month&#39;: &#39;" in note  # the example row's identifying column, from the gate
+    # written by make docs after the dbt page (the gate's own version has no dbt page to link)
+    assert 'href="index.html"' in page
+    links = re.findall(r'href="([^"#]+)"', page)
+    assert any("/validations/" in link for link in links)
+    assert all((page_path.parent / link).is_file() for link in links)
+
+
+def test_no_page_we_ship_fetches_from_another_host(docs):
+    _, settings = docs
+    pages = shipped_pages(settings.warehouse_dir)
+
+    assert len(pages) > 20  # both of ours, GX's index, suite and result pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert outside_references(text) == [], page
+        assert "dataContextId" not in text, page
+        assert POLICY_META in text or 'http-equiv="Content-Security-Policy"' in text, page
+    gx_index = settings.warehouse_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert "quality.html" in gx_index.read_text(encoding="utf-8")  # the blank index points to our page
 
 
 def test_make_offline_removes_every_outside_request_and_keeps_the_rest():
