@@ -1,5 +1,6 @@
-"""`make docs` on the session's demo build with sockets blocked: dbt's page and the quality page
-exist, say what a reader needs, and no page we ship would fetch anything from another host."""
+"""`make docs` on the session's demo build (sockets blocked in this process; dbt runs as a
+subprocess on a machine without internet): dbt's page and the quality page exist, say what a
+reader needs, and no page we ship would fetch anything from another host."""
 
 from __future__ import annotations
 

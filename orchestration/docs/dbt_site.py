@@ -14,19 +14,22 @@ on by the manifest's `send_anonymous_usage_stats`. dbt is run with that flag off
 environment says, and the page gets a Content-Security-Policy that refuses any other host
 (offline_html.py), so the tracker can neither be switched on nor load.
 
-dbt runs in this process (dbt's programmatic API, `dbtRunner`), not as a subprocess: nothing it
-does escapes the caller's guards (the tests block sockets), and there is no `dbt --version`
-network probe as with dagster-dbt's CLI resource.
+dbt runs as a subprocess, as in the pipeline, not through its in-process API: dbt-duckdb keeps
+its connection to the build file open until the process exits, which would lock build.duckdb
+against every later reader and writer of a longer-lived caller (the test session). It is called
+directly rather than through dagster-dbt's CLI resource, which first runs `dbt --version`, a
+network probe.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
-from orchestration.defs.dbt_assets import PARSE_STATE, PARTIAL_PARSE, dbt_run_folder, environment, keep_parse_state
+from orchestration.defs.dbt_assets import PARSE_STATE, PARTIAL_PARSE, dbt_run_folder, keep_parse_state
 from orchestration.defs.dbt_project import DBT_PROJECT
 from orchestration.docs import DBT_PAGE, docs_dir
 from orchestration.offline_html import make_offline
@@ -42,7 +45,7 @@ class DocsError(RuntimeError):
 
 def docs_generate_args(target_path: Path) -> list[str]:
     return [
-        "docs", "generate", "--static",
+        "dbt", "docs", "generate", "--static",
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--project-dir", str(DBT_PROJECT.project_dir),
@@ -55,23 +58,20 @@ def docs_generate_args(target_path: Path) -> list[str]:
 def build_dbt_site(warehouse_dir: Path, keep_runs: int) -> Path:
     """Generate dbt's static docs of the build in `warehouse_dir` and write them, made offline,
     to docs/index.html (replaced atomically); its path."""
-    from dbt.cli.main import dbtRunner
-
     target_path = dbt_run_folder(warehouse_dir, "docs", uuid.uuid4().hex)
     target_path.mkdir(parents=True, exist_ok=True)
     cache = warehouse_dir / PARSE_STATE
     if cache.exists():
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
     try:
-        with environment(WAREHOUSE_DIR=str(warehouse_dir)):
-            result = dbtRunner().invoke(docs_generate_args(target_path))
+        # prepare_environment() put this interpreter's dbt first on PATH and telemetry off
+        result = subprocess.run(docs_generate_args(target_path), env={**os.environ, "WAREHOUSE_DIR": str(warehouse_dir)})
     finally:
         keep_parse_state(target_path, cache)
         prune_run_folders(target_path.parent, keep_runs, current=target_path)
     static = target_path / STATIC_PAGE
-    if not result.success or not static.exists():
-        why = result.exception or f"see {target_path / 'dbt.log'}"
-        raise DocsError(f"dbt docs generate failed: {why}")
+    if result.returncode != 0 or not static.exists():
+        raise DocsError(f"dbt docs generate failed (exit code {result.returncode}; its log: {target_path / 'dbt.log'})")
     text = static.read_text(encoding="utf-8")
     if TRACKING_OFF not in text:
         raise DocsError(f"dbt's page has usage tracking on ({STATIC_PAGE} in {target_path}); not written")
