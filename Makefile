@@ -20,7 +20,7 @@ export TQDM_DISABLE := 1
 # One planned event per asset for a run over many months (see orchestration/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: run test ui note sql bench clean
+.PHONY: run test ui note sql docs bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ note: $(VENV)/.installed
 sql: $(VENV)/.installed
 	@test -e "$(WAREHOUSE_DIR)/published.duckdb" || { echo "sql: no published file at $(WAREHOUSE_DIR)/published.duckdb: run make run first" >&2; exit 1; }
 	@$(VENV)/bin/duckdb -readonly "$(WAREHOUSE_DIR)/published.duckdb" $(if $(Q),-c "$$Q")
+
+## docs: dbt's docs site and the quality gate's results of the current build, in $(WAREHOUSE_DIR)/docs (offline pages).
+docs: $(VENV)/.installed
+	$(PY) -m orchestration.docs
 
 ## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
 bench: $(VENV)/.installed

@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import nyse_calendar
+from orchestration.quality.results_page import write_quality_docs
 from orchestration.retention import prune_gx_results
 from orchestration.settings import REPO_ROOT, prepare_environment
 
@@ -58,13 +59,22 @@ class Failure:
         """One line a user can act on: expectation, table.column, how many rows, the first bad row
         (its identifying columns and the failing value; the whole rows are in `example_rows`)."""
         where = f"{table}.{self.column}" if self.column else table
-        example = ""
-        if self.example_rows:
-            row = self.example_rows[0]
-            involved = set(self.column.split(", ")) if self.column else set()
-            shown = {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k in involved} or row
-            example = f"; example row: {shown}"
+        example = f"; example row: {self.example}" if self.example else ""
         return f"{self.expectation} failed on {where} ({self.detail}){example}"
+
+    @property
+    def example(self) -> dict | None:
+        """The first bad row's identifying columns and the columns the expectation looks at."""
+        if not self.example_rows:
+            return None
+        row = self.example_rows[0]
+        involved = set(self.column.split(", ")) if self.column else set()
+        return {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k in involved} or row
+
+    def recorded(self) -> dict:
+        """What the stored result keeps of it (its meta), for the quality page (results_page.py)."""
+        return {"expectation": self.expectation, "column": self.column, "severity": self.severity,
+                "unexpected_count": self.unexpected_count, "detail": self.detail, "example": self.example}
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,11 @@ def suite_paths() -> list[Path]:
 
 def read_suite_file(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def suite_tables() -> dict[str, str]:
+    """Each suite's name -> the table it checks (its `meta`)."""
+    return {spec["name"]: spec["meta"]["table"] for spec in map(read_suite_file, suite_paths())}
 
 
 PARAMETERS = {"nyse_holidays": nyse_calendar.holidays}
@@ -227,7 +242,9 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
     batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
     result = batch.validate(_gx().ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
+    failures = [_failure(item, frame) for item in result.results if not item.success]
     result.meta.update(run_id=run_id, validation_time=run_id.run_time)  # what a checkpoint would add
+    result.meta["failures"] = [f.recorded() for f in failures]  # with the bad rows' keys, which GX does not keep
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
@@ -239,7 +256,7 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
         suite=spec["name"],
         table=table,
         evaluated=len(result.results),
-        failures=[_failure(item, frame) for item in result.results if not item.success],
+        failures=failures,
         rows=len(frame),
     )
     return outcome, key
@@ -322,6 +339,7 @@ def validate_suites(
         if keep_runs is not None:  # before the index is rebuilt, so that it links no deleted page
             prune_gx_results(uncommitted, keep_runs, run_id.run_name)
         context.build_data_docs(resource_identifiers=rendered)
+        write_quality_docs(db_path.parent, suite_tables(), run_id.run_time)
     docs = site / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
     if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):

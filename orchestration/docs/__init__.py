@@ -1,0 +1,19 @@
+"""The warehouse's documentation for readers, in WAREHOUSE_DIR/docs (`make docs`).
+
+Two pages, both opening offline from the folder alone: `index.html`, dbt's docs site (every
+model, column definition, test and the lineage graph) of the current build, and `quality.html`,
+the quality gate's latest Great Expectations results per suite. The quality page is also
+rewritten by every gate, so it is current whether or not `make docs` ran since.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DBT_PAGE = "index.html"
+QUALITY_PAGE = "quality.html"
+
+
+def docs_dir(warehouse_dir: Path) -> Path:
+    """Where the documentation lands: beside the build it describes, in WAREHOUSE_DIR/docs."""
+    return warehouse_dir / "docs"
