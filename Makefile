@@ -32,9 +32,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 	printf 'telemetry:\n  enabled: false\n' > $@
 
 ## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish;
-##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes).
+##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes);
+##      VERBOSE=1 prints Dagster's and dbt's whole stream instead of one line per step.
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)')
+	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)') $(if $(filter 1,$(VERBOSE)),--verbose)
 
 ## test: the pytest suite (no network).
 test: $(VENV)/.installed
