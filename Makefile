@@ -49,9 +49,9 @@ note: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
-## ui: the Dagster UI on 127.0.0.1:$(UI_PORT), history kept in $(DAGSTER_HOME).
+## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in $(DAGSTER_HOME).
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+	$(PY) -m orchestration.ui --port $(UI_PORT)
 
 clean:
 	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs
