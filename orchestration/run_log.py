@@ -36,6 +36,8 @@ LOGS = "logs"  # in WAREHOUSE_DIR
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 DBT_OUTPUT = "dbt_output"  # a record's attribute: a line dbt printed (see defs/dbt_assets.py)
 DBT_PROGRESS = re.compile(r"^(\d+) of (\d+) ")
+# Dagster's word that a step will not run because one before it failed (an error message, not an event).
+NOT_RUN = re.compile(r"^Dependencies for step (?P<step>\S+) (failed|were not executed)")
 
 # What a person calls each step; a step not named here shows its key.
 STEP_LABELS = {
@@ -133,8 +135,13 @@ class StepLines(logging.Handler):
         try:
             meta = _meta(record)
             event, step = meta.get("dagster_event"), meta.get("step_key")
+            text = meta.get("orig_message", "")
             if event is not None:
                 self._on_event(event, step, record.created)
+            elif (skipped := NOT_RUN.match(text)) and skipped["step"] not in self.started:
+                self.count += 1
+                self.started[skipped["step"]] = (self.count, record.created)
+                self._interrupt(f"{self._counter(self.count)} {step_label(skipped['step'])}: not run (a step before it failed)")
             elif step and record.levelno >= logging.WARNING:
                 text = ANSI.sub("", meta.get("orig_message", record.getMessage())).strip().splitlines()
                 self._interrupt(f"    {record.levelname.lower()}: {text[0] if text else ''}")
