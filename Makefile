@@ -40,9 +40,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 	printf 'telemetry:\n  enabled: false\n' > $@
 
 ## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish;
-##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes).
+##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes);
+##      VERBOSE=1 prints Dagster's and dbt's whole stream instead of one line per step.
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)')
+	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)') $(if $(filter 1,$(VERBOSE)),--verbose)
 
 ## test: the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
 test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
@@ -65,9 +66,9 @@ docs: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
-## ui: the Dagster UI on 127.0.0.1:$(UI_PORT), history kept in $(DAGSTER_HOME).
+## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in $(DAGSTER_HOME).
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+	$(PY) -m orchestration.ui --port $(UI_PORT)
 
 clean:
 	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs

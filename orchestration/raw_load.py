@@ -9,8 +9,9 @@ or, for a date window (a range of monthly partitions), only the rows inside that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -24,14 +25,25 @@ class RawDataError(ValueError):
     """Bad input: names the origin, row, column and value."""
 
 
+class MonthRows(NamedTuple):
+    """The rows one load wrote for one calendar month, and their first and last day."""
+
+    rows: int
+    first_date: date
+    last_date: date
+
+
 @dataclass(frozen=True)
 class LoadResult:
     dataset: str
     row_count: int  # rows written by this load
     table_rows: int  # rows in the table afterwards
     outside_window: int  # delivered rows dated outside the load's window, not written
-    first_date: date | None
+    first_date: date | None  # of the whole table afterwards
     last_date: date | None
+    # What this load wrote, by the month of its date column (months it wrote nothing for are absent):
+    # a monthly partition's metadata must describe that month, not the table.
+    by_month: dict[date, MonthRows] = field(default_factory=dict)
 
 
 def _quote(identifier: str) -> str:
@@ -211,11 +223,17 @@ def _write(
         delivered = conn.execute(f"select count(*) from {relation}").fetchone()[0]
         conn.execute(f"comment on table {table} is '{comment}'")
         table_rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
-        first, last = None, None
+        first, last, by_month = None, None, {}
         if dataset.date_column:
-            first, last = conn.execute(
-                f"select min({_quote(dataset.date_column)}), max({_quote(dataset.date_column)}) from {table}"
-            ).fetchone()
+            day = _quote(dataset.date_column)
+            first, last = conn.execute(f"select min({day}), max({day}) from {table}").fetchone()
+            by_month = {
+                month: MonthRows(rows, first_day, last_day)
+                for month, rows, first_day, last_day in conn.execute(
+                    f"select cast(date_trunc('month', {day}) as date), count(*), min({day}), max({day}) "
+                    f"from {table} where {inside} group by 1 order by 1"
+                ).fetchall()
+            }
         conn.execute(
             "create table if not exists raw.load_log (dataset varchar, source_name varchar, "
             "is_synthetic boolean, loaded_at timestamp, row_count bigint)"
@@ -229,4 +247,4 @@ def _write(
     except BaseException:
         conn.execute("rollback")
         raise
-    return LoadResult(dataset.name, written, table_rows, delivered - written, first, last)
+    return LoadResult(dataset.name, written, table_rows, delivered - written, first, last, by_month)

@@ -1,10 +1,11 @@
-"""Keep what every run leaves beside the warehouse bounded: the newest runs' dbt folders and GX results.
+"""Keep what every run leaves beside the warehouse bounded: the newest runs' dbt folders, GX results, logs.
 
 Each `dbt build` step leaves a folder (its manifest, compiled SQL, run_results.json and dbt.log:
-about 6 MB for the demo), and each quality gate a GX validation result and its Data Docs page per
-suite (about 1 MB a full run). With the daily schedule on that is some 2.5 GB a year that nobody
-reads after a few weeks. So after each step only the newest WAREHOUSE_KEEP_RUNS (default 30) are
-kept: of the dbt folders, and of every GX suite's results and pages. The step's own run is never
+about 6 MB for the demo), each quality gate a GX validation result and its Data Docs page per
+suite (about 1 MB a full run), and each `make run` its log file (WAREHOUSE_DIR/logs, run_log.py).
+With the daily schedule on that is some 2.5 GB a year that nobody reads after a few weeks. So after
+each step only the newest WAREHOUSE_KEEP_RUNS (default 30) are kept: of the dbt folders, of every
+GX suite's results and pages, and (after each `make run`) of the run logs. The step's own run is never
 deleted, and pruning is best effort: a folder it cannot read or delete (another process removing
 it first) is left, and never fails the step whose work it tidies.
 
@@ -88,4 +89,23 @@ def prune_gx_results(uncommitted: Path, keep: int, current_run: str) -> list[Pat
     for run in stale:
         _remove(run)
         _remove(pages / run.relative_to(results))
+    return stale
+
+
+def prune_run_logs(folder: Path, keep: int, current: Path) -> list[Path]:
+    """Delete all but the `keep` most recently written `make run` logs (`run-*.log`) in `folder`,
+    never `current` (this run's); the deleted. What cannot be deleted is left for the next run."""
+    _check_keep(keep)
+    written = {}
+    for path in folder.glob("run-*.log"):
+        try:
+            written[path] = path.stat().st_mtime
+        except OSError:  # deleted meanwhile
+            continue
+    stale = _beyond_newest(written, keep, lambda p: p == current)
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError as error:
+            log.warning("could not delete %s: %s", path, error)
     return stale

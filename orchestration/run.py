@@ -1,6 +1,8 @@
 """`make run`: materialise every asset through the same Definitions the UI loads, then summarise.
 
-Exits non-zero when a step or a blocking check fails, naming it and why in the last lines.
+Prints one line per step (`--verbose`: Dagster's and dbt's whole stream), the gate's warnings and a
+summary of the last month the run loaded; the whole log goes to WAREHOUSE_DIR/logs (run_log.py),
+named in the last line. Exits non-zero when a step or a blocking check fails, naming it and why.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import uuid
 import sys
 from datetime import date
 
@@ -20,13 +23,10 @@ prepare_environment()
 import dagster as dg  # noqa: E402
 
 from orchestration.defs.partitions import MONTHLY  # noqa: E402
+from orchestration.defs.raw_assets import month_ranges  # noqa: E402
 from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
-
-
-# The terminal gets each step's own messages, warnings and errors; Dagster's DEBUG events (a
-# materialisation per month of every raw asset, some 300 lines a full run) stay in the run's event
-# log, where the UI shows them.
-CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+from orchestration.run_log import RunLog  # noqa: E402
+from orchestration.sources import DATASETS  # noqa: E402
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -73,10 +73,14 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}"
 
 
-def summary_lines(published_db) -> list[str]:
-    """The latest month's headline, read back from the published file (what readers see)."""
+def summary_lines(published_db, month: date | None = None) -> list[str]:
+    """The headline of `month` (default: the latest published), read back from the published file
+    (what readers see)."""
     with duckdb.connect(str(published_db), read_only=True) as conn:
-        cursor = conn.execute("select * from mart_monthly_note order by month desc limit 1")
+        cursor = conn.execute(
+            "select *, month = (select max(month) from mart_monthly_note) as is_latest from mart_monthly_note "
+            "where month = coalesce(?, (select max(month) from mart_monthly_note))", [month]
+        )
         note = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
         published_at, first, last = conn.execute(
             "select published_at, first_month, last_month from publication_log order by published_at desc limit 1"
@@ -89,7 +93,7 @@ def summary_lines(published_db) -> list[str]:
     partial = " (partial month)" if note["is_partial_month"] else ""
     return [
         f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} ({banner})",
-        f"Latest month {note['month']:%Y-%m}{partial}: BTC average ${note['btc_price_avg_usd']:,.0f}, "
+        f"{'Latest month' if note['is_latest'] else 'Month'} {note['month']:%Y-%m}{partial}: BTC average ${note['btc_price_avg_usd']:,.0f}, "
         f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate {note['hashrate_avg_ehs']:,.0f} EH/s; "
         f"hashprice ${note['hashprice_usd_per_ehs_day']:,.0f}/EH/s/day",
         f"  {note['miner_count']} miners, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
@@ -118,6 +122,39 @@ def partition_range_tags(months: str | None = None) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
+def months_loaded(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]]:
+    """Rows each monthly raw dataset loaded per month ('YYYY-MM'), from its partitions' metadata."""
+    loaded: dict[str, dict[str, int]] = {}
+    for event in result.get_asset_materialization_events():
+        key, partition = event.asset_key, event.partition
+        rows = event.materialization.metadata.get("rows_loaded")
+        if key.path[0] == "raw" and partition and rows is not None:
+            loaded.setdefault(key.path[-1], {})[partition[:7]] = rows.value
+    return loaded
+
+
+def last_month_loaded(loaded: dict[str, dict[str, int]]) -> date | None:
+    """The last month for which the run loaded any daily rows (bitcoin days or closes): the month
+    a `MONTHS=...` run is about."""
+    months = [month for name, by_month in loaded.items() if not DATASETS[name].sparse
+              for month, rows in by_month.items() if rows]
+    return date.fromisoformat(f"{max(months)}-01") if months else None
+
+
+def no_data_lines(loaded: dict[str, dict[str, int]], source: str, data_end: str | None) -> list[str]:
+    """The months of the run the source had no daily rows for, per group of datasets."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, by_month in sorted(loaded.items()):
+        if DATASETS[name].sparse:  # a month without a split is normal
+            continue
+        empty = tuple(sorted(month for month, rows in by_month.items() if not rows))
+        if empty:
+            groups.setdefault(empty, []).append(f"raw/{name}")
+    ends = f"; its data ends {data_end}" if data_end else ""
+    return [f"the {source} source has no data for {month_ranges(list(months))} ({', '.join(names)}: 0 rows{ends})"
+            for months, names in groups.items()]
+
+
 def note_month(latest_complete: date, partition_keys: list[str]) -> date:
     """The month whose note `make run` renders: the latest complete published month, or, when the
     data runs past the last monthly partition (a scaled demo reaching into future years), the last
@@ -128,9 +165,11 @@ def note_month(latest_complete: date, partition_keys: list[str]) -> date:
     return date.fromisoformat(keys[-1])
 
 
-def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None) -> int:
+def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None,
+         verbose: bool = False) -> int:
     """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
-    refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise."""
+    refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise.
+    `verbose` shows the whole stream instead of a line per step."""
     try:
         settings = settings or load_settings()
         tags = partition_range_tags(months)
@@ -144,36 +183,74 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
         # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
-    span = f"months {tags['dagster/asset_partition_range_start'][:7]} .. {tags['dagster/asset_partition_range_end'][:7]}"
-    span = span if months else f"every month, a full refresh ({span}: the monthly partitions to date)"
-    print(f"Building {settings.build_db} from the {settings.source} source, {span} ...", flush=True)
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=CONSOLE_INFO)
+    note_job = defs.resolve_job_def("publish_note")
+    run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
+    with RunLog(settings.warehouse_dir, run_id, settings.keep_runs, verbose=verbose,
+                total_steps=len(job.nodes) + len(note_job.nodes)) as log:
+
+        def say(line: str = "", error: bool = False) -> None:
+            print(line, file=sys.stderr if error else sys.stdout, flush=True)
+            log.note(line)
+
+        code = _run(defs, job, note_job, instance, settings, tags, months, run_id, log, say)
+        say(f"{'Full log' if code == 0 else 'The full log'}: {log.path} ({log.elapsed():.0f} s)", error=code != 0)
+    return code
+
+
+def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: RunLog, say) -> int:
+    data_end = demo_data_end(settings)
+    first, last = tags["dagster/asset_partition_range_start"][:7], tags["dagster/asset_partition_range_end"][:7]
+    ends = f"; the {settings.source} source's data ends {data_end}" if data_end else ""
+    span = f"months {first} .. {last}{ends}" if months else (
+        f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
+    say(f"Building {settings.build_db} from the {settings.source} source, {span} ...")
+    result = job.with_logger_defs(log.logger_defs).execute_in_process(
+        instance=instance, raise_on_error=False, tags=tags, run_config=log.run_config, run_id=run_id)
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
         kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
-        print(f"\nRUN FAILED - nothing was published; {kept}.", file=sys.stderr)
+        say(f"\nRUN FAILED - nothing was published; {kept}.", error=True)
         for line in failures:
-            print(f"- {line}", file=sys.stderr)
+            say(f"- {line}", error=True)
         return 1
-    month = note_month(latest_complete_month(settings.published_db), MONTHLY.get_partition_keys())
-    note = defs.resolve_job_def("publish_note").execute_in_process(
-        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False, run_config=CONSOLE_INFO
+    loaded = months_loaded(result)
+    asked = last_month_loaded(loaded) if months else None  # a MONTHS run is about its last month with data
+    month = asked or note_month(latest_complete_month(settings.published_db), MONTHLY.get_partition_keys())
+    note = note_job.with_logger_defs(log.logger_defs).execute_in_process(
+        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False, run_config=log.run_config
     )
-    print()
+    say()
     for line in failures + publication_warnings(result):
-        print(f"warning: {line}")
-    for line in summary_lines(settings.published_db):
-        print(line)
+        say(f"warning: {line}")
+    for line in no_data_lines(loaded, settings.source, data_end):
+        # a MONTHS run the source has nothing for is worth a warning; a full refresh's empty
+        # months after the source's last day are what "the partitions to date" means
+        say(f"warning: {line}" if months else f"{line[0].upper()}{line[1:]}")
+    for line in summary_lines(settings.published_db, month):
+        say(line)
     if not note.success:
-        print("\nThe data was published, but the note failed:", file=sys.stderr)
+        say("\nThe data was published, but the note failed:", error=True)
         for line in failure_lines(note):
-            print(f"- {line}", file=sys.stderr)
+            say(f"- {line}", error=True)
         return 1
-    print(f"Note for {month:%Y-%m}: {notes_dir(settings.warehouse_dir) / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
+    say(f"Note for {month:%Y-%m}: {notes_dir(settings.warehouse_dir) / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
     return 0
+
+
+def demo_data_end(settings: Settings) -> str | None:
+    """The last day of the demo's data (known without generating it); None for other sources,
+    whose coverage shows only once they are read."""
+    if settings.source != "demo":
+        return None
+    from orchestration.sources.demo import DemoSource
+
+    return f"{DemoSource(tickers=settings.demo_tickers, years=settings.demo_years).end:%Y-%m-%d}"
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m orchestration.run", description=__doc__.splitlines()[0])
     parser.add_argument("--months", help="YYYY-MM..YYYY-MM: reload only these months (default: every month)")
-    sys.exit(main(months=parser.parse_args().months))
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print Dagster's and dbt's whole stream instead of one line per step")
+    arguments = parser.parse_args()
+    sys.exit(main(months=arguments.months, verbose=arguments.verbose))

@@ -24,10 +24,17 @@ def session_warehouse() -> Path:
     return _SESSION_WAREHOUSE
 
 
+_DEMO_RUN_OUTPUT: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def demo_run(session_warehouse):
     """One full `make run` equivalent on the demo for the whole session (about 30 s):
-    (exit code, settings, the Dagster instance that recorded it). Tests only read what it built."""
+    (exit code, settings, the Dagster instance that recorded it). Tests only read what it built.
+    What it printed is kept for `demo_run_output`."""
+    import contextlib
+    import io
+
     import dagster as dg
 
     from orchestration import run
@@ -35,4 +42,14 @@ def demo_run(session_warehouse):
 
     settings = Settings(warehouse_dir=session_warehouse, source="demo")
     instance = dg.DagsterInstance.ephemeral()
-    return run.main(instance=instance, settings=settings), settings, instance
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run.main(instance=instance, settings=settings)
+    _DEMO_RUN_OUTPUT.update(out=out.getvalue(), err=err.getvalue())
+    return code, settings, instance
+
+
+@pytest.fixture(scope="session")
+def demo_run_output(demo_run) -> dict[str, str]:
+    """What the session's full run printed: {'out': stdout, 'err': stderr}."""
+    return _DEMO_RUN_OUTPUT

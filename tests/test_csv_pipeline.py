@@ -10,6 +10,7 @@ opened before the run.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -143,6 +144,10 @@ def test_bad_input_fails_with_its_reason_and_leaves_the_published_file(case, war
 
     assert code == 1
     assert "RUN FAILED - nothing was published" in output
+    # the failing step's line, and the full log named last
+    assert re.search(r"^\[\s*\d+/10\] [\w /]+: FAILED  \d+\.\d s$", output, re.MULTILINE), output[-3000:]
+    log = re.search(r"^The full log: (\S+) \(\d+ s\)$", output, re.MULTILINE)
+    assert log and Path(log[1]).parent == warehouse / "logs" and "STEP_FAILURE" in Path(log[1]).read_text()
     for message in messages:
         assert message in output, output[-3000:]
     assert sha256(published) == before

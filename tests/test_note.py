@@ -230,6 +230,8 @@ def test_tables_print_the_marts_numbers(june):
     assert equals(equities["Combined market cap"]["Change on month"], figures["combined_market_cap_mom"])
     assert equals(equities["Combined market cap, like for like"]["Change on month"],
                   figures["combined_market_cap_like_for_like_mom"])
+    # a change only: its value cell says which miners it counts instead of staying empty
+    assert equities["Combined market cap, like for like"]["Value"] == "miners listed in both months"
     assert equities["Miners listed at month end"]["Value"] == "4"
     assert (equities["Leader (best return)"]["Value"], equities["Laggard (worst return)"]["Value"]) == ("CLSK", "MARA")
     assert equals(equities["Leader (best return)"]["Change on month"], figures["leader_return"])
@@ -358,6 +360,19 @@ def test_footer_states_the_newest_publication(june):
                       "Published 2024-08-02 06:15 UTC (run run-new, months 2024-01 .. 2024-07). "
                       "Quality gate: passed: 42 checks evaluated, 0 warnings.")
     assert f"<footer>{footer}</footer>" in html.unescape(june.html)
+
+
+def test_footer_names_a_synthetic_source_once():
+    """The pipeline records a synthetic source as 'demo (SYNTHETIC)'; the footer names it with the
+    banner once, not 'demo (SYNTHETIC) (SYNTHETIC DEMO DATA ...)'."""
+    from orchestration.note.data import Publication
+
+    publication = Publication(datetime(2025, 7, 2, 6, 0), "run-1", "demo (SYNTHETIC)", True,
+                              date(2019, 1, 1), date(2025, 6, 1), "passed")
+    assert text.provenance(publication, synthetic=True).startswith(
+        "Data source: demo (SYNTHETIC DEMO DATA - not market data). Published 2025-07-02 06:00 UTC")
+    real = Publication(datetime(2025, 7, 2, 6, 0), "run-1", "csv", False, date(2019, 1, 1), date(2025, 6, 1), "passed")
+    assert text.provenance(real, synthetic=False).startswith("Data source: csv. Published")
 
 
 def test_first_month_says_there_is_no_prior_month(published, tmp_path):

@@ -85,3 +85,40 @@ def test_graphql_lists_the_pipeline_assets_with_groups_and_descriptions(webserve
     assert {"raw/btc_daily:gx_raw.btc_daily", "marts/mart_monthly_note:gx_mart_monthly_note"} <= set(checks)
     assert len(checks) == len(list((REPO / "expectations").glob("*.json")))
     assert all(c["blocking"] and c["canExecuteIndividually"] == "CAN_EXECUTE" for c in checks.values()), checks
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_make_ui_prints_the_url_once_the_server_answers_and_stops_on_sigterm(tmp_path, session_warehouse):
+    """What `make ui` runs: the URL is printed only when /server_info answers, and a SIGTERM to the
+    wrapper (a script started it in the background, where SIGINT is ignored) stops dagster dev too."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    port = free_port()
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.ui", "--port", str(port)],
+        cwd=REPO, env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `&` in a script leaves it
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        printed = ""
+        while time.monotonic() < deadline and f"Dagster UI: {url}" not in printed:
+            line = wrapper.stdout.readline()
+            if not line:
+                break
+            printed += line
+        assert f"Dagster UI: {url}" in printed, printed
+        with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:  # it answers already
+            assert response.status == 200
+        wrapper.send_signal(signal.SIGTERM)
+        wrapper.wait(timeout=60)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{url}/server_info", timeout=2)
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+            wrapper.wait(timeout=30)

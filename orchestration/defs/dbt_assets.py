@@ -4,10 +4,11 @@
 from collections.abc import Mapping
 from typing import Any
 
+import io
 import os
 import shutil
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import dagster as dg
@@ -84,15 +85,40 @@ def warehouse_dbt_assets(
     if cache.exists():
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
-    with environment(WAREHOUSE_DIR=str(warehouse_dir)):
+    # No colour codes: dbt's lines go to the run's log (and its log file), not to a terminal.
+    with environment(WAREHOUSE_DIR=str(warehouse_dir), DBT_USE_COLORS="False", DBT_USE_COLORS_FILE="False"):
         invocation = dbt.cli(dbt_build_args(), context=context, target_path=target_path)
     events = []
     try:
-        events.extend(invocation.stream())
+        with redirect_stdout(DbtOutputToLog(context.log)):
+            events.extend(invocation.stream())
     finally:
         keep_parse_state(target_path, cache)
         prune_run_folders(target_path.parent, warehouse.keep_runs, current=target_path)
         yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
+
+
+class DbtOutputToLog(io.TextIOBase):
+    """dagster-dbt prints dbt's output lines on stdout, where neither the run's event log (the UI)
+    nor `make run`'s loggers see them. Written here, each line becomes a message of the step
+    (`context.log.info`), marked as dbt's output so a terminal can print it as dbt did."""
+
+    def __init__(self, log) -> None:
+        self.log = log
+        self.partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self.log.info(line.rstrip(), extra={"dbt_output": True})
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def dbt_run_folder(warehouse_dir: Path, op_name: str, run_id: str) -> Path:

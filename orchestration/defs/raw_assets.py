@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RUN
 from orchestration.defs.resources import SourceResource
-from orchestration.raw_load import load_frame
+from orchestration.raw_load import LoadResult, load_frame
 from orchestration.sources import DATASETS, Dataset
 
 
@@ -87,19 +87,26 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             )  # fmt: skip
         scope = "whole table" if not window else f"up to {window[1]}" if window[0] == date.min else f"{window[0]} .. {window[1]}"
         empty = f"; {dataset.when_empty}" if result.row_count == 0 and dataset.when_empty else ""
-        context.log.info(f"raw.{dataset.name}: {result.row_count} rows from {src.label} ({scope}{empty})")
+        context.log.info(f"raw.{dataset.name}: {rows(result.row_count)} from {src.label} ({scope}{empty})")
         if result.outside_window:
-            context.log.warning(f"raw.{dataset.name}: {result.outside_window} delivered rows fall outside the days loaded ({scope}); not loaded")
+            context.log.warning(f"raw.{dataset.name}: {rows(result.outside_window)} delivered fall outside the days loaded ({scope}); not loaded")
         metadata = {
-            "dagster/row_count": result.table_rows,
             "rows_loaded": result.row_count,
             "rows_outside_window": result.outside_window,
             "source": src.label,
             "table": f"raw.{dataset.name}",
         }
+        table_span = {}
         if result.first_date:
-            metadata["first_date"] = str(result.first_date)
-            metadata["last_date"] = str(result.last_date)
+            table_span = {"first_date": str(result.first_date), "last_date": str(result.last_date)}
+        if partitioned:
+            # The months' own figures go on each partition (below); the whole table's under other names.
+            metadata.update(table_rows=result.table_rows, **{f"table_{k}": v for k, v in table_span.items()})
+            empty_months = describe_partitions(context, dataset, result)
+            if empty_months and not dataset.sparse:
+                context.log.info(f"raw.{dataset.name}: no data from {src.label} for {month_ranges(empty_months)}")
+        else:
+            metadata.update({"dagster/row_count": result.table_rows, **table_span})
         for message in src.warnings:
             context.log.warning(f"raw.{dataset.name}: {message}")
         if src.warnings:
@@ -107,6 +114,53 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata=metadata)
 
     return _load
+
+
+def rows(count: int) -> str:
+    """'1 row', '2373 rows': these lines are read by people."""
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+NO_DATA = "no data from the source for this month"
+NO_EVENTS = "no rows from the source for this month (most months have none)"
+
+
+def describe_partitions(context: dg.AssetExecutionContext, dataset: Dataset, result: LoadResult) -> list[str]:
+    """Give each monthly partition of the run the metadata of its own month: the rows loaded for it
+    and their first and last day, or 0 rows and that the source had none. A run over a range
+    records one materialisation per month; without this each would carry the whole load's figures
+    (a month past the source's data showing the table's 2373 rows). The months without rows."""
+    empty = []
+    for key in context.partition_keys:
+        month = result.by_month.get(date.fromisoformat(key))
+        if month:
+            context.add_asset_metadata(
+                {"dagster/row_count": month.rows, "rows_loaded": month.rows,
+                 "first_date": str(month.first_date), "last_date": str(month.last_date)},
+                partition_key=key,
+            )
+        else:
+            context.add_asset_metadata(
+                {"dagster/row_count": 0, "rows_loaded": 0, "no_data": NO_EVENTS if dataset.sparse else NO_DATA},
+                partition_key=key,
+            )
+            empty.append(key[:7])
+    return empty
+
+
+def month_ranges(months: list[str]) -> str:
+    """'2025-07 .. 2026-12, 2027-02' from sorted 'YYYY-MM' months: consecutive ones as a range."""
+    runs: list[list[str]] = []
+    for month in months:
+        if runs and _index(month) == _index(runs[-1][-1]) + 1:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]} .. {run[-1]}" for run in runs)
+
+
+def _index(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:]) - 1
 
 
 LOAD_LOG = dg.AssetSpec(

@@ -18,6 +18,9 @@ from orchestration.note.data import Figures, Gauge, Miner, NoteData
 
 TEMPLATES = Path(__file__).parent / "templates"
 NO_CHANGE = ""  # in a change column: the figure has no month-over-month change by definition
+# The like-for-like figure is a change only (the cap of the miners listed in both months); its value
+# cell says which miners it counts instead of staying empty.
+LIKE_FOR_LIKE = "miners listed in both months"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def _figure_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
 def equities_table(f: Figures) -> Table:
     return _figure_table("Combined market cap, leader and laggard", [
         ("Combined market cap", fmt.usd_large(f.combined_market_cap_usd), fmt.change(f.combined_market_cap_mom)),
-        ("Combined market cap, like for like", NO_CHANGE, fmt.change(f.combined_market_cap_like_for_like_mom)),
+        ("Combined market cap, like for like", LIKE_FOR_LIKE, fmt.change(f.combined_market_cap_like_for_like_mom)),
         ("Miners listed at month end", str(f.miner_count), NO_CHANGE),
         ("Leader (best return)", f.leader_ticker or fmt.MISSING, fmt.change(f.leader_return)),
         ("Laggard (worst return)", f.laggard_ticker or fmt.MISSING, fmt.change(f.laggard_return)),

@@ -184,7 +184,8 @@ def partial_notice(f: Figures) -> str | None:
 
 def provenance(publication: Publication, synthetic: bool) -> str:
     """The footer: where the numbers come from and as of when."""
-    source = f"{publication.source} ({BANNER})" if synthetic else publication.source
+    # the publication names a synthetic source 'demo (SYNTHETIC)': the banner says it once, in full
+    source = f"{publication.source.removesuffix(' (SYNTHETIC)')} ({BANNER})" if synthetic else publication.source
     months = f"{fmt.month_key(publication.first_month)} .. {fmt.month_key(publication.last_month)}"
     return (f"Data source: {source}. Published {publication.published_at:%Y-%m-%d %H:%M} UTC "
             f"(run {publication.run_id}, months {months}). Quality gate: {publication.gate_result}.")

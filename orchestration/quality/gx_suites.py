@@ -181,7 +181,8 @@ def _failure(item, frame) -> Failure:
     if item.exception_info and item.exception_info.get("raised_exception"):
         detail = f"error: {item.exception_info.get('exception_message')}"
     elif res.get("unexpected_count") is not None:
-        detail = f"{res['unexpected_count']} unexpected of {res.get('element_count')} rows"
+        count = res.get("element_count")
+        detail = f"{res['unexpected_count']} unexpected of {count} {'row' if count == 1 else 'rows'}"
     else:
         detail = f"observed {_plain(res.get('observed_value'))!r}"
     return Failure(
