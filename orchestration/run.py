@@ -13,6 +13,7 @@ import re
 import uuid
 import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -23,8 +24,10 @@ prepare_environment()
 import dagster as dg  # noqa: E402
 
 from orchestration.defs.partitions import MONTHLY  # noqa: E402
+from orchestration.exports import WORKBOOK  # noqa: E402
 from orchestration.defs.raw_assets import month_ranges  # noqa: E402
 from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
+from orchestration.publishing import EXPORTS  # noqa: E402
 from orchestration.run_log import RunLog  # noqa: E402
 from orchestration.sources import DATASETS  # noqa: E402
 
@@ -52,13 +55,17 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What the publish step recorded that a reader of the summary must know: months readers lost."""
+    """What the publish step recorded that a reader of the summary must know: months readers lost,
+    and its notices (a previous file it could not read, a sheet cut at Excel's limit)."""
     lines = []
     for event in result.get_asset_materialization_events():
         meta = event.asset_key == dg.AssetKey("published_warehouse") and event.materialization.metadata
         lost = meta and meta.get("months_no_longer_published")
         if lost and lost.value != "none":
             lines.append(f"the published history is shorter than before: readers no longer have {lost.value}")
+        notices = meta and meta.get("notices")
+        if notices and notices.value != "none":
+            lines.extend(notices.value.splitlines())
     return lines
 
 
@@ -82,8 +89,9 @@ def summary_lines(published_db, month: date | None = None) -> list[str]:
             "where month = coalesce(?, (select max(month) from mart_monthly_note))", [month]
         )
         note = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
-        published_at, first, last = conn.execute(
-            "select published_at, first_month, last_month from publication_log order by published_at desc limit 1"
+        published_at, first, last, storage = conn.execute(
+            "select published_at, first_month, last_month, storage_version from publication_log "
+            "order by published_at desc limit 1"
         ).fetchone()
     banner = "SYNTHETIC DEMO DATA - not market data" if note["is_synthetic_data"] else f"source: {note['data_source']}"
     cap = note["combined_market_cap_usd"]
@@ -101,6 +109,8 @@ def summary_lines(published_db, month: date | None = None) -> list[str]:
         f"(peak {note['mcap_to_remaining_btc_peak']:.3f}, average {note['mcap_to_remaining_btc_avg']:.3f}); "
         f"/ next 4 years' rewards {note['mcap_to_4y_rewards_ratio']:.3f} "
         f"(peak {note['mcap_to_4y_rewards_peak']:.3f}, average {note['mcap_to_4y_rewards_avg']:.3f})",
+        f"Readers: DuckDB {(storage or 'v?').lstrip('v')} or later (storage {storage}), `make sql`; exports in "
+        f"{Path(published_db).parent / EXPORTS} (Parquet per table, {WORKBOOK})",
     ]
 
 

@@ -52,7 +52,7 @@ STEP_SUMMARIES = (
     re.compile(r"^raw\.\w+: (?P<summary>\d+ rows?) from .* (?P<scope>\(.*\))$"),
     re.compile(r"^\w+ gate: (?P<summary>[^;]*)"),
     re.compile(r"^Done\. (?P<summary>.*)$"),
-    re.compile(r"^published \S+ \((?P<summary>.*)\)$"),
+    re.compile(r"^published .+? \((?P<summary>[\d-]+ \.\. [\d-]+)\)"),
     re.compile(r"^note for (?P<summary>\d{4}-\d{2})"),
 )
 STEP_END = {

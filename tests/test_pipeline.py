@@ -35,6 +35,8 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     assert lines[1].startswith("Latest month 2025-06: BTC average $")
     assert lines[2].startswith("  13 miners, combined market cap $") and "leader " in lines[2]
     assert "market cap / remaining bitcoin value" in lines[3]
+    assert lines[4] == (f"Readers: DuckDB 1.0.0 or later (storage v1.0.0), `make sql`; exports in "
+                        f"{settings.warehouse_dir / 'exports'} (Parquet per table, miner_note.xlsx)")
 
 
 def test_each_raw_load_logs_its_rows_and_what_an_empty_universe_means(demo_run):

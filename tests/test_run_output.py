@@ -36,11 +36,11 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
     labels = {m[2]: m[3] for m in steps}
     assert labels["raw load raw/btc_daily"] == "2373 rows (whole table)"
     assert labels["raw load raw/splits"] == "4 rows (whole table)"
-    assert labels["dbt build"].startswith("PASS=80 WARN=0 ERROR=0")
+    assert labels["dbt build"].startswith("PASS=84 WARN=0 ERROR=0")
     assert labels["raw gate"].startswith("5 Great Expectations suites")
     assert labels["publish"] == "2019-01-01 .. 2025-06-01" and labels["note"] == "2025-06"
     assert all(m[4] for m in steps)  # each with its time
-    assert not any(" of 80 " in line or "dagster - INFO" in line for line in lines)  # not the stream
+    assert not any(" of 84 " in line or "dagster - INFO" in line for line in lines)  # not the stream
     assert "warning: check gx_mart_monthly_note on marts/mart_monthly_note failed (WARN):" in lines
     assert ("The demo source has no data for 2025-07 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; "
             "its data ends 2025-06-30)") in lines
@@ -55,7 +55,7 @@ def test_the_full_log_is_written_under_the_warehouse_without_colour_codes(demo_r
     assert re.fullmatch(r"run-\d{8}T\d{6}Z-[0-9a-f]{8}\.log", path.name)
     text = path.read_text(encoding="utf-8")
     assert not ANSI.search(text) and "\x1b" not in text
-    assert "warehouse_dbt_assets - 1 of 80 OK created sql view model staging.stg_btc_daily" in text  # dbt's lines
+    assert "warehouse_dbt_assets - 1 of 84 OK created sql view model staging.stg_btc_daily" in text  # dbt's lines
     assert "STEP_SUCCESS - Finished execution of step \"published_warehouse\"" in text  # Dagster's events
     assert "publish_note" in text  # the note's run too
     assert "Latest month 2025-06: BTC average $" in text  # and what the terminal was told
@@ -111,7 +111,7 @@ def test_a_months_run_reports_and_renders_the_last_month_it_loaded(june_run):
 
 def test_verbose_keeps_the_whole_stream_and_the_log_file(june_run):
     _, warehouse, out, _ = june_run
-    assert "1 of 80 OK created sql view model staging.stg_btc_daily" in out  # dbt's lines, as dbt prints them
+    assert "1 of 84 OK created sql view model staging.stg_btc_daily" in out  # dbt's lines, as dbt prints them
     assert re.search(r"^\S+ \S+ [+-]\d{4} - dagster - INFO - build_and_publish - .* - raw__btc_daily - "
                      r"raw\.btc_daily: 30 rows from demo \(SYNTHETIC\) \(2024-06-01 \.\. 2024-06-30\)$", out, re.MULTILINE)
     assert "raw.splits: 1 row from demo (SYNTHETIC) (2024-06-01 .. 2024-06-30)" in out  # not '1 rows'
