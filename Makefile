@@ -43,7 +43,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 ##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes);
 ##      VERBOSE=1 prints Dagster's and dbt's whole stream instead of one line per step.
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run $(if $(MONTHS),--months '$(MONTHS)') $(if $(filter 1,$(VERBOSE)),--verbose)
+	$(PY) -m orchestration.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
 
 ## test: the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
 test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
@@ -51,7 +51,7 @@ test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(versi
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed
-	$(PY) -m orchestration.note $(if $(MONTH),--month '$(MONTH)')
+	$(PY) -m orchestration.note $(if $(MONTH),--month="$$MONTH")
 
 ## sql: the duckdb CLI (pinned, from .venv), read-only on the published file; Q="select ..." runs one query and exits.
 sql: $(VENV)/.installed

@@ -3,6 +3,8 @@ naming the variable and its value (no traceback)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from orchestration.settings import SettingsError, load_settings
@@ -69,3 +71,20 @@ def test_make_note_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp
     monkeypatch.setenv("WAREHOUSE_DEMO_TICKERS", "5")
     assert main([]) == 1
     assert capsys.readouterr().err.startswith("note: ")  # no published file in tmp_path: the note's own error
+
+
+@pytest.mark.parametrize(("target", "variable"), [("note", "MONTH"), ("run", "MONTHS")])
+def test_a_month_with_a_quote_reaches_python_as_text_not_as_a_shell_command(tmp_path, target, variable):
+    """`make note MONTH="2024-06'; touch x; echo '"`: the value reaches the program whole, is refused
+    there, and no shell ever runs what follows the quote."""
+    import os
+    import subprocess
+
+    marker = tmp_path / "ran"
+    value = f"2024-06'; touch {marker}; echo '"
+    done = subprocess.run(["make", "--no-print-directory", target, f"{variable}={value}"],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "WAREHOUSE_DIR": str(tmp_path / "warehouse")})
+    assert not marker.exists()
+    assert done.returncode != 0
+    assert value in done.stderr  # refused by the program, which names what it was given
