@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export TQDM_DISABLE := 1
-# One planned event per asset for a run over many months (see orchestration/settings.py).
+# One planned event per asset for a run over many months (see orchestration/core/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
 .PHONY: run test ui note sql docs bench clean
@@ -43,7 +43,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 ##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes);
 ##      VERBOSE=1 prints Dagster's and dbt's whole stream instead of one line per step.
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
+	$(PY) -m orchestration.cli.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
 
 ## test: the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
 test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
@@ -51,7 +51,7 @@ test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(versi
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed
-	$(PY) -m orchestration.note $(if $(MONTH),--month="$$MONTH")
+	$(PY) -m orchestration.cli.note $(if $(MONTH),--month="$$MONTH")
 
 ## sql: the duckdb CLI (pinned, from .venv), read-only on the published file; Q="select ..." runs one query and exits.
 sql: $(VENV)/.installed
@@ -60,7 +60,7 @@ sql: $(VENV)/.installed
 
 ## docs: dbt's docs site and the quality gate's results of the current build, in $(WAREHOUSE_DIR)/docs (offline pages).
 docs: $(VENV)/.installed
-	$(PY) -m orchestration.docs
+	$(PY) -m orchestration.cli.docs
 
 ## bench: time the pipeline at several scales against a hand-written DuckDB SQL baseline (BENCH_SCALES=14x7,200x20,1000x20).
 bench: $(VENV)/.installed
@@ -68,7 +68,7 @@ bench: $(VENV)/.installed
 
 ## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in $(DAGSTER_HOME).
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m orchestration.ui --port $(UI_PORT)
+	$(PY) -m orchestration.cli.ui --port $(UI_PORT)
 
 clean:
 	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs

@@ -4,7 +4,7 @@ The benchmark starts this module in a fresh subprocess per measurement (WAREHOUS
 DAGSTER_HOME and the demo's scale come from the environment the parent sets), so the timings and
 the peak memory belong to this run alone. Modes:
 
-- `full`: `orchestration.run.main()` — what `make run` does (whole history, then the note);
+- `full`: `orchestration.cli.run.main()` — what `make run` does (whole history, then the note);
 - `refresh`: the `build_and_publish` job for one monthly partition (PARTITION, `YYYY-MM-01`).
 
 It writes what the parent cannot see from outside as JSON: per-step durations of every Dagster
@@ -44,7 +44,7 @@ def _steps(instance, run_id: str) -> list[dict]:
 
 
 def _dbt_target_dirs(warehouse_dir: Path, run_id: str) -> list[str]:
-    from orchestration.defs.dbt_assets import DBT_RUNS
+    from orchestration.transform.assets import DBT_RUNS
 
     return sorted(str(p) for p in (warehouse_dir / DBT_RUNS).glob(f"*-{run_id[:7]}-*") if p.is_dir())
 
@@ -81,8 +81,8 @@ def main(argv: list[str]) -> int:
     wall_start = time.time() - (time.perf_counter() - STARTED)
     import dagster as dg
 
-    from orchestration.run import main as run_main
-    from orchestration.settings import load_settings
+    from orchestration.cli.run import main as run_main
+    from orchestration.core.settings import load_settings
 
     settings = load_settings()
     instance = dg.DagsterInstance.get()  # persistent: DAGSTER_HOME, set by the parent

@@ -1,12 +1,12 @@
 """`make bench`: time the pipeline at several scales of the demo and hold it against the limit.
 
 First the set-up a fresh clone's first `make run` also does, timed apart: dagster-dbt parses the
-dbt project into its manifest (orchestration/defs/dbt_project.py) when it is missing or older than
+dbt project into its manifest (orchestration/transform/project.py) when it is missing or older than
 the models. The issue's 30 s target is for a run after set-up, so no scale is charged for it.
 
 Per scale (tickers x years of synthetic daily data from 2019-01-01), in a fresh temporary folder:
 
-1. **whole run**: `orchestration.run.main()` in a subprocess (bench/driver.py) with its own
+1. **whole run**: `orchestration.cli.run.main()` in a subprocess (bench/driver.py) with its own
    WAREHOUSE_DIR and DAGSTER_HOME: load, dbt build, gate, publish, note. Wall time of the
    subprocess; per-step durations from Dagster's step stats: raw load = the raw steps, dbt build =
    the dbt step, gate = the Great Expectations check steps, publish = the publish step, note = the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.settings import REPO_ROOT
+from orchestration.core.paths import REPO_ROOT
 
 FIRST_DAY, LAST_DAY = "2009-01-01", "2040-12-31"
 SESSIONS_SEED = REPO_ROOT / "seeds" / "nyse_sessions.csv"

@@ -12,7 +12,7 @@ os.environ["WAREHOUSE_DIR"] = str(_SESSION_WAREHOUSE)
 os.environ["WAREHOUSE_SOURCE"] = "demo"
 os.environ.pop("DAGSTER_HOME", None)
 
-from orchestration.settings import prepare_environment  # noqa: E402
+from orchestration.core.settings import prepare_environment  # noqa: E402
 
 prepare_environment()
 
@@ -37,8 +37,8 @@ def demo_run(session_warehouse):
 
     import dagster as dg
 
-    from orchestration import run
-    from orchestration.settings import Settings
+    from orchestration.cli import run
+    from orchestration.core.settings import Settings
 
     settings = Settings(warehouse_dir=session_warehouse, source="demo")
     instance = dg.DagsterInstance.ephemeral()

@@ -129,8 +129,8 @@ def test_baseline_matches_dbt_when_the_data_ends_mid_month(demo_run, tmp_path):
     import subprocess
     import sys
 
-    from orchestration.defs.dbt_assets import dbt_build_args
-    from orchestration.defs.dbt_project import DBT_DIR
+    from orchestration.transform.assets import dbt_build_args
+    from orchestration.transform.project import DBT_DIR
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()

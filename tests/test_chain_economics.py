@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from dbt.cli.main import dbtRunner
 
-from orchestration.raw_load import load_frame
-from orchestration.settings import REPO_ROOT
-from orchestration.sources.base import DATASETS
-from orchestration.sources.demo import DemoSource
+from orchestration.raw.loader import load_frame
+from orchestration.core.paths import REPO_ROOT
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.demo import DemoSource
 
 DBT_DIR = REPO_ROOT / "dbt_project"
 REAL = Path(__file__).parent / "fixtures" / "real_btc_2024_halving"

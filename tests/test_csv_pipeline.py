@@ -20,9 +20,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import run
-from orchestration.settings import Settings
-from orchestration.sources.demo import DemoSource
+from orchestration.cli import run
+from orchestration.core.settings import Settings
+from orchestration.raw.sources.demo import DemoSource
 
 REAL_CHAIN = Path(__file__).parent / "fixtures" / "real_btc_2024_halving" / "btc_daily_2024-04-18_2024-07-05.csv"
 FIRST, LAST = date(2024, 4, 18), date(2024, 7, 5)

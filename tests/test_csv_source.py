@@ -13,9 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.raw_load import LoadResult, RawDataError, load_frame
-from orchestration.sources.base import DATASETS
-from orchestration.sources.csv_files import CsvSource
+from orchestration.raw.loader import LoadResult, load_frame
+from orchestration.raw.contract import RawDataError
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.csv_files import CsvSource
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 REQUIRED = ("btc_daily", "equity_prices", "splits", "shares_outstanding")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.dbt_project import DBT_PROJECT
+from orchestration.transform.project import DBT_PROJECT
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.sources import DATASETS
+from orchestration.raw.contract import DATASETS
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_daily_raw_assets_are_monthly_partitioned_and_backfill_in_one_run(graph)
 
 
 def test_dbt_environment_is_scoped_to_the_invocation(monkeypatch):
-    from orchestration.defs.dbt_assets import environment
+    from orchestration.transform.assets import environment
 
     monkeypatch.setenv("WAREHOUSE_DIR", "/readers/warehouse")
     with environment(WAREHOUSE_DIR="/run/warehouse"):
@@ -92,7 +92,7 @@ def test_dbt_environment_is_scoped_to_the_invocation(monkeypatch):
 
 
 def test_month_ranges_become_single_run_partition_tags():
-    from orchestration.run import partition_range_tags
+    from orchestration.cli.run import partition_range_tags
 
     assert partition_range_tags("2024-01..2024-06") == {
         "dagster/asset_partition_range_start": "2024-01-01",
@@ -114,10 +114,10 @@ def test_month_ranges_become_single_run_partition_tags():
 def test_a_monthly_load_runs_for_one_month_and_without_a_month_says_how_to_launch_it(tmp_path):
     """The UI's Launchpad can start build_and_publish with no partition: the monthly raw loads then
     fail with what to do instead, before touching the warehouse."""
-    from orchestration.defs.raw_assets import RAW_ASSETS
-    from orchestration.defs.resources import build_resources
-    from orchestration.run import failure_lines
-    from orchestration.settings import load_settings
+    from orchestration.raw.assets import RAW_ASSETS
+    from orchestration.definitions import build_resources
+    from orchestration.cli.run import failure_lines
+    from orchestration.core.settings import load_settings
 
     monthly = [asset for asset in RAW_ASSETS if asset.partitions_def is not None]
     assert {a.key.to_user_string() for a in monthly} == {"raw/btc_daily", "raw/equity_prices", "raw/splits"}
@@ -141,7 +141,7 @@ def test_a_monthly_load_runs_for_one_month_and_without_a_month_says_how_to_launc
 
 
 def test_the_note_month_is_the_latest_complete_month_or_the_last_partition_before_it():
-    from orchestration.run import note_month
+    from orchestration.cli.run import note_month
 
     keys = ["2019-01-01", "2019-02-01", "2019-03-01"]
     assert note_month(date(2019, 2, 1), keys) == date(2019, 2, 1)

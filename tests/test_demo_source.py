@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.sources.base import DATASETS
-from orchestration.sources.demo import DemoSource
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.demo import DemoSource
 
 SEED_UNIVERSE = Path(__file__).resolve().parents[1] / "seeds" / "miner_universe.csv"
 FIRST_DAY, LAST_DAY = pd.Timestamp("2019-01-01"), pd.Timestamp("2025-06-30")

@@ -13,10 +13,11 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.docs import __main__ as make_docs
-from orchestration.offline_html import POLICY_META, make_offline
+from orchestration.cli import docs as make_docs
+from orchestration.core.offline_html import POLICY_META, make_offline
 from orchestration.quality import gx_suites
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.core.paths import REPO_ROOT
+from orchestration.core.settings import Settings
 
 OUTSIDE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.IGNORECASE)

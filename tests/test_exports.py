@@ -10,7 +10,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.exports import WORKBOOK, number_format
+from orchestration.publish.exports import WORKBOOK, number_format
 
 
 @pytest.mark.parametrize(("column", "data_type", "expected"), [
@@ -100,7 +100,7 @@ def test_the_publication_sheet_names_this_publication_first(published):
 
 
 def test_a_mart_longer_than_a_sheet_keeps_its_first_rows_and_says_so(tmp_path, monkeypatch):
-    from orchestration import exports
+    from orchestration.publish import exports
 
     monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 3)
     with duckdb.connect() as conn:

@@ -49,13 +49,13 @@ import pandas as pd
 import pytest
 import responses
 
-from orchestration import run
+from orchestration.cli import run
 from orchestration.definitions import build_definitions
-from orchestration.defs.raw_assets import RAW_ASSETS
-from orchestration.settings import Settings
-from orchestration.sources import make_source
-from orchestration.sources.demo import DemoSource
-from orchestration.sources.live.sec_edgar import load_ciks
+from orchestration.raw.assets import RAW_ASSETS
+from orchestration.core.settings import Settings
+from orchestration.raw.sources import make_source
+from orchestration.raw.sources.demo import DemoSource
+from orchestration.raw.sources.live.sec_edgar import load_ciks
 
 REAL = Path(__file__).parent / "fixtures" / "real_btc_2024_halving"
 COINMETRICS_CSV = REAL / "coinmetrics_btc_2024-04-18_2024-07-05.csv"

@@ -18,21 +18,22 @@ import requests
 import responses
 from responses import registries
 
-from orchestration.raw_load import RawDataError, load_frame
-from orchestration.sources.base import DATASETS
-from orchestration.sources.live import LiveSource, read_universe
-from orchestration.sources.live.coinmetrics import URL as COINMETRICS_URL
-from orchestration.sources.live.coinmetrics import CoinMetrics
-from orchestration.sources.live.http import (
+from orchestration.raw.contract import RawDataError
+from orchestration.raw.loader import load_frame
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.live import LiveSource, read_universe
+from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
+from orchestration.raw.sources.live.coinmetrics import CoinMetrics
+from orchestration.raw.sources.live.http import (
     HttpClient,
     SourceError,
     SourceHTTPError,
     SourceShapeError,
 )
-from orchestration.sources.live.mempool import Mempool
-from orchestration.sources.live.sec_edgar import SecEdgar, load_ciks
-from orchestration.sources.live.stooq import URL as STOOQ_URL
-from orchestration.sources.live.yahoo import Yahoo
+from orchestration.raw.sources.live.mempool import Mempool
+from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
+from orchestration.raw.sources.live.stooq import URL as STOOQ_URL
+from orchestration.raw.sources.live.yahoo import Yahoo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
@@ -248,8 +249,8 @@ def test_a_value_the_loader_refuses_names_the_response_files_it_came_from(
 
 
 def test_many_responses_are_named_by_their_folders_and_counted() -> None:
-    from orchestration.sources.live import responses_note
-    from orchestration.sources.live.http import Saved
+    from orchestration.raw.sources.live import responses_note
+    from orchestration.raw.sources.live.http import Saved
 
     saved = Path("/w/raw_responses")
     used = [Saved(saved / "yahoo" / f"{ticker}-0123.json", True) for ticker in ("MARA", "RIOT", "CLSK", "HUT")]

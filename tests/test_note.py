@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from orchestration.note import NoteError, parse_month, write_note
-from orchestration.note import __main__ as cli
+from orchestration.cli import note as cli
 from orchestration.note import text
 
 NOTE_COLUMNS = {

@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration import run
-from orchestration.settings import load_settings
+from orchestration.cli import run
+from orchestration.core.settings import load_settings
 
 NOTE = ["marts", "mart_monthly_note"]
 
@@ -131,10 +131,10 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     """In one gate, a critical expectation that fails and a suite that cannot even run (its query
     names no table) each fail their own check, the passing suite still reports, and the publish
     asset is blocked; the published file is untouched."""
-    from orchestration.defs.dbt_assets import warehouse_dbt_assets
-    from orchestration.defs.publish import published_warehouse
-    from orchestration.defs.quality import gx_checks
-    from orchestration.defs.resources import build_resources
+    from orchestration.transform.assets import warehouse_dbt_assets
+    from orchestration.publish.asset import published_warehouse
+    from orchestration.quality.checks import gx_checks
+    from orchestration.definitions import build_resources
 
     settings = demo_run[1]
     before = sha256(settings.published_db)
@@ -175,9 +175,9 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
 
 def test_one_check_of_a_gate_runs_on_its_own(demo_run, tmp_path):
     """What the UI's "Execute" on one check does: only that suite is validated."""
-    from orchestration.defs.dbt_assets import warehouse_dbt_assets
-    from orchestration.defs.quality import gx_checks
-    from orchestration.defs.resources import build_resources
+    from orchestration.transform.assets import warehouse_dbt_assets
+    from orchestration.quality.checks import gx_checks
+    from orchestration.definitions import build_resources
 
     gates = gx_checks([
         note_suite(tmp_path, "impossible_btc_price", price_between(None, 1_000)),
@@ -213,7 +213,7 @@ def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
 def test_a_full_refresh_marks_every_month_of_the_raw_loads_materialised(demo_run):
     """One planned event per asset for the range (settings.DAGSTER_RUN_SETTINGS) still leaves the
     UI's partition bar right after a successful run: every month materialised, none missing."""
-    from orchestration.defs.partitions import MONTHLY
+    from orchestration.core.partitions import MONTHLY
 
     instance = demo_run[2]
     session_run = instance.get_runs(filters=dg.RunsFilter(job_name="build_and_publish"))[-1]  # the oldest
@@ -293,7 +293,7 @@ def test_a_build_file_written_by_duckdb_2_stops_the_run_before_any_step(demo_run
     """A warehouse built before the pin to DuckDB 1.x: the run says what to do, touches nothing."""
     import gzip
 
-    from orchestration.settings import Settings
+    from orchestration.core.settings import Settings
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()

@@ -9,8 +9,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration import run
-from orchestration.defs.publish import blocking_checks_upstream, publication_checks, review_gate
+from orchestration.cli import run
+from orchestration.quality.gate import blocking_checks_upstream, publication_checks, review_gate
 
 RAW = dg.AssetKey(["raw", "equity_prices"])
 MART = dg.AssetKey(["marts", "mart_monthly_note"])
@@ -26,9 +26,9 @@ def problems(instance, checks=CHECKS):
 
 
 def test_publication_requires_every_blocking_check_upstream_of_the_marts():
-    from orchestration.defs.dbt_assets import warehouse_dbt_assets
-    from orchestration.defs.quality import GX_CHECKS
-    from orchestration.defs.raw_assets import RAW_ASSETS
+    from orchestration.transform.assets import warehouse_dbt_assets
+    from orchestration.quality.checks import GX_CHECKS
+    from orchestration.raw.assets import RAW_ASSETS
 
     checks = publication_checks()
     gx = {spec.key for gate in GX_CHECKS for spec in gate.check_specs}
@@ -137,7 +137,7 @@ def publish_alone(settings, instance) -> dg.ExecuteInProcessResult:
 
 
 def copy_warehouse(settings, tmp_path):
-    from orchestration.settings import Settings
+    from orchestration.core.settings import Settings
 
     copy = Settings(warehouse_dir=tmp_path / "warehouse", source="demo")
     copy.warehouse_dir.mkdir()
@@ -176,10 +176,11 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
 def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     """A DAGSTER_HOME shared by two warehouses would let one's checks clear the other's build: the
     first warehouse claims the instance, a run of another is refused before it writes anything."""
-    from orchestration.defs.note import monthly_note
-    from orchestration.defs.raw_assets import RAW_ASSETS
-    from orchestration.defs.resources import INSTANCE_OWNER, build_resources
-    from orchestration.settings import Settings
+    from orchestration.note.asset import monthly_note
+    from orchestration.raw.assets import RAW_ASSETS
+    from orchestration.core.instance import INSTANCE_OWNER
+    from orchestration.definitions import build_resources
+    from orchestration.core.settings import Settings
 
     universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
     first, second = tmp_path / "first", tmp_path / "second"
@@ -209,9 +210,10 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
 
 
 def test_an_instance_from_before_the_owner_file_belongs_to_where_it_last_published(tmp_path):
-    from orchestration.defs.raw_assets import RAW_ASSETS
-    from orchestration.defs.resources import INSTANCE_OWNER, build_resources
-    from orchestration.settings import Settings
+    from orchestration.raw.assets import RAW_ASSETS
+    from orchestration.core.instance import INSTANCE_OWNER
+    from orchestration.definitions import build_resources
+    from orchestration.core.settings import Settings
 
     universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
     home, first, second = tmp_path / "dagster_home", tmp_path / "first", tmp_path / "second"
@@ -230,7 +232,7 @@ def test_an_instance_from_before_the_owner_file_belongs_to_where_it_last_publish
 def test_the_owner_file_is_written_once_and_read_normalised(tmp_path):
     """Two warehouses starting at the same moment: the one that links the file first owns the
     instance, the other reads it back; a hand-written path with a trailing slash is the same path."""
-    from orchestration.defs.resources import _record_owner, _recorded_owner
+    from orchestration.core.instance import _record_owner, _recorded_owner
 
     marker = tmp_path / "warehouse_dir.txt"
     assert _record_owner(marker, "/w/first") == "/w/first"

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.publishing import PublishError, publish
+from orchestration.publish.publication import PublishError, publish
 
 
 def sha256(path: Path) -> str:
@@ -93,7 +93,7 @@ def test_nothing_to_publish_is_an_error(tmp_path):
 KILL_MID_PUBLISH = """
 import os, signal, sys
 from pathlib import Path
-from orchestration.publishing import publish
+from orchestration.publish.publication import publish
 publish(Path(sys.argv[1]), Path(sys.argv[2]), run_id="killed", source="test", is_synthetic=True, gate_result="passed",
         before_rename=lambda tmp: os.kill(os.getpid(), signal.SIGKILL))
 """
@@ -140,7 +140,7 @@ def test_the_first_publication_has_nothing_to_compare(tmp_path):
 
 
 def test_months_lost_at_both_ends_across_a_year_boundary(tmp_path):
-    from orchestration.publishing import Publication
+    from orchestration.publish.publication import Publication
 
     publication = Publication(tmp_path, None, {}, "2024-02-01", "2024-11-01", "2023-12-01", "2025-01-01")
     assert publication.lost_months() == "2023-12 .. 2024-01; 2024-12 .. 2025-01"

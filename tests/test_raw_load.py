@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.raw_load import RawDataError, load_frame
+from orchestration.raw.contract import RawDataError
+from orchestration.raw.loader import load_frame
 
 
 def prices(**overrides) -> pd.DataFrame:

@@ -10,10 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration import run
-from orchestration.retention import prune_run_logs
-from orchestration.run_log import ANSI
-from orchestration.settings import Settings
+from orchestration.cli import run
+from orchestration.core.retention import prune_run_logs
+from orchestration.cli.run_log import ANSI
+from orchestration.core.settings import Settings
 
 STEP_LINE = re.compile(r"^\[\s*(\d+)/10\] (.+?): (.+?)(  \d+\.\d s)?$")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import SettingsError, load_settings
+from orchestration.core.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_demo_scale_settings_are_read_as_numbers(tmp_path):
 
 
 def test_make_run_with_an_unusable_setting_or_months_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
-    from orchestration import run
+    from orchestration.cli import run
 
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
     monkeypatch.setenv("WAREHOUSE_SOURCE", "bogus")
@@ -59,7 +59,7 @@ def test_make_run_with_an_unusable_setting_or_months_says_so_and_exits_2(monkeyp
 
 
 def test_make_note_with_an_unusable_setting_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
-    from orchestration.note.__main__ import main
+    from orchestration.cli.note import main
 
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
     monkeypatch.setenv("WAREHOUSE_KEEP_RUNS", "0")

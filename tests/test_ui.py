@@ -97,7 +97,7 @@ def test_make_ui_prints_the_url_once_the_server_answers_and_stops_on_sigterm(tmp
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     wrapper = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.ui", "--port", str(port)],
+        [sys.executable, "-m", "orchestration.cli.ui", "--port", str(port)],
         cwd=REPO, env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `&` in a script leaves it

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from orchestration.offline_html import is_offline, make_offline
+from orchestration.core.offline_html import is_offline, make_offline
 
 BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 

@@ -32,8 +32,9 @@ import pandas as pd
 
 from orchestration import nyse_calendar
 from orchestration.quality.results_page import write_quality_docs
-from orchestration.retention import prune_gx_results
-from orchestration.settings import REPO_ROOT, prepare_environment
+from orchestration.core.retention import prune_gx_results
+from orchestration.core.paths import REPO_ROOT
+from orchestration.core.settings import prepare_environment
 
 if TYPE_CHECKING:
     from great_expectations.core.run_identifier import RunIdentifier

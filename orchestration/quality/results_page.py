@@ -24,10 +24,10 @@ from pathlib import Path
 
 import jinja2
 
-from orchestration.docs import DBT_PAGE, QUALITY_PAGE, docs_dir
-from orchestration.offline_html import POLICY
+from orchestration.core.paths import DBT_PAGE, QUALITY_PAGE, docs_dir
+from orchestration.core.offline_html import POLICY
 from orchestration.quality.data_docs import make_site_offline
-from orchestration.retention import GX_RUN_TIME
+from orchestration.core.retention import GX_RUN_TIME
 
 log = logging.getLogger(__name__)
 

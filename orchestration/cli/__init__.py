@@ -1,0 +1,1 @@
+"""What the Makefile starts: make run, make note, make docs, make ui."""

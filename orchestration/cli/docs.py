@@ -1,0 +1,48 @@
+"""`make docs`: dbt's docs site and the quality gate's results of the current build, in WAREHOUSE_DIR/docs.
+
+Both pages open offline and contact no other host. Without a build (`make run` has not run on
+this warehouse) it stops with one line saying so, exit code 1; a setting that cannot be used, as
+for `make run`, exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+from orchestration.core.settings import Settings, SettingsError, load_settings, prepare_environment
+
+
+def main(settings: Settings | None = None) -> int:
+    prepare_environment()
+    try:
+        settings = settings or load_settings(check_demo_scale=False)
+    except SettingsError as error:
+        print(f"Cannot build the docs: {error}", file=sys.stderr)
+        return 2
+    if not settings.build_db.exists():
+        print(f"Cannot build the docs: no build at {settings.build_db}; run `make run` first.", file=sys.stderr)
+        return 1
+    # Imported once there is something to document: dbt and Dagster take seconds to import.
+    from orchestration.core.paths import QUALITY_PAGE, docs_dir
+    from orchestration.transform.docs_site import DocsError, build_dbt_site
+    from orchestration.quality.data_docs import make_site_offline
+    from orchestration.quality.gx_suites import suite_tables
+    from orchestration.quality.results_page import gx_uncommitted, write_results_page
+
+    print(f"Documenting {settings.build_db} ...", flush=True)
+    try:
+        dbt_page = build_dbt_site(settings.warehouse_dir, settings.keep_runs)
+    except DocsError as error:
+        print(f"Cannot build the docs: {error}", file=sys.stderr)
+        return 1
+    make_site_offline(gx_uncommitted(settings.warehouse_dir) / "data_docs" / "local_site",
+                      docs_dir(settings.warehouse_dir) / QUALITY_PAGE)
+    quality_page = write_results_page(settings.warehouse_dir, suite_tables(), datetime.now(timezone.utc))
+    print(f"dbt docs (models, columns, tests, lineage): {dbt_page}")
+    print(f"Quality gate results: {quality_page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""`make run`: materialise every asset through the same Definitions the UI loads, then summarise.
+
+Prints one line per step (`--verbose`: Dagster's and dbt's whole stream), the gate's warnings and a
+summary of the last month the run loaded; the whole log goes to WAREHOUSE_DIR/logs (run_log.py),
+named in the last line. Exits non-zero when a step or a blocking check fails, naming it and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import uuid
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from orchestration.core.settings import Settings, load_settings, prepare_environment
+
+prepare_environment()
+
+import dagster as dg  # noqa: E402
+
+from orchestration.core.partitions import MONTHLY  # noqa: E402
+from orchestration.publish.exports import WORKBOOK  # noqa: E402
+from orchestration.raw.assets import month_ranges  # noqa: E402
+from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
+from orchestration.publish.publication import EXPORTS  # noqa: E402
+from orchestration.cli.run_log import RunLog  # noqa: E402
+from orchestration.raw.contract import DATASETS  # noqa: E402
+
+
+def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    lines = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                meta = evaluation.metadata.get("failures")
+                # the check's Markdown list, without the emphasis the UI renders and a terminal would show as **
+                detail = meta.value.replace("**", "") if meta is not None else evaluation.description or ""
+                severity = getattr(evaluation.severity, "value", evaluation.severity)
+                lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                             f"failed ({severity}):\n{detail}")
+        elif event.event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE):
+            error = event.event_specific_data.error
+            # Dagster wraps what the step raised; the cause is what a user needs to read.
+            reason = (error.cause or error) if error else None
+            what = f"step {event.step_key}" if event.step_key else "the run"  # resources start once per run
+            failed = "failed" if event.event_type == dg.DagsterEventType.STEP_FAILURE else "could not start"
+            lines.append(f"{what} {failed}: {_error_text(reason)}")
+    return lines
+
+
+def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What the publish step recorded that a reader of the summary must know: months readers lost,
+    and its notices (a previous file it could not read, a sheet cut at Excel's limit)."""
+    lines = []
+    for event in result.get_asset_materialization_events():
+        meta = event.asset_key == dg.AssetKey("published_warehouse") and event.materialization.metadata
+        lost = meta and meta.get("months_no_longer_published")
+        if lost and lost.value != "none":
+            lines.append(f"the published history is shorter than before: readers no longer have {lost.value}")
+        notices = meta and meta.get("notices")
+        if notices and notices.value != "none":
+            lines.extend(notices.value.splitlines())
+    return lines
+
+
+def _error_text(error) -> str:
+    """An error's message; a dg.Failure's is our own sentence, without Dagster's class path."""
+    if error is None:
+        return "unknown error"
+    return error.message.strip().removeprefix(f"{dg.Failure.__module__}.{dg.Failure.__name__}: ")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def summary_lines(published_db, month: date | None = None) -> list[str]:
+    """The headline of `month` (default: the latest published), read back from the published file
+    (what readers see)."""
+    with duckdb.connect(str(published_db), read_only=True) as conn:
+        cursor = conn.execute(
+            "select *, month = (select max(month) from mart_monthly_note) as is_latest from mart_monthly_note "
+            "where month = coalesce(?, (select max(month) from mart_monthly_note))", [month]
+        )
+        note = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+        published_at, first, last, storage = conn.execute(
+            "select published_at, first_month, last_month, storage_version from publication_log "
+            "order by published_at desc limit 1"
+        ).fetchone()
+    banner = "SYNTHETIC DEMO DATA - not market data" if note["is_synthetic_data"] else f"source: {note['data_source']}"
+    cap = note["combined_market_cap_usd"]
+    cap_text = f"${cap / 1e9:,.2f} bn ({_pct(note['combined_market_cap_mom'])} MoM)" if cap is not None else "n/a"
+    leader = f"{note['leader_ticker']} {_pct(note['leader_return'])}" if note["leader_ticker"] else "n/a"
+    laggard = f"{note['laggard_ticker']} {_pct(note['laggard_return'])}" if note["laggard_ticker"] else "n/a"
+    partial = " (partial month)" if note["is_partial_month"] else ""
+    return [
+        f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} ({banner})",
+        f"{'Latest month' if note['is_latest'] else 'Month'} {note['month']:%Y-%m}{partial}: BTC average ${note['btc_price_avg_usd']:,.0f}, "
+        f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate {note['hashrate_avg_ehs']:,.0f} EH/s; "
+        f"hashprice ${note['hashprice_usd_per_ehs_day']:,.0f}/EH/s/day",
+        f"  {note['miner_count']} miners, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
+        f"  market cap / remaining bitcoin value {note['mcap_to_remaining_btc_ratio']:.3f} "
+        f"(peak {note['mcap_to_remaining_btc_peak']:.3f}, average {note['mcap_to_remaining_btc_avg']:.3f}); "
+        f"/ next 4 years' rewards {note['mcap_to_4y_rewards_ratio']:.3f} "
+        f"(peak {note['mcap_to_4y_rewards_peak']:.3f}, average {note['mcap_to_4y_rewards_avg']:.3f})",
+        f"Readers: DuckDB {(storage or 'v?').lstrip('v')} or later (storage {storage}), `make sql`; exports in "
+        f"{Path(published_db).parent / EXPORTS} (Parquet per table, {WORKBOOK})",
+    ]
+
+
+def partition_range_tags(months: str | None = None) -> dict[str, str]:
+    """Run tags for one run over a range of monthly partitions (the raw assets' single-run backfill):
+    `months` is 'YYYY-MM..YYYY-MM' or 'YYYY-MM'; None means every month (a full refresh)."""
+    keys = MONTHLY.get_partition_keys()
+    first, last = keys[0], keys[-1]
+    if months:
+        if not re.fullmatch(r"\s*\d{4}-\d{2}\s*(\.\.\s*\d{4}-\d{2}\s*)?", months):
+            raise ValueError(f"MONTHS={months}: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)")
+        start, _, end = months.partition("..")
+        first, last = f"{start.strip()}-01", f"{(end or start).strip()}-01"
+        for key in (first, last):
+            if key not in keys:
+                raise ValueError(f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})")
+        if first > last:
+            raise ValueError(f"MONTHS={months}: the range runs backwards")
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def months_loaded(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]]:
+    """Rows each monthly raw dataset loaded per month ('YYYY-MM'), from its partitions' metadata."""
+    loaded: dict[str, dict[str, int]] = {}
+    for event in result.get_asset_materialization_events():
+        key, partition = event.asset_key, event.partition
+        rows = event.materialization.metadata.get("rows_loaded")
+        if key.path[0] == "raw" and partition and rows is not None:
+            loaded.setdefault(key.path[-1], {})[partition[:7]] = rows.value
+    return loaded
+
+
+def last_month_loaded(loaded: dict[str, dict[str, int]]) -> date | None:
+    """The last month for which the run loaded any daily rows (bitcoin days or closes): the month
+    a `MONTHS=...` run is about."""
+    months = [month for name, by_month in loaded.items() if not DATASETS[name].sparse
+              for month, rows in by_month.items() if rows]
+    return date.fromisoformat(f"{max(months)}-01") if months else None
+
+
+def no_data_lines(loaded: dict[str, dict[str, int]], source: str, data_end: str | None) -> list[str]:
+    """The months of the run the source had no daily rows for, per group of datasets."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, by_month in sorted(loaded.items()):
+        if DATASETS[name].sparse:  # a month without a split is normal
+            continue
+        empty = tuple(sorted(month for month, rows in by_month.items() if not rows))
+        if empty:
+            groups.setdefault(empty, []).append(f"raw/{name}")
+    ends = f"; its data ends {data_end}" if data_end else ""
+    return [f"the {source} source has no data for {month_ranges(list(months))} ({', '.join(names)}: 0 rows{ends})"
+            for months, names in groups.items()]
+
+
+def note_month(latest_complete: date, partition_keys: list[str]) -> date:
+    """The month whose note `make run` renders: the latest complete published month, or, when the
+    data runs past the last monthly partition (a scaled demo reaching into future years), the last
+    partition before it: the note job only renders months that are partitions."""
+    keys = [key for key in partition_keys if key <= f"{latest_complete:%Y-%m-%d}"]
+    if not keys:
+        raise SystemExit(f"the latest complete month {latest_complete:%Y-%m} is before the first partition {partition_keys[0][:7]}")
+    return date.fromisoformat(keys[-1])
+
+
+def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None,
+         verbose: bool = False) -> int:
+    """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
+    refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise.
+    `verbose` shows the whole stream instead of a line per step."""
+    try:
+        settings = settings or load_settings()
+        tags = partition_range_tags(months)
+    except ValueError as error:  # a SettingsError or a MONTHS that names no partitions: before any loading
+        print(f"Cannot run: {error}", file=sys.stderr)
+        return 2
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    if instance is None:
+        # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("build_and_publish")
+    note_job = defs.resolve_job_def("publish_note")
+    run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
+    with RunLog(settings.warehouse_dir, run_id, settings.keep_runs, verbose=verbose,
+                total_steps=len(job.nodes) + len(note_job.nodes)) as log:
+
+        def say(line: str = "", error: bool = False) -> None:
+            print(line, file=sys.stderr if error else sys.stdout, flush=True)
+            log.note(line)
+
+        code = _run(defs, job, note_job, instance, settings, tags, months, run_id, log, say)
+        say(f"{'Full log' if code == 0 else 'The full log'}: {log.path} ({log.elapsed():.0f} s)", error=code != 0)
+    return code
+
+
+def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: RunLog, say) -> int:
+    data_end = demo_data_end(settings)
+    first, last = tags["dagster/asset_partition_range_start"][:7], tags["dagster/asset_partition_range_end"][:7]
+    ends = f"; the {settings.source} source's data ends {data_end}" if data_end else ""
+    span = f"months {first} .. {last}{ends}" if months else (
+        f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
+    say(f"Building {settings.build_db} from the {settings.source} source, {span} ...")
+    result = job.with_logger_defs(log.logger_defs).execute_in_process(
+        instance=instance, raise_on_error=False, tags=tags, run_config=log.run_config, run_id=run_id)
+    failures = failure_lines(result)
+    if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
+        kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
+        say(f"\nRUN FAILED - nothing was published; {kept}.", error=True)
+        for line in failures:
+            say(f"- {line}", error=True)
+        return 1
+    loaded = months_loaded(result)
+    asked = last_month_loaded(loaded) if months else None  # a MONTHS run is about its last month with data
+    month = asked or note_month(latest_complete_month(settings.published_db), MONTHLY.get_partition_keys())
+    note = note_job.with_logger_defs(log.logger_defs).execute_in_process(
+        instance=instance, partition_key=f"{month:%Y-%m-%d}", raise_on_error=False, run_config=log.run_config
+    )
+    say()
+    for line in failures + publication_warnings(result):
+        say(f"warning: {line}")
+    for line in no_data_lines(loaded, settings.source, data_end):
+        # a MONTHS run the source has nothing for is worth a warning; a full refresh's empty
+        # months after the source's last day are what "the partitions to date" means
+        say(f"warning: {line}" if months else f"{line[0].upper()}{line[1:]}")
+    for line in summary_lines(settings.published_db, month):
+        say(line)
+    if not note.success:
+        say("\nThe data was published, but the note failed:", error=True)
+        for line in failure_lines(note):
+            say(f"- {line}", error=True)
+        return 1
+    say(f"Note for {month:%Y-%m}: {notes_dir(settings.warehouse_dir) / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
+    return 0
+
+
+def demo_data_end(settings: Settings) -> str | None:
+    """The last day of the demo's data (known without generating it); None for other sources,
+    whose coverage shows only once they are read."""
+    if settings.source != "demo":
+        return None
+    from orchestration.raw.sources.demo import DemoSource
+
+    return f"{DemoSource(tickers=settings.demo_tickers, years=settings.demo_years).end:%Y-%m-%d}"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m orchestration.cli.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--months", help="YYYY-MM..YYYY-MM: reload only these months (default: every month)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print Dagster's and dbt's whole stream instead of one line per step")
+    arguments = parser.parse_args()
+    sys.exit(main(months=arguments.months, verbose=arguments.verbose))

@@ -1,0 +1,1 @@
+"""Shared by every stage: settings, warehouse paths, partitions, retention, the warehouse resources."""

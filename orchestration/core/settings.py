@@ -1,0 +1,127 @@
+"""Environment settings, read once, typed and validated.
+
+Everything that differs between a laptop, CI and a future MotherDuck deployment comes from here, so
+no other module reads os.environ for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.core.paths import REPO_ROOT
+
+SOURCES = ("demo", "csv", "live")
+# Runs whose dbt folders, GX results and run logs are kept (WAREHOUSE_KEEP_RUNS; pruned by retention.py).
+DEFAULT_KEEP_RUNS = 30
+
+
+class SettingsError(ValueError):
+    """An environment variable that cannot be used; the message names it and its value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_dir: Path
+    source: str
+    csv_dir: Path | None = None  # WAREHOUSE_CSV_DIR: the analyst's exports (source "csv")
+    demo_tickers: int | None = None  # WAREHOUSE_DEMO_TICKERS: scale the demo (benchmarks)
+    demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
+    keep_runs: int = DEFAULT_KEEP_RUNS  # WAREHOUSE_KEEP_RUNS: dbt run folders, GX results and run logs kept
+
+    @property
+    def build_db(self) -> Path:
+        """The file every run writes (raw schema + dbt models)."""
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        """The file readers open read-only; replaced atomically by the publish asset."""
+        return self.warehouse_dir / "published.duckdb"
+
+
+def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool = True) -> Settings:
+    """The settings of `environ` (default: the process environment); SettingsError names what is
+    wrong. `check_demo_scale=False` skips the demo generator's rules, for readers of the published
+    file that never build a source (`make note`)."""
+    env = os.environ if environ is None else environ
+    source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
+    if source not in SOURCES:
+        raise SettingsError(f"WAREHOUSE_SOURCE={source!r} is not one of {', '.join(SOURCES)}")
+    warehouse_dir = _absolute(env.get("WAREHOUSE_DIR", "") or REPO_ROOT / "warehouse")
+    csv_dir = _absolute(env["WAREHOUSE_CSV_DIR"]) if env.get("WAREHOUSE_CSV_DIR") else None
+    if source == "csv" and csv_dir is None:
+        raise SettingsError("WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)")
+    if source == "csv" and not csv_dir.is_dir():
+        raise SettingsError(f"WAREHOUSE_CSV_DIR={env['WAREHOUSE_CSV_DIR']!r}: no such folder ({csv_dir})")
+    keep_runs = _number(env, "WAREHOUSE_KEEP_RUNS", r"0*[1-9][0-9]*", "a whole number of runs of at least 1", int)
+    settings = Settings(
+        warehouse_dir=warehouse_dir,
+        source=source,
+        csv_dir=csv_dir,
+        demo_tickers=_number(env, "WAREHOUSE_DEMO_TICKERS", r"[0-9]+", "a whole number of tickers", int),
+        demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[+-]?[0-9]*\.?[0-9]+", "a number of years", float),
+        keep_runs=DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs,
+    )
+    if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
+        _check_demo_scale(settings, env)
+    return settings
+
+
+def _number(env, name: str, pattern: str, what: str, kind: type):
+    """The variable's value as `kind`, None when unset or empty; anything else names the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(pattern, text):
+        raise SettingsError(f"{name}={env[name]!r} is not {what}")
+    return kind(text)
+
+
+def _check_demo_scale(settings: Settings, env) -> None:
+    """The demo generator's own rules (at least the seed miners, a positive span), checked before
+    any run starts, with the variables that set them named."""
+    from orchestration.raw.sources.demo import DemoSource
+
+    try:
+        DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
+    except ValueError as error:
+        given = ", ".join(f"{name}={env[name]!r}" if env.get(name, "").strip() else f"{name} unset"
+                          for name in ("WAREHOUSE_DEMO_TICKERS", "WAREHOUSE_DEMO_YEARS"))
+        raise SettingsError(f"{given}: {error}") from None
+
+
+def _absolute(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "true",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+    "TQDM_DISABLE": "1",  # GX's progress bars would flood the run log
+}
+
+# A run over a range of months (a full refresh spans ~95) records one "materialization planned"
+# event per asset for the range instead of one per month and asset (Dagster's opt-in, PR #29288):
+# ~4 s off every full `make run`. What it costs: while such a run is going, or after it failed, the
+# UI's partition bar does not mark those months in progress or failed (the run page does; the raw
+# loads are transactional, so a failed run leaves every month's rows as they were). Single-month
+# runs (the schedules) are not affected. Set it to 0 to have the per-month status back.
+DAGSTER_RUN_SETTINGS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+
+
+def prepare_environment() -> None:
+    """No telemetry anywhere (offline it would only hang or fail: dbt, Dagster, GX), Dagster's run
+    settings, and this interpreter's own tools (dbt) found first even when the venv is not
+    activated."""
+    for name, value in {**TELEMETRY_OFF, **DAGSTER_RUN_SETTINGS}.items():
+        os.environ.setdefault(name, value)
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")

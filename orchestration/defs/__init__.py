@@ -1,1 +1,0 @@
-"""Small modules that definitions.py assembles: resources, raw, dbt, quality, publish, schedules."""

@@ -1,0 +1,1 @@
+"""Stage 4, publish: the atomic publication of the marts and their exports, and the publish asset."""

@@ -1,0 +1,83 @@
+"""The publish asset: publishes the marts and their exports only when the gate's review of the
+build as it stands (quality/gate.py) finds every blocking check upstream passed."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.core.resources import WarehouseResource
+from orchestration.publish.publication import EXPORTS, STORAGE_VERSION, publish
+from orchestration.quality.gate import publication_checks, review_gate
+from orchestration.raw.resources import SourceResource
+from orchestration.transform.assets import mart_keys
+
+
+@dg.asset(
+    name="published_warehouse",
+    group_name="publish",
+    deps=mart_keys(),
+    kinds={"duckdb"},
+    description=(
+        "Copies every mart into WAREHOUSE_DIR/published.duckdb (what readers open; DuckDB storage v1.0.0, "
+        "read by DuckDB 1.0 and later) and its exports (WAREHOUSE_DIR/exports: Parquet per table, the Excel "
+        "workbook), atomically as one set, with each number's dbt definition as a table/column comment and "
+        "a row in publication_log. "
+        "Publishes only when every blocking check upstream passed on the data as it stands (in this "
+        "run or, for assets this run did not touch, in the run that last built them)."
+    ),
+)
+def published_warehouse(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    checks = publication_checks()
+    review = review_gate(context.instance, checks, context.run.run_id)
+    if review.problems:
+        problems = review.problems
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise dg.Failure(
+            description=(
+                f"not published: {len(problems)} of {len(checks)} blocking checks have not passed on the "
+                f"build as it stands ({shown}); run them, or rebuild those assets with their checks, first"
+            ),
+            metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
+        )
+    src = source.get()
+    gate = review.summary()
+    publication = publish(
+        Path(duckdb.database),
+        Path(warehouse.published_db),
+        run_id=context.run.run_id,
+        source=src.label,
+        is_synthetic=src.synthetic,
+        gate_result=gate,
+    )
+    context.log.info(
+        f"published {publication.path} ({publication.first_month} .. {publication.last_month}), "
+        f"publication {publication.publication_id}, exports in {publication.path.parent / EXPORTS}"
+    )
+    for notice in publication.notices:
+        context.log.warning(notice)
+    lost = publication.lost_months()
+    if lost:
+        context.log.warning(
+            f"the published history is shorter than before: readers no longer have {lost} "
+            f"(it covered {publication.previous_first_month} .. {publication.previous_last_month}); "
+            "a source with less history than the last publication, e.g. a truncated CSV export?"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(publication.path)),
+            "published_at": publication.published_at.isoformat(),
+            "publication_id": publication.publication_id,
+            "storage_version": STORAGE_VERSION,
+            "exports": dg.MetadataValue.md("\n".join(f"- {p}" for p in publication.exports)),
+            "first_month": publication.first_month,
+            "last_month": publication.last_month,
+            "row_counts": dg.MetadataValue.json(publication.row_counts),
+            "source": src.label,
+            "gate_result": gate,
+            "months_no_longer_published": lost or "none",
+            "notices": "\n".join(publication.notices) or "none",
+        }
+    )

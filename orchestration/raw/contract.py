@@ -1,0 +1,101 @@
+"""The raw contract: the datasets every source must deliver, one declaration each (columns and
+their types, key, nullable and positive columns, the date column, monthly or whole-table, sparse),
+and the error bad input raises. The loader validates against it; sources deliver its columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class RawDataError(ValueError):
+    """Bad input: names the origin, row, column and value."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: dict[str, str]  # column -> DuckDB type, in file/table order
+    key: tuple[str, ...]
+    nullable: frozenset[str] = field(default_factory=frozenset)
+    positive: frozenset[str] = field(default_factory=frozenset)  # must be > 0 where not null
+    date_column: str | None = None  # the column a date range / month partition filters on
+    # Loaded by monthly partition (a range replaces only its months). Not for sparse reference data
+    # that a month needs from before the month: the latest shares report may be a quarter old.
+    monthly: bool = True
+    description: str = ""
+    # Most days have no row (events): a month without any is normal, and a month's load may empty it.
+    sparse: bool = False
+    when_empty: str = ""  # what a load without rows means, when that is not "no data" (logged with it)
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            name="btc_daily",
+            columns={
+                "date": "DATE",
+                "price_usd": "DOUBLE",
+                "hashrate_ehs": "DOUBLE",
+                "difficulty": "DOUBLE",
+                "block_height": "BIGINT",
+                "blocks_mined": "INTEGER",
+                "fees_btc": "DOUBLE",
+                "supply_btc": "DOUBLE",
+            },
+            key=("date",),
+            nullable=frozenset({"hashrate_ehs"}),
+            positive=frozenset({"price_usd", "hashrate_ehs", "difficulty", "block_height"}),
+            date_column="date",
+            description=(
+                "One row per UTC day: bitcoin price (USD), network hashrate (EH/s, may be empty), "
+                "block-weighted mean difficulty, height of the day's last block, blocks mined, "
+                "fees (BTC) and supply (BTC) at the day's end."
+            ),
+        ),
+        Dataset(
+            name="equity_prices",
+            columns={"date": "DATE", "ticker": "VARCHAR", "close": "DOUBLE"},
+            key=("date", "ticker"),
+            positive=frozenset({"close"}),
+            date_column="date",
+            description="Unadjusted daily closing price (USD) per ticker, trading days only.",
+        ),
+        Dataset(
+            name="splits",
+            columns={"ticker": "VARCHAR", "ex_date": "DATE", "ratio": "DOUBLE"},
+            key=("ticker", "ex_date"),
+            positive=frozenset({"ratio"}),
+            date_column="ex_date",
+            description="Split events: new shares per old share (2 = 2-for-1, 0.1 = 1-for-10 reverse).",
+            sparse=True,
+        ),
+        Dataset(
+            name="shares_outstanding",
+            columns={"ticker": "VARCHAR", "as_of": "DATE", "shares": "BIGINT"},
+            key=("ticker", "as_of"),
+            positive=frozenset({"shares"}),
+            date_column="as_of",
+            monthly=False,
+            description="Shares outstanding as reported, on the basis in force on `as_of`.",
+        ),
+        Dataset(
+            name="miner_universe",
+            columns={
+                "ticker": "VARCHAR",
+                "name": "VARCHAR",
+                "exchange": "VARCHAR",
+                "listed_on": "DATE",
+                "delisted_on": "DATE",
+            },
+            key=("ticker",),
+            nullable=frozenset({"delisted_on"}),
+            monthly=False,
+            description=(
+                "The source's own list of tracked miners. Empty means: use the built-in dbt seed "
+                "`miner_universe`."
+            ),
+            when_empty="none from the source, so the built-in seed seeds/miner_universe.csv applies",
+        ),
+    )
+}

@@ -1,0 +1,20 @@
+"""The raw-data source resource: the source WAREHOUSE_SOURCE names."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.raw.sources import Source, make_source
+
+
+class SourceResource(dg.ConfigurableResource):
+    """The raw-data source named by WAREHOUSE_SOURCE (demo by default)."""
+
+    kind: str = "demo"
+    warehouse_dir: str
+    csv_dir: str | None = None
+    demo_tickers: int | None = None
+    demo_years: float | None = None
+
+    def get(self) -> Source:
+        return make_source(self.kind, self.warehouse_dir, self.csv_dir, self.demo_tickers, self.demo_years)

@@ -1,0 +1,39 @@
+"""Where raw rows come from: one module per source behind `Source` (see base.py)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from orchestration.raw.contract import DATASETS, Dataset
+from orchestration.raw.sources.base import Source
+
+
+@lru_cache(maxsize=4)
+def make_source(
+    kind: str,
+    warehouse_dir: str,
+    csv_dir: str | None = None,
+    demo_tickers: int | None = None,
+    demo_years: float | None = None,
+) -> Source:
+    """The source selected by WAREHOUSE_SOURCE (one instance per process: the demo is generated once,
+    live responses are cached under warehouse_dir/raw_responses)."""
+    if kind == "demo":
+        from orchestration.raw.sources.demo import DemoSource
+
+        return DemoSource(tickers=demo_tickers, years=demo_years)
+    if kind == "csv":
+        from orchestration.raw.sources.csv_files import CsvSource
+
+        return CsvSource(csv_dir)
+    if kind == "live":
+        import os
+
+        from orchestration.raw.sources.live import LiveSource
+
+        return LiveSource.from_environ(os.environ, Path(warehouse_dir))
+    raise ValueError(f"unknown source {kind!r}")
+
+
+__all__ = ["DATASETS", "Dataset", "Source", "make_source"]

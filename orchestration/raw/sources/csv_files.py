@@ -1,0 +1,116 @@
+"""The analyst's CSV exports as a source: one file per dataset in one folder, handed over untouched.
+
+Why untouched: the raw loader already validates and casts every frame in DuckDB and names the
+origin, the 1-based data row, the column and the value of the first bad one. Parsing here would
+either duplicate those rules or lose the row numbers, so this module only reads text: every value as
+the string in the file, an empty cell as missing, rows in file order (row n of an error is line
+n + 1 of the file; blank lines are skipped and not counted), and only the dataset's columns that are
+present, so the loader reports the missing ones. Extra columns are ignored.
+
+Files, in the folder given (WAREHOUSE_CSV_DIR): UTF-8 (a BOM is tolerated, as Excel writes one),
+a header row, ISO dates, `.` decimals.
+
+    btc_daily.csv           date, price_usd, hashrate_ehs, difficulty, block_height, blocks_mined,
+                            fees_btc, supply_btc  (hashrate_ehs may be empty)
+    equity_prices.csv       date, ticker, close  (unadjusted USD close)
+    splits.csv              ticker, ex_date, ratio
+    shares_outstanding.csv  ticker, as_of, shares
+    universe.csv            ticker, name, exchange, listed_on, delisted_on  (optional: absent means
+                            an empty universe, i.e. the built-in dbt seed is used)
+
+Date ranges are ignored: the csv source loads whole files every time, so a partitioned run reloads
+the whole file and error row numbers stay the file's.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.raw.contract import RawDataError
+from orchestration.raw.contract import DATASETS, Dataset
+from orchestration.raw.sources.base import Source
+
+FILES = {
+    "btc_daily": "btc_daily.csv",
+    "equity_prices": "equity_prices.csv",
+    "splits": "splits.csv",
+    "shares_outstanding": "shares_outstanding.csv",
+    "miner_universe": "universe.csv",
+}
+OPTIONAL = frozenset({"miner_universe"})
+
+
+def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
+    """The columns of `dataset` present in `path`, as text in file order; empty cells are None."""
+    try:
+        # A row with more fields than the header is an error: not an index column (pandas' guess
+        # when the first data row has one field too many), not silently cut (index_col=False's
+        # ParserWarning).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()  # no header at all: the loader reports every column as missing
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+        raise RawDataError(f"{path}: {_ragged_row(path) or error}") from error
+    except UnicodeDecodeError as error:
+        raise RawDataError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from error
+    present = [column for column in dataset.columns if column in frame.columns]
+    return frame[present].replace("", None)
+
+
+def _ragged_row(path: Path) -> str | None:
+    """The first data row with more fields than the header, described (only called on an error)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = (row for row in csv.reader(handle) if row)  # blank lines are skipped, as pandas does
+        header = next(rows, [])
+        for number, row in enumerate(rows, start=1):
+            if len(row) > len(header):
+                return (
+                    f"row {number} has {len(row)} fields, the header {len(header)} "
+                    f"({', '.join(header)}): {','.join(row)!r}"
+                )
+    return None
+
+
+def empty_frame(dataset: Dataset) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype="str") for column in dataset.columns})
+
+
+class CsvSource(Source):
+    """Reads `<folder>/<dataset file>` (see the module docstring); `origin` is the file's path."""
+
+    name = "csv"
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FileNotFoundError(
+                f"csv source: {self.folder} is not a folder (WAREHOUSE_CSV_DIR)"
+            )
+
+    def path(self, dataset: str) -> Path:
+        return self.folder / FILES[dataset]
+
+    def origin(self, dataset: str) -> str:
+        return str(self.path(dataset))
+
+    def fetch(
+        self, dataset: str, start: date | None = None, end: date | None = None
+    ) -> pd.DataFrame:
+        """The whole file as text; `start` and `end` are ignored (see the module docstring)."""
+        spec, path = DATASETS[dataset], self.path(dataset)
+        if path.is_file():
+            return read_text_csv(path, spec)
+        if dataset in OPTIONAL:
+            return empty_frame(spec)
+        raise FileNotFoundError(
+            f"{path}: missing; the csv source needs it with the columns {', '.join(spec.columns)}"
+        )

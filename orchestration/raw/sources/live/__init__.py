@@ -1,0 +1,237 @@
+"""The `live` source: real data from public APIs, one adapter per provider behind small interfaces
+(feeds.py), all sharing one HTTP client (http.py) that retries and caches.
+
+    btc_daily           Coin Metrics community API (coinmetrics.py), block heights anchored on
+                        mempool.space (mempool.py)
+    equity_prices       Yahoo Finance chart, closes made unadjusted (yahoo.py); stooq (stooq.py)
+                        when Yahoo fails for a ticker
+    splits              Yahoo Finance chart events
+    shares_outstanding  SEC EDGAR company facts (sec_edgar.py) plus the analyst's overrides, with a
+                        staleness check (shares.py)
+    miner_universe      empty: the built-in dbt seed is used. The seed also says which tickers
+                        to ask for and over which days (listed_on .. the day before delisted_on).
+
+`fetch(dataset, start, end)` asks only for that range (a monthly partition asks for its month);
+`end` None means today (UTC), `start` None the beginning of the record or of each listing. Every
+response is kept under `<WAREHOUSE_DIR>/raw_responses/<source>/` and replayed on reruns (http.py).
+
+Warnings (a price feed fallback, closes that could not be unadjusted, a stale or missing share
+count, block heights that disagree with Coin Metrics' issuance) do not stop a load: `warnings`
+holds those of the latest `fetch`, for the caller to surface (e.g. as Dagster metadata), and they
+are logged.
+
+Terms of use differ per provider and two are NON-COMMERCIAL (Coin Metrics community data: CC BY-NC
+4.0; Yahoo Finance: personal use): see each module's docstring before publishing commercially.
+
+Configuration, read by `from_environ` from the mapping it is given: SEC_USER_AGENT (needed for
+shares_outstanding); the overrides file is WAREHOUSE_SHARES_OVERRIDES (a path that must exist) or
+else `shares_overrides.csv` in WAREHOUSE_CSV_DIR when it exists there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.live.coinmetrics import CoinMetrics
+from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
+from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
+from orchestration.raw.sources.live.mempool import Mempool
+from orchestration.raw.sources.live.sec_edgar import SecEdgar
+from orchestration.raw.sources.live.shares import (
+    OVERRIDES_FILE,
+    combine,
+    read_overrides,
+    staleness_warnings,
+)
+from orchestration.raw.sources.live.stooq import Stooq
+from orchestration.raw.sources.live.yahoo import Yahoo
+from orchestration.core.paths import MINER_UNIVERSE_SEED
+
+log = logging.getLogger(__name__)
+
+SEED_UNIVERSE = MINER_UNIVERSE_SEED
+ENV_SEC_USER_AGENT = "SEC_USER_AGENT"
+ENV_SHARES_OVERRIDES = "WAREHOUSE_SHARES_OVERRIDES"
+ENV_CSV_DIR = "WAREHOUSE_CSV_DIR"
+ENV_REFRESH = "WAREHOUSE_LIVE_REFRESH"  # "1": download again what raw_responses/ already holds
+
+
+def raw_responses_dir(warehouse_dir: Path) -> Path:
+    return Path(warehouse_dir) / "raw_responses"
+
+
+def overrides_path(environ: Mapping[str, str]) -> Path | None:
+    """WAREHOUSE_SHARES_OVERRIDES if set, else WAREHOUSE_CSV_DIR/shares_overrides.csv if present."""
+    if environ.get(ENV_SHARES_OVERRIDES):
+        return Path(environ[ENV_SHARES_OVERRIDES])
+    csv_dir = environ.get(ENV_CSV_DIR)
+    if csv_dir and (Path(csv_dir) / OVERRIDES_FILE).is_file():
+        return Path(csv_dir) / OVERRIDES_FILE
+    return None
+
+
+def read_universe(path: Path = SEED_UNIVERSE) -> pd.DataFrame:
+    return pd.read_csv(path, parse_dates=["listed_on", "delisted_on"])
+
+
+NAMED_RESPONSES = 3
+
+
+def responses_note(used: Sequence[Saved]) -> str:
+    """Where a dataset's rows were read from on disk, for the loader's errors: a bad value sits in
+    one of these files, and a replayed file is read again on every run until it is downloaded anew."""
+    if not used:
+        return ""
+    paths = list(dict.fromkeys(saved.path for saved in used))
+    if len(paths) <= NAMED_RESPONSES:
+        where = ", ".join(str(path) for path in paths)
+    else:
+        folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in paths))
+        where = f"{len(paths)} files in {folders}, each holding the URL it answers (ticker, CIK)"
+    replayed = len({saved.path for saved in used if saved.replayed})
+    if replayed:
+        how = f"{replayed} of them replayed from an earlier run; {ENV_REFRESH}=1 downloads them again"
+    else:
+        how = "downloaded in this run"
+    return f"; responses: {where} ({how})"
+
+
+class LiveSource(Source):
+    """See the module docstring. `http` is the shared client; `chain`, `prices` (tried in order) and
+    `shares` replace the default adapters; `universe` (ticker, listed_on, delisted_on) the seed."""
+
+    name = "live"
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        sec_user_agent: str | None = None,
+        shares_overrides: Path | None = None,
+        universe: pd.DataFrame | None = None,
+        chain: ChainFeed | None = None,
+        prices: Sequence[PriceFeed] | None = None,
+        shares: SharesFeed | None = None,
+    ) -> None:
+        self.http = http
+        self.chain = chain or CoinMetrics(http, Mempool(http))
+        self.prices = tuple(prices or (Yahoo(http), Stooq(http)))
+        self.shares = shares or SecEdgar(http, sec_user_agent)
+        self.shares_overrides = shares_overrides
+        self.universe = read_universe() if universe is None else universe
+        self.warnings: list[str] = []
+        self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
+
+    @classmethod
+    def from_environ(
+        cls, environ: Mapping[str, str], warehouse_dir: Path, *, refresh: bool = False
+    ) -> LiveSource:
+        """The default live source; `refresh` (or WAREHOUSE_LIVE_REFRESH=1) downloads again even
+        what is cached: a provider's corrected value, or a response the loader refused, is
+        otherwise replayed from raw_responses/ on every run."""
+        refresh = refresh or environ.get(ENV_REFRESH, "").strip().lower() in {"1", "true", "yes"}
+        return cls(
+            HttpClient(raw_responses_dir(warehouse_dir), refresh=refresh),
+            sec_user_agent=environ.get(ENV_SEC_USER_AGENT),
+            shares_overrides=overrides_path(environ),
+        )
+
+    def origin(self, dataset: str) -> str:
+        price_feeds = ", else ".join(feed.origin for feed in self.prices)
+        overrides = f" + overrides {self.shares_overrides}" if self.shares_overrides else ""
+        origins = {
+            "btc_daily": self.chain.origin,
+            "equity_prices": price_feeds,
+            "splits": price_feeds,
+            "shares_outstanding": self.shares.origin + overrides,
+            "miner_universe": "none (the dbt seed miner_universe is used)",
+        }
+        return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
+
+    def fetch(
+        self, dataset: str, start: date | None = None, end: date | None = None
+    ) -> pd.DataFrame:
+        spec = DATASETS[dataset]
+        self.warnings = []
+        first_response = len(self.http.used)
+        end = end or self.http.today()
+        if dataset == "btc_daily":
+            frame = self.chain.btc_daily(start, end, self._warn)
+        elif dataset in ("equity_prices", "splits"):
+            frame = self._equities(dataset, start, end)
+        elif dataset == "shares_outstanding":
+            frame = self._shares_outstanding(start, end)
+        else:
+            frame = pd.DataFrame(columns=list(spec.columns))
+        self.responses[dataset] = self.http.used[first_response:]
+        return frame[list(spec.columns)].reset_index(drop=True)
+
+    def _equities(self, dataset: str, start: date | None, end: date) -> pd.DataFrame:
+        parts = []
+        for ticker, first, last in self._listed(start, end):
+            history = self._history(ticker, first, last)
+            part = history.closes if dataset == "equity_prices" else history.splits
+            parts.append(part.assign(ticker=ticker))
+        if not parts:
+            return pd.DataFrame(columns=list(DATASETS[dataset].columns))
+        return pd.concat(parts).sort_values(list(DATASETS[dataset].key))
+
+    def _history(self, ticker: str, start: date, end: date) -> TickerHistory:
+        """From the first price feed that answers; the failures before it become a warning."""
+        failures = []
+        for feed in self.prices:
+            try:
+                history = feed.history(ticker, start, end)
+            except SourceError as error:
+                failures.append(f"{feed.name} failed: {error}")
+                continue
+            if failures:
+                self._warn(f"{ticker}: {'; '.join(failures)}; used {feed.name}")
+            if history.caveat:
+                self._warn(f"{ticker}: {history.caveat}")
+            return history
+        raise SourceError(
+            f"{ticker}: no price feed answered for {start}..{end}: {' | '.join(failures)}"
+        )
+
+    def _shares_outstanding(self, start: date | None, end: date) -> pd.DataFrame:
+        listed = list(self._listed(start, end))
+        reported = [
+            self.shares.shares(ticker, end, self._warn).assign(ticker=ticker)
+            for ticker, _, _ in listed
+        ]
+        figures = combine(pd.concat(reported) if reported else pd.DataFrame(), self._overrides())
+        for message in staleness_warnings(figures, {ticker: last for ticker, _, last in listed}):
+            self._warn(message)
+        in_range = figures["as_of"] <= pd.Timestamp(end)
+        if start is not None:
+            in_range &= figures["as_of"] >= pd.Timestamp(start)
+        return figures[in_range]
+
+    def _overrides(self) -> pd.DataFrame:
+        if self.shares_overrides is None:
+            return pd.DataFrame(columns=["ticker", "as_of", "shares"])
+        return read_overrides(self.shares_overrides)
+
+    def _listed(self, start: date | None, end: date) -> Iterator[tuple[str, date, date]]:
+        """(ticker, first day, last day) of each miner listed during [start, end]."""
+        for row in self.universe.itertuples(index=False):
+            first = row.listed_on.date() if start is None else max(start, row.listed_on.date())
+            delisted = row.delisted_on
+            last = end if pd.isna(delisted) else min(end, delisted.date() - timedelta(days=1))
+            if first <= last:
+                yield row.ticker, first, last
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning(message)
+
+
+__all__ = ["LiveSource", "SourceError", "raw_responses_dir"]
