@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from orchestration.quality.checks import GX_CHECKS
+from orchestration.quality.instance_queries import latest_evaluations, latest_materialisations
 from orchestration.raw.assets import RAW_ASSETS
 from orchestration.transform.assets import mart_keys, warehouse_dbt_assets
 
@@ -62,45 +63,25 @@ class GateReview:
         return text + (f" ({'; '.join(self.warnings)})" if self.warnings else "")
 
 
-def _latest_evaluations(instance: dg.DagsterInstance, checks: Iterable[dg.AssetCheckKey]) -> dict:
-    """Each check's latest evaluation record. A run that planned a check and then failed or
-    skipped it leaves a newer record without an evaluation: look past it (rarely more than one)."""
-    storage = instance.event_log_storage
-    latest = storage.get_latest_asset_check_execution_by_key(list(checks))
-    found = {}
-    for key, record in latest.items():
-        if not _is_evaluation(record):
-            record = next((r for r in storage.get_asset_check_execution_history(key, limit=20) if _is_evaluation(r)), None)
-        if record is not None:
-            found[key] = record
-    return found
-
-
-def _is_evaluation(record) -> bool:
-    return record.event is not None and record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-
-
 def review_gate(
     instance: dg.DagsterInstance, checks: Mapping[dg.AssetCheckKey, tuple[dg.AssetKey, ...]], run_id: str | None = None
 ) -> GateReview:
     """A blocking check clears the build when its latest evaluation passed (a WARN failure
-    passes) and came after the latest materialisation of every asset it read. Three queries, plus
-    one per check whose latest record is only planned."""
-    records = _latest_evaluations(instance, checks)
-    materialised = instance.get_latest_materialization_events({a for assets in checks.values() for a in assets})
+    passes) and came after the latest materialisation of every asset it read (instance_queries.py)."""
+    records = latest_evaluations(instance, checks)
+    materialised = latest_materialisations(instance, {a for assets in checks.values() for a in assets})
     problems, warnings = [], []
     for key in sorted(checks, key=lambda k: k.to_user_string()):
         name, record = key.to_user_string(), records.get(key)
         if record is None:
             problems.append(f"{name}: never evaluated")
             continue
-        evaluation = record.event.dagster_event.event_specific_data
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+        if not record.passed and record.severity == dg.AssetCheckSeverity.ERROR:
             problems.append(f"{name}: failed in run {record.run_id[:8]}")
             continue
         changed = [
             (asset, event) for asset in checks[key]
-            if (event := materialised.get(asset)) is not None and event.timestamp > record.event.timestamp
+            if (event := materialised.get(asset)) is not None and event.timestamp > record.timestamp
         ]
         if changed:
             asset, event = changed[0]
@@ -108,7 +89,7 @@ def review_gate(
                 f"{name}: {asset.to_user_string()} was materialised again in run {event.run_id[:8]} "
                 f"after the check last ran (run {record.run_id[:8]})"
             )
-        elif not evaluation.passed:
+        elif not record.passed:
             warnings.append(name)
     evaluated_in_run = sum(1 for r in records.values() if r.run_id == run_id)
     return GateReview(len(checks), problems, warnings, evaluated_in_run)
