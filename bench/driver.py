@@ -44,9 +44,9 @@ def _steps(instance, run_id: str) -> list[dict]:
 
 
 def _dbt_target_dirs(warehouse_dir: Path, run_id: str) -> list[str]:
-    from orchestration.transform.assets import DBT_RUNS
+    from orchestration.core.paths import WarehousePaths
 
-    return sorted(str(p) for p in (warehouse_dir / DBT_RUNS).glob(f"*-{run_id[:7]}-*") if p.is_dir())
+    return sorted(str(p) for p in WarehousePaths(warehouse_dir).dbt_runs.glob(f"*-{run_id[:7]}-*") if p.is_dir())
 
 
 def _runs_since(instance, since: float, warehouse_dir: Path) -> list[dict]:

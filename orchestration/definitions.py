@@ -25,7 +25,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(
             warehouse_dir=str(settings.warehouse_dir),
-            published_db=str(settings.published_db),
             keep_runs=settings.keep_runs,
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),

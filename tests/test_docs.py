@@ -18,6 +18,7 @@ from orchestration.core.offline_html import POLICY_META, make_offline
 from orchestration.quality import gx_suites
 from orchestration.core.paths import REPO_ROOT
 from orchestration.core.settings import Settings
+from orchestration.core.paths import WarehousePaths
 
 OUTSIDE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.IGNORECASE)
@@ -158,7 +159,7 @@ def test_each_gate_writes_the_quality_page_with_its_failures(tmp_path):
                           "kwargs": {"column": "n", "min_value": 0}}],
     }))  # fmt: skip
 
-    gx_suites.validate_suites(build, [suite], "run-0001")
+    gx_suites.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
 
     page = (tmp_path / "docs" / "quality.html").read_text(encoding="utf-8")
     section = page.split('<h2 id="raw.listing">', 1)[1]

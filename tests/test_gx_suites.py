@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.quality import gx_suites
+from orchestration.core.paths import WarehousePaths
 
 
 def expectation(kind: str, **kwargs) -> dict:
@@ -24,7 +25,7 @@ def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> gx_suites
     suite.write_text(json.dumps({
         "name": "raw.listing", "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]}, "expectations": expectations,
     }))  # fmt: skip
-    [outcome] = gx_suites.validate_suites(build, [suite], "run-0001")
+    [outcome] = gx_suites.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
     return outcome
 
 

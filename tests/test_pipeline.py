@@ -12,6 +12,7 @@ import pytest
 
 from orchestration.cli import run
 from orchestration.core.settings import load_settings
+from orchestration.core.paths import WarehousePaths
 
 NOTE = ["marts", "mart_monthly_note"]
 
@@ -30,7 +31,7 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     exit_code, settings, _ = demo_run
     assert exit_code == 0
     assert settings.published_db.exists() and settings.build_db.exists()
-    lines = run.summary_lines(settings.published_db)
+    lines = run.summary_lines(settings.paths)
     assert "SYNTHETIC DEMO DATA" in lines[0]
     assert lines[1].startswith("Latest month 2025-06: BTC average $")
     assert lines[2].startswith("  13 miners, combined market cap $") and "leader " in lines[2]
@@ -240,10 +241,10 @@ def test_the_data_docs_index_lists_the_newest_results_only(demo_run, tmp_path):
     shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
     suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
     limit = gx_suites.DATA_DOCS_INDEX_RESULTS
-    gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0000")
+    gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
     for run_number in range(1, limit + 1):  # the runs in between, as a gate leaves them
         copy_run(warehouse / "gx" / "uncommitted", "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
-    newest = gx_suites.validate_suites(warehouse / "build.duckdb", suite, f"run-{limit + 1:04d}")[0]
+    newest = gx_suites.validate_suites(WarehousePaths(warehouse), suite, f"run-{limit + 1:04d}")[0]
 
     listed = set(re.findall(r"'run_name': 'run-(\d{4})'", Path(newest.data_docs).read_text()))
     assert listed == {f"{n:04d}" for n in range(2, limit + 2)}  # the oldest two are left out
@@ -262,10 +263,10 @@ def test_a_gate_keeps_every_suites_newest_results_and_their_pages_only(demo_run,
     shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
     uncommitted = warehouse / "gx" / "uncommitted"
     suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
-    gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0000")
+    gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
     for run_number in range(1, 5):
         copy_run(uncommitted, "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
-    newest = gx_suites.validate_suites(warehouse / "build.duckdb", suite, "run-0005", keep_runs=3)[0]
+    newest = gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0005", keep_runs=3)[0]
 
     for results in (uncommitted / "validations", uncommitted / "data_docs" / "local_site" / "validations"):
         assert sorted(p.name for p in (results / "raw" / "splits").iterdir()) == ["run-0003", "run-0004", "run-0005"]

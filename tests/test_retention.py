@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.retention import prune_gx_results, prune_run_folders
 from orchestration.core.settings import DEFAULT_KEEP_RUNS
 from orchestration.core.settings import Settings, load_settings
@@ -107,14 +108,14 @@ def test_a_keep_runs_that_is_not_a_count_is_refused(text, tmp_path):
 
 
 def test_a_dbt_build_writes_its_folder_beside_the_warehouse_and_prunes_the_oldest(demo_run, tmp_path):
-    from orchestration.transform.assets import DBT_RUNS, warehouse_dbt_assets
+    from orchestration.transform.assets import warehouse_dbt_assets
     from orchestration.transform.project import DBT_DIR
     from orchestration.definitions import build_resources
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
-    stale = [folder(warehouse / DBT_RUNS / f"warehouse_dbt_assets-old{n}", 1_000 + n) for n in range(3)]
+    stale = [folder(WarehousePaths(warehouse).dbt_runs / f"warehouse_dbt_assets-old{n}", 1_000 + n) for n in range(3)]
 
     result = dg.materialize(
         [warehouse_dbt_assets],
@@ -124,7 +125,7 @@ def test_a_dbt_build_writes_its_folder_beside_the_warehouse_and_prunes_the_oldes
     )
 
     assert result.success
-    kept = sorted((warehouse / DBT_RUNS).iterdir())
+    kept = sorted((WarehousePaths(warehouse).dbt_runs).iterdir())
     assert [p.name for p in kept if p not in stale] == [p.name for p in kept if result.run_id[:7] in p.name]
     assert stale[2] in kept and len(kept) == 2  # this run's folder and the newest old one
     this_run = next(p for p in kept if p not in stale)

@@ -24,21 +24,19 @@ def main(settings: Settings | None = None) -> int:
         print(f"Cannot build the docs: no build at {settings.build_db}; run `make run` first.", file=sys.stderr)
         return 1
     # Imported once there is something to document: dbt and Dagster take seconds to import.
-    from orchestration.core.paths import QUALITY_PAGE, docs_dir
     from orchestration.transform.docs_site import DocsError, build_dbt_site
     from orchestration.quality.data_docs import make_site_offline
     from orchestration.quality.gx_suites import suite_tables
-    from orchestration.quality.results_page import gx_uncommitted, write_results_page
+    from orchestration.quality.results_page import write_results_page
 
     print(f"Documenting {settings.build_db} ...", flush=True)
     try:
-        dbt_page = build_dbt_site(settings.warehouse_dir, settings.keep_runs)
+        dbt_page = build_dbt_site(settings.paths, settings.keep_runs)
     except DocsError as error:
         print(f"Cannot build the docs: {error}", file=sys.stderr)
         return 1
-    make_site_offline(gx_uncommitted(settings.warehouse_dir) / "data_docs" / "local_site",
-                      docs_dir(settings.warehouse_dir) / QUALITY_PAGE)
-    quality_page = write_results_page(settings.warehouse_dir, suite_tables(), datetime.now(timezone.utc))
+    make_site_offline(settings.paths.gx_site, settings.paths.quality_page)
+    quality_page = write_results_page(settings.paths, suite_tables(), datetime.now(timezone.utc))
     print(f"dbt docs (models, columns, tests, lineage): {dbt_page}")
     print(f"Quality gate results: {quality_page}")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestration.note import NoteError, notes_dir, write_note
+from orchestration.note import NoteError, write_note
 from orchestration.core.settings import SettingsError, load_settings
 
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {error}", file=sys.stderr)
         return 2
     try:
-        files = write_note(settings.published_db, notes_dir(settings.warehouse_dir), args.month)
+        files = write_note(settings.paths.published_db, settings.paths.notes, args.month)
     except NoteError as error:
         print(f"note: {error}", file=sys.stderr)
         return 1

@@ -8,12 +8,10 @@ named in the last line. Exits non-zero when a step or a blocking check fails, na
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import uuid
 import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
@@ -26,8 +24,8 @@ import dagster as dg  # noqa: E402
 from orchestration.core.partitions import MONTHLY  # noqa: E402
 from orchestration.publish.exports import WORKBOOK  # noqa: E402
 from orchestration.raw.assets import month_ranges  # noqa: E402
-from orchestration.note import latest_complete_month, notes_dir  # noqa: E402
-from orchestration.publish.publication import EXPORTS  # noqa: E402
+from orchestration.note import latest_complete_month  # noqa: E402
+from orchestration.core.paths import WarehousePaths  # noqa: E402
 from orchestration.cli.run_log import RunLog  # noqa: E402
 from orchestration.raw.contract import DATASETS  # noqa: E402
 
@@ -80,9 +78,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}"
 
 
-def summary_lines(published_db, month: date | None = None) -> list[str]:
+def summary_lines(paths: WarehousePaths, month: date | None = None) -> list[str]:
     """The headline of `month` (default: the latest published), read back from the published file
     (what readers see)."""
+    published_db = paths.published_db
     with duckdb.connect(str(published_db), read_only=True) as conn:
         cursor = conn.execute(
             "select *, month = (select max(month) from mart_monthly_note) as is_latest from mart_monthly_note "
@@ -110,7 +109,7 @@ def summary_lines(published_db, month: date | None = None) -> list[str]:
         f"/ next 4 years' rewards {note['mcap_to_4y_rewards_ratio']:.3f} "
         f"(peak {note['mcap_to_4y_rewards_peak']:.3f}, average {note['mcap_to_4y_rewards_avg']:.3f})",
         f"Readers: DuckDB {(storage or 'v?').lstrip('v')} or later (storage {storage}), `make sql`; exports in "
-        f"{Path(published_db).parent / EXPORTS} (Parquet per table, {WORKBOOK})",
+        f"{paths.exports} (Parquet per table, {WORKBOOK})",
     ]
 
 
@@ -191,11 +190,11 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
     defs = build_definitions(settings)
     if instance is None:
         # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
-        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
     note_job = defs.resolve_job_def("publish_note")
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
-    with RunLog(settings.warehouse_dir, run_id, settings.keep_runs, verbose=verbose,
+    with RunLog(settings.paths.logs, run_id, settings.keep_runs, verbose=verbose,
                 total_steps=len(job.nodes) + len(note_job.nodes)) as log:
 
         def say(line: str = "", error: bool = False) -> None:
@@ -236,14 +235,14 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         # a MONTHS run the source has nothing for is worth a warning; a full refresh's empty
         # months after the source's last day are what "the partitions to date" means
         say(f"warning: {line}" if months else f"{line[0].upper()}{line[1:]}")
-    for line in summary_lines(settings.published_db, month):
+    for line in summary_lines(settings.paths, month):
         say(line)
     if not note.success:
         say("\nThe data was published, but the note failed:", error=True)
         for line in failure_lines(note):
             say(f"- {line}", error=True)
         return 1
-    say(f"Note for {month:%Y-%m}: {notes_dir(settings.warehouse_dir) / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
+    say(f"Note for {month:%Y-%m}: {settings.paths.notes / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
     return 0
 
 

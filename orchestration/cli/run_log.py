@@ -32,7 +32,6 @@ import dagster as dg
 
 from orchestration.core.retention import prune_run_logs
 
-LOGS = "logs"  # in WAREHOUSE_DIR
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 DBT_OUTPUT = "dbt_output"  # a record's attribute: a line dbt printed (see transform/assets.py)
 DBT_PROGRESS = re.compile(r"^(\d+) of (\d+) ")
@@ -185,9 +184,8 @@ class RunLog:
     Use as a context manager around the runs; pass `logger_defs` to each job (`job.with_logger_defs`)
     and `run_config` as its run config."""
 
-    def __init__(self, warehouse_dir: Path, run_id: str, keep: int, verbose: bool = False,
+    def __init__(self, folder: Path, run_id: str, keep: int, verbose: bool = False,
                  stream: TextIO | None = None, total_steps: int | None = None) -> None:
-        folder = warehouse_dir / LOGS
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.path = folder / f"run-{stamp}-{run_id[:8]}.log"

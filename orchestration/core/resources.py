@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from orchestration.core.instance import claim_instance
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.settings import DEFAULT_KEEP_RUNS
 
 
@@ -21,8 +22,11 @@ class WarehouseResource(dg.ConfigurableResource):
     makes sure the Dagster instance is this warehouse's own (claim_instance)."""
 
     warehouse_dir: str
-    published_db: str
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
+
+    @property
+    def paths(self) -> WarehousePaths:
+        return WarehousePaths(Path(self.warehouse_dir))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         claim_instance(context.instance, Path(self.warehouse_dir))
@@ -54,9 +58,8 @@ def refuse_newer_storage(path: Path) -> None:
 
 
 class BuildDuckDBResource(DuckDBResource):
-    """The build file, WAREHOUSE_DIR/build.duckdb. A run using it first makes sure the Dagster
-    instance is this warehouse's own (claim_instance) and that this DuckDB can open the file."""
+    """The build file, WAREHOUSE_DIR/build.duckdb. A run using it first makes sure this DuckDB can
+    open the file (every asset using it also uses WarehouseResource, which claims the instance)."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        claim_instance(context.instance, Path(self.database).parent)
         refuse_newer_storage(Path(self.database))

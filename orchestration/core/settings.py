@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.core.paths import REPO_ROOT
+from orchestration.core.paths import REPO_ROOT, WarehousePaths
 
 SOURCES = ("demo", "csv", "live")
 # Runs whose dbt folders, GX results and run logs are kept (WAREHOUSE_KEEP_RUNS; pruned by retention.py).
@@ -31,16 +31,22 @@ class Settings:
     demo_tickers: int | None = None  # WAREHOUSE_DEMO_TICKERS: scale the demo (benchmarks)
     demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
     keep_runs: int = DEFAULT_KEEP_RUNS  # WAREHOUSE_KEEP_RUNS: dbt run folders, GX results and run logs kept
+    dagster_home: Path | None = None  # DAGSTER_HOME: the persistent Dagster instance (else an ephemeral one)
+
+    @property
+    def paths(self) -> WarehousePaths:
+        """Every path of the warehouse folder (core/paths.py)."""
+        return WarehousePaths(self.warehouse_dir)
 
     @property
     def build_db(self) -> Path:
         """The file every run writes (raw schema + dbt models)."""
-        return self.warehouse_dir / "build.duckdb"
+        return self.paths.build_db
 
     @property
     def published_db(self) -> Path:
         """The file readers open read-only; replaced atomically by the publish asset."""
-        return self.warehouse_dir / "published.duckdb"
+        return self.paths.published_db
 
 
 def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool = True) -> Settings:
@@ -65,6 +71,7 @@ def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool 
         demo_tickers=_number(env, "WAREHOUSE_DEMO_TICKERS", r"[0-9]+", "a whole number of tickers", int),
         demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[+-]?[0-9]*\.?[0-9]+", "a number of years", float),
         keep_runs=DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs,
+        dagster_home=_absolute(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
     )
     if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
         _check_demo_scale(settings, env)

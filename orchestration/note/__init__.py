@@ -18,7 +18,7 @@ import duckdb
 from orchestration.note.data import NoteError, coverage, load, parse_month, resolve_month
 from orchestration.note.render import render
 
-__all__ = ["NoteError", "NoteFiles", "latest_complete_month", "notes_dir", "parse_month", "write_note"]
+__all__ = ["NoteError", "NoteFiles", "latest_complete_month", "parse_month", "write_note"]
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,6 @@ class NoteFiles:
     html: Path
     markdown: Path
     is_synthetic: bool
-
-
-def notes_dir(warehouse_dir: Path) -> Path:
-    """Where notes land: beside the published file, in WAREHOUSE_DIR/notes."""
-    return warehouse_dir / "notes"
 
 
 def latest_complete_month(published_db: Path) -> date:

@@ -6,14 +6,12 @@ latest complete month through it, and a sensor (off by default) renders the mont
 publish has just published (automation.py).
 """
 
-from pathlib import Path
-
 import dagster as dg
 
 from orchestration.core.partitions import MONTHLY
 from orchestration.publish.asset import published_warehouse
 from orchestration.core.resources import WarehouseResource
-from orchestration.note import notes_dir, write_note
+from orchestration.note import write_note
 
 
 @dg.asset(
@@ -28,7 +26,7 @@ from orchestration.note import notes_dir, write_note
     ),
 )
 def monthly_note(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    files = write_note(Path(warehouse.published_db), notes_dir(Path(warehouse.warehouse_dir)), context.partition_key)
+    files = write_note(warehouse.paths.published_db, warehouse.paths.notes, context.partition_key)
     context.log.info(f"note for {files.month:%Y-%m}: {files.html}")
     return dg.MaterializeResult(
         metadata={

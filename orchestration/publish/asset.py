@@ -1,13 +1,10 @@
 """The publish asset: publishes the marts and their exports only when the gate's review of the
 build as it stands (quality/gate.py) finds every blocking check upstream passed."""
 
-from pathlib import Path
-
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from orchestration.core.resources import WarehouseResource
-from orchestration.publish.publication import EXPORTS, STORAGE_VERSION, publish
+from orchestration.publish.publication import STORAGE_VERSION, publish
 from orchestration.quality.gate import publication_checks, review_gate
 from orchestration.raw.resources import SourceResource
 from orchestration.transform.assets import mart_keys
@@ -28,7 +25,7 @@ from orchestration.transform.assets import mart_keys
     ),
 )
 def published_warehouse(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     checks = publication_checks()
     review = review_gate(context.instance, checks, context.run.run_id)
@@ -45,8 +42,8 @@ def published_warehouse(
     src = source.get()
     gate = review.summary()
     publication = publish(
-        Path(duckdb.database),
-        Path(warehouse.published_db),
+        warehouse.paths.build_db,
+        warehouse.paths.published_db,
         run_id=context.run.run_id,
         source=src.label,
         is_synthetic=src.synthetic,
@@ -54,7 +51,7 @@ def published_warehouse(
     )
     context.log.info(
         f"published {publication.path} ({publication.first_month} .. {publication.last_month}), "
-        f"publication {publication.publication_id}, exports in {publication.path.parent / EXPORTS}"
+        f"publication {publication.publication_id}, exports in {warehouse.paths.exports}"
     )
     for notice in publication.notices:
         context.log.warning(notice)

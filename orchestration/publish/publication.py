@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.core.paths import CURRENT, EXPORTS, PUBLICATIONS, PUBLISHED_FILE
 from orchestration.publish.exports import WORKBOOK, write_exports
 
 MARTS_SCHEMA = "marts"
@@ -34,11 +35,8 @@ LOG_TABLE = "publication_log"
 # The storage format of the published file: the oldest DuckDB release that must open it. v1.0.0 is
 # read by DuckDB 1.0 and every later release (tests/test_readers.py opens it with real 1.x clients).
 STORAGE_VERSION = "v1.0.0"
-PUBLICATIONS = "publications"  # WAREHOUSE_DIR/publications/<id>/ and the link `current`
-CURRENT = "current"
-EXPORTS = "exports"
 KEEP_PREVIOUS = 2  # publications kept besides the current one, for readers still holding them open
-PUBLICATION_FILES = ("published.duckdb", WORKBOOK)  # besides the Parquet: what a publication folder holds
+PUBLICATION_FILES = (PUBLISHED_FILE, WORKBOOK)  # besides the Parquet: what a publication folder holds
 
 LOG_COLUMNS = """
     published_at timestamp not null,
@@ -186,7 +184,7 @@ def _latest_months(conn: duckdb.DuckDBPyConnection) -> tuple[str | None, str | N
 
 def _verify(folder: Path, expected: dict[str, int]) -> None:
     """Open the new file as a reader would and count every table, the exports' Parquet too."""
-    with duckdb.connect(str(folder / "published.duckdb"), read_only=True) as conn:
+    with duckdb.connect(str(folder / PUBLISHED_FILE), read_only=True) as conn:
         for table, count in expected.items():
             got = conn.execute(f'select count(*) from main."{table}"').fetchone()[0]
             if got != count:
@@ -291,7 +289,7 @@ def publish(
     try:
         with duckdb.connect() as conn:
             conn.execute(
-                f"attach {sql_text(str(tmp / 'published.duckdb'))} as pub (storage_version '{STORAGE_VERSION}')"
+                f"attach {sql_text(str(tmp / PUBLISHED_FILE))} as pub (storage_version '{STORAGE_VERSION}')"
             )
             conn.execute(f"attach {sql_text(str(build_db))} as build (read_only)")
             tables = _mart_tables(conn)
@@ -324,7 +322,7 @@ def publish(
         legacy = _keep_legacy_file(published_db, publications) if notice else None
         # The readers' two paths are fixed links through `current` (made once; first, so that anything
         # in their way stops the publication before it switches), then the one switch: file and exports.
-        _link(published_db, f"{PUBLICATIONS}/{CURRENT}/published.duckdb", publications)
+        _link(published_db, f"{PUBLICATIONS}/{CURRENT}/{PUBLISHED_FILE}", publications)
         _link(warehouse / EXPORTS, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}", publications)
         _link(publications / CURRENT, publication_id, publications)
         _fsync_dir(publications)

@@ -87,7 +87,7 @@ def gx_gate(layer: str, suites_read: list[tuple[Path, dict]]) -> dg.AssetChecksD
     def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, warehouse: WarehouseResource):
         selected = [key for key in suites if key in context.selected_asset_check_keys]
         outcomes = validate_suites(
-            Path(duckdb.database), [suites[key] for key in selected], context.run.run_id, warehouse.keep_runs
+            warehouse.paths, [suites[key] for key in selected], context.run.run_id, warehouse.keep_runs
         )
         errors = sum(len(o.errors) for o in outcomes)
         warnings = sum(len(o.warnings) for o in outcomes)

@@ -33,7 +33,7 @@ import pandas as pd
 from orchestration import nyse_calendar
 from orchestration.quality.results_page import write_quality_docs
 from orchestration.core.retention import prune_gx_results
-from orchestration.core.paths import REPO_ROOT
+from orchestration.core.paths import REPO_ROOT, WarehousePaths
 from orchestration.core.settings import prepare_environment
 
 if TYPE_CHECKING:
@@ -307,16 +307,16 @@ def _drop_cached_batches(context) -> None:
 
 
 def validate_suites(
-    db_path: Path, suite_files: list[Path], run_name: str | None = None, keep_runs: int | None = None
+    paths: WarehousePaths, suite_files: list[Path], run_name: str | None = None, keep_runs: int | None = None
 ) -> list[SuiteOutcome]:
-    """Validate each suite's table (or query) in `db_path`, then render their results into the
+    """Validate each suite's table (or query) in the build file of `paths`, then render their results into the
     Data Docs once. Results and Data Docs go to the GX project under the build file's folder,
     filed under `run_name` (the Dagster run id) and the time; with `keep_runs`, only every suite's
     newest `keep_runs` results and pages stay (retention.py).
 
     One GX project context and one Data Docs build serve all the suites: each costs about as much
     as validating a suite (the Data Docs' Jinja templates are compiled again on every build)."""
-    context = _context(db_path.parent)
+    context = _context(paths.root)
     source = _data_source(context)
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -325,7 +325,7 @@ def validate_suites(
     for path in suite_files:
         spec = read_suite_file(path)
         try:
-            outcome, key = _validate(context, source, db_path, spec, run_id)
+            outcome, key = _validate(context, source, paths.build_db, spec, run_id)
             rendered.append(key)
         except Exception as error:  # noqa: BLE001 - reported as the suite's failure, the others still run
             outcome = _error_outcome(spec, error)
@@ -335,13 +335,12 @@ def validate_suites(
         page = _suite_page(context, spec)
         if page is not None:
             rendered.append(page)
-    uncommitted = db_path.parent / "gx" / "uncommitted"
-    site = uncommitted / "data_docs" / "local_site"
+    uncommitted, site = paths.gx_uncommitted, paths.gx_site
     if rendered:  # GX renders every stored result when given none
         if keep_runs is not None:  # before the index is rebuilt, so that it links no deleted page
             prune_gx_results(uncommitted, keep_runs, run_id.run_name)
         context.build_data_docs(resource_identifiers=rendered)
-        write_quality_docs(db_path.parent, suite_tables(), run_id.run_time)
+        write_quality_docs(paths, suite_tables(), run_id.run_time)
     docs = site / "index.html"
     outcomes = [replace(o, data_docs=str(docs) if docs.exists() else None) for o in outcomes]
     if any(o.rows >= LARGE_FRAME_ROWS for o in outcomes):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import jinja2
 
-from orchestration.core.paths import DBT_PAGE, QUALITY_PAGE, docs_dir
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.offline_html import POLICY
 from orchestration.quality.data_docs import make_site_offline
 from orchestration.core.retention import GX_RUN_TIME
@@ -67,11 +67,6 @@ class SuiteResults:
     table: str | None
     latest: Result
     earlier: list[Result]
-
-
-def gx_uncommitted(warehouse_dir: Path) -> Path:
-    """The GX project's results and Data Docs (see gx_suites.py)."""
-    return warehouse_dir / "gx" / "uncommitted"
 
 
 def _columns(kwargs: dict) -> str | None:
@@ -126,11 +121,10 @@ def _result(path: Path, validations: Path, site: Path, page_dir: Path) -> Result
     )
 
 
-def read_results(warehouse_dir: Path, page_dir: Path, tables: dict[str, str]) -> list[SuiteResults]:
+def read_results(paths: WarehousePaths, page_dir: Path, tables: dict[str, str]) -> list[SuiteResults]:
     """Every suite's stored results, newest first (by the run time GX files them under), as seen
     from a page in `page_dir`; `tables` names each suite's table (the suite files' meta)."""
-    uncommitted = gx_uncommitted(warehouse_dir)
-    validations, site = uncommitted / "validations", uncommitted / "data_docs" / "local_site"
+    validations, site = paths.gx_uncommitted / "validations", paths.gx_site
     by_suite: dict[Path, list[Path]] = {}
     for path in validations.rglob("*.json") if validations.is_dir() else []:
         if GX_RUN_TIME.match(path.parent.name):
@@ -159,19 +153,19 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def write_results_page(warehouse_dir: Path, tables: dict[str, str], now: datetime) -> Path:
+def write_results_page(paths: WarehousePaths, tables: dict[str, str], now: datetime) -> Path:
     """Render docs/quality.html from the stored results (replacing it atomically: a reader never
     sees half a page); its path."""
-    page = docs_dir(warehouse_dir) / QUALITY_PAGE
+    page = paths.quality_page
     page.parent.mkdir(parents=True, exist_ok=True)
-    suites = read_results(warehouse_dir, page.parent, tables)
-    gx_index = gx_uncommitted(warehouse_dir) / "data_docs" / "local_site" / "index.html"
+    suites = read_results(paths, page.parent, tables)
+    gx_index = paths.gx_site / "index.html"
     text = _environment().get_template("quality.html.j2").render(
         suites=suites,
         policy=POLICY,
         generated=now,
         listed=EARLIER_RESULTS + 1,
-        dbt_page=DBT_PAGE if (page.parent / DBT_PAGE).exists() else None,
+        dbt_page=paths.dbt_docs_page.name if paths.dbt_docs_page.exists() else None,
         gx_index=Path(os.path.relpath(gx_index, page.parent)).as_posix() if gx_index.exists() else None,
         failed=sum(s.latest.outcome == "failed" for s in suites),
         warned=sum(s.latest.outcome == "passed with warnings" for s in suites),
@@ -182,16 +176,16 @@ def write_results_page(warehouse_dir: Path, tables: dict[str, str], now: datetim
     return page
 
 
-def write_quality_docs(warehouse_dir: Path, tables: dict[str, str], now: datetime) -> Path | None:
+def write_quality_docs(paths: WarehousePaths, tables: dict[str, str], now: datetime) -> Path | None:
     """After a Data Docs build (each gate) and in `make docs`: GX's pages made offline
     (data_docs.py), then the quality page written; its path.
 
     Best effort inside a gate: the documentation of a result must not fail the check that
     produced it, so a page that cannot be written is a warning and None."""
-    page = docs_dir(warehouse_dir) / QUALITY_PAGE
+    page = paths.quality_page
     try:
-        make_site_offline(gx_uncommitted(warehouse_dir) / "data_docs" / "local_site", page)
-        return write_results_page(warehouse_dir, tables, now)
+        make_site_offline(paths.gx_site, page)
+        return write_results_page(paths, tables, now)
     except (OSError, ValueError, jinja2.TemplateError) as error:
         log.warning("could not write the quality page %s: %s", page, error)
         return None

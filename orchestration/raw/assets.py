@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.core.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RUN
+from orchestration.core.resources import WarehouseResource
 from orchestration.raw.resources import SourceResource
 from orchestration.raw.loader import LoadResult, load_frame
 from orchestration.raw.contract import DATASETS, Dataset
@@ -69,7 +70,10 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         partitions_def=MONTHLY if partitioned else None,
         backfill_policy=SINGLE_RUN if partitioned else None,
     )
-    def _load(context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource) -> dg.MaterializeResult:
+    def _load(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        # `warehouse`: every step that writes the build claims the instance for its warehouse first
         src = source.get()
         if partitioned:  # the run's months (None: every month, a full refresh)
             window = load_window(context)

@@ -17,13 +17,12 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.transform.metadata import with_relation_metadata
 from orchestration.transform.project import DBT_PROJECT
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.retention import prune_run_folders
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
-PARSE_STATE = ".dbt_partial_parse.msgpack"  # in WAREHOUSE_DIR, see keep_parse_state()
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder
-DBT_RUNS = "dbt_runs"  # in WAREHOUSE_DIR: one folder per dbt invocation, see dbt_run_folder()
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
@@ -79,14 +78,14 @@ def warehouse_dbt_assets(
     """`dbt build` (see dbt_build_args): seeds, models and data tests in DAG order; a failed test
     stops its downstream models, and with them the publish asset. Events are held until dbt exits so that
     row counts can be read from the (single-writer) build file."""
-    warehouse_dir = Path(duckdb.database).parent
-    cache = warehouse_dir / PARSE_STATE
-    target_path = dbt_run_folder(warehouse_dir, context.op_execution_context.op.name, context.run.run_id)
+    paths = warehouse.paths
+    cache = paths.dbt_parse_state
+    target_path = dbt_run_folder(paths, context.op_execution_context.op.name, context.run.run_id)
     if cache.exists():
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
     # No colour codes: dbt's lines go to the run's log (and its log file), not to a terminal.
-    with environment(WAREHOUSE_DIR=str(warehouse_dir), DBT_USE_COLORS="False", DBT_USE_COLORS_FILE="False"):
+    with environment(**paths.dbt_env(), DBT_USE_COLORS="False", DBT_USE_COLORS_FILE="False"):
         invocation = dbt.cli(dbt_build_args(), context=context, target_path=target_path)
     events = []
     try:
@@ -95,7 +94,7 @@ def warehouse_dbt_assets(
     finally:
         keep_parse_state(target_path, cache)
         prune_run_folders(target_path.parent, warehouse.keep_runs, current=target_path)
-        yield from with_relation_metadata(events, invocation.manifest, Path(duckdb.database))
+        yield from with_relation_metadata(events, invocation.manifest, paths.build_db)
 
 
 class DbtOutputToLog(io.TextIOBase):
@@ -121,11 +120,11 @@ class DbtOutputToLog(io.TextIOBase):
         pass
 
 
-def dbt_run_folder(warehouse_dir: Path, op_name: str, run_id: str) -> Path:
+def dbt_run_folder(paths: WarehousePaths, op_name: str, run_id: str) -> Path:
     """Where one dbt invocation writes its manifest, compiled SQL, run_results.json and dbt.log: a
     folder of its own (named as dagster-dbt names them) under WAREHOUSE_DIR/dbt_runs, beside the
     build it describes and pruned to the newest WAREHOUSE_KEEP_RUNS (retention.py)."""
-    return warehouse_dir / DBT_RUNS / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    return paths.dbt_runs / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
 
 
 def keep_parse_state(target_path: Path, cache: Path) -> None:

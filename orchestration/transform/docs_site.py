@@ -29,9 +29,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from orchestration.transform.assets import PARSE_STATE, PARTIAL_PARSE, dbt_run_folder, keep_parse_state
+from orchestration.transform.assets import PARTIAL_PARSE, dbt_run_folder, keep_parse_state
 from orchestration.transform.project import DBT_PROJECT
-from orchestration.core.paths import DBT_PAGE, docs_dir
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.offline_html import make_offline
 from orchestration.core.retention import prune_run_folders
 
@@ -55,17 +55,17 @@ def docs_generate_args(target_path: Path) -> list[str]:
     ]
 
 
-def build_dbt_site(warehouse_dir: Path, keep_runs: int) -> Path:
-    """Generate dbt's static docs of the build in `warehouse_dir` and write them, made offline,
-    to docs/index.html (replaced atomically); its path."""
-    target_path = dbt_run_folder(warehouse_dir, "docs", uuid.uuid4().hex)
+def build_dbt_site(paths: WarehousePaths, keep_runs: int) -> Path:
+    """Generate dbt's static docs of the build in `paths` and write them, made offline, to
+    docs/index.html (replaced atomically); its path."""
+    target_path = dbt_run_folder(paths, "docs", uuid.uuid4().hex)
     target_path.mkdir(parents=True, exist_ok=True)
-    cache = warehouse_dir / PARSE_STATE
+    cache = paths.dbt_parse_state
     if cache.exists():
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
     try:
         # prepare_environment() put this interpreter's dbt first on PATH and telemetry off
-        result = subprocess.run(docs_generate_args(target_path), env={**os.environ, "WAREHOUSE_DIR": str(warehouse_dir)})
+        result = subprocess.run(docs_generate_args(target_path), env={**os.environ, **paths.dbt_env()})
     finally:
         keep_parse_state(target_path, cache)
         prune_run_folders(target_path.parent, keep_runs, current=target_path)
@@ -75,7 +75,7 @@ def build_dbt_site(warehouse_dir: Path, keep_runs: int) -> Path:
     text = static.read_text(encoding="utf-8")
     if TRACKING_OFF not in text:
         raise DocsError(f"dbt's page has usage tracking on ({STATIC_PAGE} in {target_path}); not written")
-    page = docs_dir(warehouse_dir) / DBT_PAGE
+    page = paths.dbt_docs_page
     page.parent.mkdir(parents=True, exist_ok=True)
     temporary = page.with_name(f".{page.name}.{os.getpid()}.tmp")
     temporary.write_text(make_offline(text), encoding="utf-8")

@@ -52,7 +52,7 @@ from orchestration.raw.sources.live.shares import (
 )
 from orchestration.raw.sources.live.stooq import Stooq
 from orchestration.raw.sources.live.yahoo import Yahoo
-from orchestration.core.paths import MINER_UNIVERSE_SEED
+from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ ENV_SEC_USER_AGENT = "SEC_USER_AGENT"
 ENV_SHARES_OVERRIDES = "WAREHOUSE_SHARES_OVERRIDES"
 ENV_CSV_DIR = "WAREHOUSE_CSV_DIR"
 ENV_REFRESH = "WAREHOUSE_LIVE_REFRESH"  # "1": download again what raw_responses/ already holds
-
-
-def raw_responses_dir(warehouse_dir: Path) -> Path:
-    return Path(warehouse_dir) / "raw_responses"
 
 
 def overrides_path(environ: Mapping[str, str]) -> Path | None:
@@ -138,7 +134,7 @@ class LiveSource(Source):
         otherwise replayed from raw_responses/ on every run."""
         refresh = refresh or environ.get(ENV_REFRESH, "").strip().lower() in {"1", "true", "yes"}
         return cls(
-            HttpClient(raw_responses_dir(warehouse_dir), refresh=refresh),
+            HttpClient(WarehousePaths(Path(warehouse_dir)).raw_responses, refresh=refresh),
             sec_user_agent=environ.get(ENV_SEC_USER_AGENT),
             shares_overrides=overrides_path(environ),
         )
@@ -234,4 +230,4 @@ class LiveSource(Source):
         log.warning(message)
 
 
-__all__ = ["LiveSource", "SourceError", "raw_responses_dir"]
+__all__ = ["LiveSource", "SourceError"]

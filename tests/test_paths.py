@@ -1,0 +1,38 @@
+"""Every path of the warehouse folder comes from one place (core/paths.py); the files outside
+Python that name one of them (dbt's profile, the Makefile) agree with it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from orchestration.core.paths import BUILD_FILE, PUBLISHED_FILE, REPO_ROOT, WarehousePaths
+from orchestration.core.settings import Settings, load_settings
+
+
+def test_dbt_profile_names_the_build_file_of_the_paths():
+    profile = (REPO_ROOT / "dbt_project" / "profiles.yml").read_text()
+    (path,) = re.findall(r'^ +path: "(.*)"', profile, flags=re.M)
+    assert path == "{{ env_var('WAREHOUSE_DIR', '../warehouse') }}/" + BUILD_FILE
+    assert WarehousePaths(Path("/w")).dbt_env() == {"WAREHOUSE_DIR": "/w"}
+
+
+def test_the_makefile_uses_the_same_names():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "export DAGSTER_HOME ?= $(WAREHOUSE_DIR)/dagster_home" in makefile
+    assert WarehousePaths(Path("/w")).dagster_home == Path("/w/dagster_home")
+    assert f'$(WAREHOUSE_DIR)/{PUBLISHED_FILE}' in makefile
+
+
+def test_every_path_lies_in_the_warehouse_folder(tmp_path):
+    paths = Settings(warehouse_dir=tmp_path, source="demo").paths
+    names = [n for n, v in vars(WarehousePaths).items() if isinstance(v, property)]
+    assert len(names) >= 15
+    for name in names:
+        assert getattr(paths, name).is_relative_to(tmp_path), name
+    assert (paths.build_db, paths.published_db) == (tmp_path / "build.duckdb", tmp_path / "published.duckdb")
+
+
+def test_settings_read_dagster_home_once(tmp_path):
+    assert load_settings({"WAREHOUSE_DIR": str(tmp_path)}).dagster_home is None
+    assert load_settings({"WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "h")}).dagster_home == tmp_path / "h"
