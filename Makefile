@@ -20,7 +20,7 @@ export TQDM_DISABLE := 1
 # One planned event per asset for a run over many months (see orchestration/core/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: run test ui note sql docs bench clean
+.PHONY: run test fmt ui note sql docs bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,16 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.cli.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
 
-## test: the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
+## test: lint (ruff) then the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
 test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+## fmt: fix what the linter and the formatter can fix.
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed

@@ -100,21 +100,23 @@ def compare_table(
         f"min({key_text}) filter (where l.{first_key} is null) as only_right_example",
     ]
     for i, column in enumerate(values):
-        differs = f"l.{first_key} is not null and r.{first_key} is not null and ({_differs(column, types[column], rel_tol)})"
+        differs = (
+            f"l.{first_key} is not null and r.{first_key} is not null and ({_differs(column, types[column], rel_tol)})"
+        )
         example = (
             f"'(' || {key_text} || '): ' || coalesce(cast(l.{_q(column)} as varchar), 'NULL')"
             f" || ' vs ' || coalesce(cast(r.{_q(column)} as varchar), 'NULL')"
         )
         parts.append(f"count(*) filter (where {differs}) as n{i}")
         parts.append(f"min({example}) filter (where {differs}) as e{i}")
-    row = conn.execute(
-        f"select {', '.join(parts)} from {left} as l full outer join {right} as r on {on}"
-    ).fetchone()
+    row = conn.execute(f"select {', '.join(parts)} from {left} as l full outer join {right} as r on {on}").fetchone()
     only_left, only_left_example, only_right, only_right_example = row[:4]
     if only_left:
         found.append(Mismatch(name, None, "missing_keys", only_left, f"only on the left, e.g. ({only_left_example})"))
     if only_right:
-        found.append(Mismatch(name, None, "missing_keys", only_right, f"only on the right, e.g. ({only_right_example})"))
+        found.append(
+            Mismatch(name, None, "missing_keys", only_right, f"only on the right, e.g. ({only_right_example})")
+        )
     for i, column in enumerate(values):
         count, example = row[4 + 2 * i], row[5 + 2 * i]
         if count:

@@ -22,6 +22,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
+from datetime import UTC  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
@@ -71,9 +72,9 @@ def _runs_since(instance, since: float, warehouse_dir: Path) -> list[dict]:
 
 
 def _utc(epoch: float):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def main(argv: list[str]) -> int:

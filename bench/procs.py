@@ -64,9 +64,7 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def run_measured(
-    args: list[str], *, env: dict[str, str], cwd: Path, log: Path, interval: float = 0.05
-) -> Measured:
+def run_measured(args: list[str], *, env: dict[str, str], cwd: Path, log: Path, interval: float = 0.05) -> Measured:
     """Run `args`, stdout and stderr to `log`, and measure it (see the module docstring)."""
     peak = {"rss": 0, "samples": 0}
     done = threading.Event()

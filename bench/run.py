@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -73,7 +73,8 @@ def parse_scales(text: str) -> list[Scale]:
             raise SystemExit(f"BENCH_SCALES: {part!r} is not TICKERSxYEARS, e.g. 200x20") from None
         if not (SEED_TICKERS <= scale.tickers <= MAX_TICKERS and 0 < scale.years <= MAX_YEARS):
             raise SystemExit(
-                f"BENCH_SCALES: {part!r} is out of range ({SEED_TICKERS}..{MAX_TICKERS} tickers, up to {MAX_YEARS} years)"
+                f"BENCH_SCALES: {part!r} is out of range ({SEED_TICKERS}..{MAX_TICKERS} tickers, up to "
+                f"{MAX_YEARS} years)"
             )
         scales.append(scale)
     if not scales:
@@ -110,7 +111,11 @@ def pipeline(mode: str, env: dict, work: Path, name: str, *extra: str) -> dict:
     out, log = work / f"{name}.json", work / f"{name}.log"
     load_before = machine.load_average()
     m = run_measured([sys.executable, "-m", "bench.driver", mode, str(out), *extra], env=env, cwd=REPO, log=log)
-    result = {"measured": measured_dict(m), "load_average_before": load_before, "load_average_after": machine.load_average()}
+    result = {
+        "measured": measured_dict(m),
+        "load_average_before": load_before,
+        "load_average_after": machine.load_average(),
+    }
     if out.exists():
         result["driver"] = json.loads(out.read_text())
     if m.exit_code != 0:
@@ -141,10 +146,7 @@ def phases(driver: dict) -> dict[str, float]:
 
 def gate_steps(driver: dict) -> dict[str, float]:
     return {
-        step["key"]: step["seconds"]
-        for run in driver.get("runs", [])
-        for step in run["steps"]
-        if "_gx_" in step["key"]
+        step["key"]: step["seconds"] for run in driver.get("runs", []) for step in run["steps"] if "_gx_" in step["key"]
     }
 
 
@@ -199,8 +201,12 @@ def summarise(result: dict) -> dict:
         "phases": phases(driver),
         "gate_steps": gate_steps(driver),
         "runs": [
-            {"job": r["job"], "status": r["status"], "partition": r["partition"],
-             "seconds": (r["end"] - r["start"]) if r.get("end") and r.get("start") else None}
+            {
+                "job": r["job"],
+                "status": r["status"],
+                "partition": r["partition"],
+                "seconds": (r["end"] - r["start"]) if r.get("end") and r.get("start") else None,
+            }
             for r in driver.get("runs", [])
         ],
         "load_average_before": result["load_average_before"],
@@ -252,7 +258,7 @@ def refresh_partition(published_db: Path, today: date | None = None) -> str:
     """The latest month with data that is a monthly partition (partitions end at the current month)."""
     with duckdb.connect(str(published_db), read_only=True) as conn:
         latest = conn.execute("select max(month) from mart_monthly_note").fetchone()[0]
-    current = (today or datetime.now(timezone.utc).date()).replace(day=1)
+    current = (today or datetime.now(UTC).date()).replace(day=1)
     return f"{min(latest, current):%Y-%m-%d}"
 
 
@@ -271,7 +277,9 @@ def set_up(root: Path) -> dict:
     log = work / "set_up.log"
     m = run_measured([sys.executable, "-c", "import orchestration.definitions"], env=env, cwd=REPO, log=log)
     if m.exit_code != 0:
-        raise SystemExit("bench: loading the Definitions failed:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+        raise SystemExit(
+            "bench: loading the Definitions failed:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        )
     return {"seconds": m.wall_seconds, "manifest_parsed": manifest.stat().st_mtime_ns != before}
 
 
@@ -285,8 +293,11 @@ def run_scale(scale: Scale, root: Path) -> dict:
     print(f"[{scale.label}] whole run (speed probe {probe:.3f} s) ...", flush=True)
     full = pipeline("full", env, work, "full")
     result: dict = {
-        "scale": scale.label, "tickers": scale.tickers, "years": scale.years,
-        "speed_probe_seconds": probe, "whole_run": summarise(full),
+        "scale": scale.label,
+        "tickers": scale.tickers,
+        "years": scale.years,
+        "speed_probe_seconds": probe,
+        "whole_run": summarise(full),
     }
     if full["measured"]["exit_code"] != 0:
         print(f"[{scale.label}] the whole run FAILED; see {work / 'full.log'}", flush=True)
@@ -327,32 +338,58 @@ def _mib(value: int | None) -> str:
 
 def table(results: list[dict]) -> str:
     head = (
-        "scale", "probe s", "price rows", "raw load s", "dbt build s", "gate s", "publish s", "note s", "whole run s",
-        "peak RSS MiB (tree/proc)", "baseline s", "dbt/base", "models/base", "whole/base", "refresh 1 mo s",
-        "rerun s", "marts",
+        "scale",
+        "probe s",
+        "price rows",
+        "raw load s",
+        "dbt build s",
+        "gate s",
+        "publish s",
+        "note s",
+        "whole run s",
+        "peak RSS MiB (tree/proc)",
+        "baseline s",
+        "dbt/base",
+        "models/base",
+        "whole/base",
+        "refresh 1 mo s",
+        "rerun s",
+        "marts",
     )
     rows = [head]
     for r in results:
         w = r["whole_run"]
         if w["exit_code"] != 0 or "baseline" not in r:
-            rows.append((r["scale"], f"{r['speed_probe_seconds']:.3f}", *["-"] * 6, _s(w["wall_seconds"]), *["-"] * 7, "FAILED"))
+            rows.append(
+                (r["scale"], f"{r['speed_probe_seconds']:.3f}", *["-"] * 6, _s(w["wall_seconds"]), *["-"] * 7, "FAILED")
+            )
             continue
         p = w["phases"]
-        rows.append((
-            r["scale"],
-            f"{r['speed_probe_seconds']:.3f}",
-            f"{r['data']['raw_rows']['equity_prices']:,}",
-            _s(p["raw_load"]), _s(p["dbt_build"]), _s(p["gate"]), _s(p["publish"]), _s(p["note"]),
-            _s(w["wall_seconds"]),
-            f"{_mib(w['tree_rss_bytes'])}/{_mib(w['max_process_rss_bytes'])}",
-            f"{r['baseline']['best']:.2f}",
-            f"{r['ratios']['dbt_build_to_baseline']:.1f}x",
-            "-" if r["ratios"]["dbt_models_to_baseline"] is None else f"{r['ratios']['dbt_models_to_baseline']:.1f}x",
-            f"{r['ratios']['whole_run_to_baseline']:.0f}x",
-            _s(r["refresh_one_month"]["wall_seconds"]) + ("" if r["refresh_one_month"]["exit_code"] == 0 else " FAILED"),
-            _s(r["rerun_no_change"]["wall_seconds"]) + ("" if r["rerun_no_change"]["exit_code"] == 0 else " FAILED"),
-            "identical" if r["comparison"]["identical"] else f"{len(r['comparison']['mismatches'])} MISMATCHES",
-        ))
+        rows.append(
+            (
+                r["scale"],
+                f"{r['speed_probe_seconds']:.3f}",
+                f"{r['data']['raw_rows']['equity_prices']:,}",
+                _s(p["raw_load"]),
+                _s(p["dbt_build"]),
+                _s(p["gate"]),
+                _s(p["publish"]),
+                _s(p["note"]),
+                _s(w["wall_seconds"]),
+                f"{_mib(w['tree_rss_bytes'])}/{_mib(w['max_process_rss_bytes'])}",
+                f"{r['baseline']['best']:.2f}",
+                f"{r['ratios']['dbt_build_to_baseline']:.1f}x",
+                "-"
+                if r["ratios"]["dbt_models_to_baseline"] is None
+                else f"{r['ratios']['dbt_models_to_baseline']:.1f}x",
+                f"{r['ratios']['whole_run_to_baseline']:.0f}x",
+                _s(r["refresh_one_month"]["wall_seconds"])
+                + ("" if r["refresh_one_month"]["exit_code"] == 0 else " FAILED"),
+                _s(r["rerun_no_change"]["wall_seconds"])
+                + ("" if r["rerun_no_change"]["exit_code"] == 0 else " FAILED"),
+                "identical" if r["comparison"]["identical"] else f"{len(r['comparison']['mismatches'])} MISMATCHES",
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
     lines = [" | ".join(str(c).rjust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -380,7 +417,8 @@ def _verdict_line(v: dict) -> str:
     if v["met"] is None:
         return f"- {v['target']} at {v['scale']}: not measured"
     fmt = (lambda x: f"{x / GiB:.2f} GiB") if v["target"] == "peak_rss_bytes" else (lambda x: f"{x:.1f}")
-    return f"- {v['target']} at {v['scale']}: {fmt(v['value'])} (target < {fmt(v['limit'])}): {'met' if v['met'] else 'MISSED'}"
+    verdict = "met" if v["met"] else "MISSED"
+    return f"- {v['target']} at {v['scale']}: {fmt(v['value'])} (target < {fmt(v['limit'])}): {verdict}"
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -395,14 +433,22 @@ def main() -> int:
     output = Path(os.environ.get("BENCH_OUTPUT") or DEFAULT_OUTPUT)
     keep = os.environ.get("BENCH_KEEP", "") not in ("", "0")
     info = machine.describe()
-    print(f"bench: {', '.join(s.label for s in scales)} on {info['cpu']} ({info['cores']} cores, "
-          f"{(info['ram_bytes'] or 0) / GiB:.0f} GiB), load average {info['load_average_at_start']}", flush=True)
+    print(
+        f"bench: {', '.join(s.label for s in scales)} on {info['cpu']} ({info['cores']} cores, "
+        f"{(info['ram_bytes'] or 0) / GiB:.0f} GiB), load average {info['load_average_at_start']}",
+        flush=True,
+    )
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     results = []
     try:
         setup = set_up(root)
-        print(f"set-up: the Definitions loaded in {setup['seconds']:.1f} s "
-              f"({'the dbt manifest parsed: a fresh clone or changed models' if setup['manifest_parsed'] else 'the dbt manifest current'})", flush=True)
+        print(
+            f"set-up: the Definitions loaded in {setup['seconds']:.1f} s "
+            "(the dbt manifest parsed: a fresh clone or changed models)"
+            if setup["manifest_parsed"]
+            else "(the dbt manifest current)",
+            flush=True,
+        )
         for scale in scales:
             results.append(run_scale(scale, root))
     finally:
@@ -426,7 +472,9 @@ def main() -> int:
         print(_verdict_line(v))
     for r in results:
         for m in r.get("comparison", {}).get("mismatches", [])[:10]:
-            print(f"  {r['scale']} mismatch: {m['table']}.{m['column'] or ''} {m['kind']} ({m['count']}): {m['example']}")
+            print(
+                f"  {r['scale']} mismatch: {m['table']}.{m['column'] or ''} {m['kind']} ({m['count']}): {m['example']}"
+            )
     print(f"\nwritten: {output}")
     failed = any(r["whole_run"]["exit_code"] != 0 or not r.get("comparison", {}).get("identical") for r in results)
     return 1 if failed else 0

@@ -28,7 +28,9 @@ def month_partition(moment: datetime, months_back: int = 0) -> str:
     cron_schedule="0 6 2 * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="On the 2nd of each month at 06:00 UTC: reload the month that has just closed, rebuild, check, publish.",
+    description=(
+        "On the 2nd of each month at 06:00 UTC: reload the month that has just closed, rebuild, check, publish."
+    ),
 )
 def monthly_publish(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     closed = month_partition(context.scheduled_execution_time, months_back=1)

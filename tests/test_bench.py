@@ -18,7 +18,8 @@ def conn():
     for schema in ("expected", "actual"):
         conn.execute(f"create schema {schema}")
         conn.execute(
-            f"create table {schema}.t (month date, ticker varchar, cap double, btc decimal(20, 8), n bigint, ok boolean)"
+            f"create table {schema}.t (month date, ticker varchar, cap double, btc decimal(20, 8), n bigint, "
+            "ok boolean)"
         )
         conn.execute(
             f"insert into {schema}.t values "
@@ -50,7 +51,13 @@ def test_each_kind_of_difference_is_reported(conn):
     conn.execute("update actual.t set ok = true where month = '2024-02-01'")  # null -> value
     conn.execute("insert into actual.t values ('2024-03-01', 'MARA', 1, 1, 1, true)")
     found = {(m.column, m.kind): m for m in check(conn)}
-    assert set(found) == {("cap", "values"), ("btc", "values"), ("n", "values"), ("ok", "values"), (None, "missing_keys")}
+    assert set(found) == {
+        ("cap", "values"),
+        ("btc", "values"),
+        ("n", "values"),
+        ("ok", "values"),
+        (None, "missing_keys"),
+    }
     assert found[("cap", "values")].count == 1
     assert "2024-01-01, MARA" in found[("cap", "values")].example
     assert "only on the right" in found[(None, "missing_keys")].example
@@ -71,10 +78,14 @@ def test_compare_marts_covers_the_four_published_marts():
         conn.execute(f"create schema {schema}")
         for table in ("mart_chain_monthly", "mart_monthly_note", "mart_valuation_history"):
             conn.execute(f"create table {schema}.{table} as select date '2024-01-01' as month, 1.5 as x")
-        conn.execute(f"create table {schema}.mart_miner_monthly as select date '2024-01-01' as month, 'MARA' as ticker, 2.0 as y")
+        conn.execute(
+            f"create table {schema}.mart_miner_monthly as select date '2024-01-01' as month, 'MARA' as ticker, 2.0 as y"
+        )
     conn.execute("update b.mart_valuation_history set x = 2")
     mismatches, rows = compare_marts(conn, "a", "b")
-    assert rows == dict.fromkeys(("mart_chain_monthly", "mart_miner_monthly", "mart_monthly_note", "mart_valuation_history"), 1)
+    assert rows == dict.fromkeys(
+        ("mart_chain_monthly", "mart_miner_monthly", "mart_monthly_note", "mart_valuation_history"), 1
+    )
     assert [(m.table, m.column) for m in mismatches] == [("mart_valuation_history", "x")]
 
 
@@ -115,7 +126,9 @@ def test_baseline_reproduces_the_published_marts_of_the_demo(demo_run, tmp_path)
     so a change to a definition that misses the baseline fails here, not first in `make bench`."""
     code, settings, _ = demo_run
     assert code == 0
-    mismatches, rows = baseline_mismatches(settings.build_db, settings.published_db, "main", tmp_path / "baseline.duckdb")
+    mismatches, rows = baseline_mismatches(
+        settings.build_db, settings.published_db, "main", tmp_path / "baseline.duckdb"
+    )
     assert mismatches == []
     assert rows["mart_miner_monthly"] > 500 and rows["mart_monthly_note"] > 60
 
@@ -141,9 +154,21 @@ def test_baseline_matches_dbt_when_the_data_ends_mid_month(demo_run, tmp_path):
         conn.execute("delete from raw.btc_daily where date > '2025-02-28'")
     dbt = Path(sys.executable).with_name("dbt")
     built = subprocess.run(
-        [str(dbt), *dbt_build_args(), "--project-dir", str(DBT_DIR),
-         "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)],
-        env={**os.environ, "WAREHOUSE_DIR": str(warehouse)}, capture_output=True, text=True,
+        [
+            str(dbt),
+            *dbt_build_args(),
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path),
+        ],
+        env={**os.environ, "WAREHOUSE_DIR": str(warehouse)},
+        capture_output=True,
+        text=True,
     )
     assert built.returncode == 0, built.stdout[-3000:]
     mismatches, _ = baseline_mismatches(build_db, build_db, "marts", tmp_path / "baseline.duckdb")

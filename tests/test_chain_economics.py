@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from dbt.cli.main import dbtRunner
 
-from orchestration.raw.loader import load_frame
 from orchestration.core.paths import REPO_ROOT
 from orchestration.raw.contract import DATASETS
+from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.demo import DemoSource
 
 DBT_DIR = REPO_ROOT / "dbt_project"
@@ -154,7 +154,9 @@ def test_demo_months(demo):
 
 
 def test_demo_epochs_and_eras(demo):
-    epochs = demo.execute("select epoch, start_date, difficulty_change from facts.fct_difficulty_epochs order by epoch").fetchall()
+    epochs = demo.execute(
+        "select epoch, start_date, difficulty_change from facts.fct_difficulty_epochs order by epoch"
+    ).fetchall()
     assert [e[0] for e in epochs] == list(range(epochs[0][0], epochs[-1][0] + 1))
     assert epochs[0][1] is None and all(e[1] is not None for e in epochs[1:])
     assert all(-0.75 <= e[2] <= 3 for e in epochs[1:])  # retargets are clamped to 4x
@@ -205,9 +207,7 @@ def test_real_halving_and_supply(real):
         """
     ).fetchone()
     assert era_4_start == era_3_end == date(2024, 4, 19)
-    gaps = real.execute(
-        "select cast(supply_btc as double) - reported_supply_btc from facts.fct_chain_daily"
-    ).fetchall()
+    gaps = real.execute("select cast(supply_btc as double) - reported_supply_btc from facts.fct_chain_daily").fetchall()
     # The ledger holds about 219.5 BTC less than the schedule (subsidies never claimed, most of them
     # long ago); over these 79 days Coin Metrics' supply grows by the computed subsidies, less a few
     # ten-thousandths of a BTC some miners left unclaimed.

@@ -34,7 +34,9 @@ def write_folder(folder: Path) -> Path:
     demo = DemoSource()
     demo.fetch("equity_prices", FIRST, LAST).to_csv(folder / "equity_prices.csv", index=False, date_format="%Y-%m-%d")
     demo.fetch("splits", None, LAST).to_csv(folder / "splits.csv", index=False, date_format="%Y-%m-%d")
-    demo.fetch("shares_outstanding", None, LAST).to_csv(folder / "shares_outstanding.csv", index=False, date_format="%Y-%m-%d")
+    demo.fetch("shares_outstanding", None, LAST).to_csv(
+        folder / "shares_outstanding.csv", index=False, date_format="%Y-%m-%d"
+    )
     return folder
 
 
@@ -73,9 +75,12 @@ def test_csv_source_builds_and_publishes_real_chain_numbers(published_once):
     assert code == 0
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         months = conn.execute(
-            "select strftime(month, '%Y-%m'), is_partial_month, data_source, is_synthetic_data from mart_monthly_note order by month"
+            "select strftime(month, '%Y-%m'), is_partial_month, data_source, is_synthetic_data from "
+            "mart_monthly_note order by month"
         ).fetchall()
-        may = conn.execute("select blocks_mined, subsidy_btc from mart_chain_monthly where month = '2024-05-01'").fetchone()
+        may = conn.execute(
+            "select blocks_mined, subsidy_btc from mart_chain_monthly where month = '2024-05-01'"
+        ).fetchone()
         log = conn.execute("select source, is_synthetic from publication_log").fetchall()
     assert [m[0] for m in months] == ["2024-04", "2024-05", "2024-06", "2024-07"]
     assert [m[1] for m in months] == [True, False, False, True]  # the real data starts 04-18, ends 07-05
@@ -103,30 +108,43 @@ def set_value(column: str, value: str, **where):
     def change(frame):
         frame.loc[row_of(frame, **where), column] = value
         return frame
+
     return change
 
 
 CASES = {
     "non-numeric price": (
-        "equity_prices.csv", set_value("close", "n/a", date="2024-05-01", ticker="MARA"),
-        ["equity_prices.csv: row", "column 'close': value 'n/a' is not a valid DOUBLE", "step raw__equity_prices failed"],
+        "equity_prices.csv",
+        set_value("close", "n/a", date="2024-05-01", ticker="MARA"),
+        [
+            "equity_prices.csv: row",
+            "column 'close': value 'n/a' is not a valid DOUBLE",
+            "step raw__equity_prices failed",
+        ],
     ),
     "missing column": (
-        "btc_daily.csv", lambda f: f.drop(columns=["fees_btc"]),
+        "btc_daily.csv",
+        lambda f: f.drop(columns=["fees_btc"]),
         ["btc_daily.csv: missing column(s) fees_btc", "step raw__btc_daily failed"],
     ),
     "duplicate (date, ticker)": (
-        "equity_prices.csv", lambda f: pd.concat([f, f.iloc[[5]]]),
+        "equity_prices.csv",
+        lambda f: pd.concat([f, f.iloc[[5]]]),
         ["equity_prices.csv: row", "column(s) 'date, ticker': duplicate key", "first seen at row 6"],
     ),
     "negative share count": (
-        "shares_outstanding.csv", set_value("shares", "-1000", ticker="RIOT"),
+        "shares_outstanding.csv",
+        set_value("shares", "-1000", ticker="RIOT"),
         ["shares_outstanding.csv: row", "column 'shares': value '-1000' must be > 0"],
     ),
     "gap in chain days": (
-        "btc_daily.csv", lambda f: f[f["date"] != "2024-05-15"],
-        ["check gx_raw.btc_daily on raw/btc_daily failed (ERROR)", "raw.btc_daily.days_since_previous",
-         "example row: {'date': '2024-05-16'"],
+        "btc_daily.csv",
+        lambda f: f[f["date"] != "2024-05-15"],
+        [
+            "check gx_raw.btc_daily on raw/btc_daily failed (ERROR)",
+            "raw.btc_daily.days_since_previous",
+            "example row: {'date': '2024-05-16'",
+        ],
     ),
 }
 
@@ -170,7 +188,9 @@ def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsy
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
-    assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith("passed: 67 blocking checks clear the build")
+    assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith(
+        "passed: 67 blocking checks clear the build"
+    )
 
 
 def test_a_shorter_export_publishes_and_the_summary_names_the_months_readers_lost(warehouse_copy, capsys):
@@ -194,8 +214,10 @@ def test_reloading_a_past_month_keeps_the_rest_and_republishes_the_same_numbers(
     folder, warehouse = warehouse_copy
 
     def snapshot():
-        with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as build, \
-                duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as published:
+        with (
+            duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as build,
+            duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as published,
+        ):
             return (
                 build.execute("select * from raw.shares_outstanding order by all").fetchall(),
                 build.execute("select * from raw.equity_prices order by all").fetchall(),
@@ -203,8 +225,11 @@ def test_reloading_a_past_month_keeps_the_rest_and_republishes_the_same_numbers(
             )
 
     before = snapshot()
-    code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder),
-                    months="2024-05..2024-05")
+    code = run.main(
+        dg.DagsterInstance.ephemeral(),
+        Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder),
+        months="2024-05..2024-05",
+    )
     output = capsys.readouterr()
     assert code == 0, output.err[-2000:]
     assert "months 2024-05 .. 2024-05" in output.out

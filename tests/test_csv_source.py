@@ -13,9 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.raw.contract import DATASETS, RawDataError
 from orchestration.raw.loader import LoadResult, load_frame
-from orchestration.raw.contract import RawDataError
-from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.csv_files import CsvSource
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
@@ -29,9 +28,7 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def load(
-    source: CsvSource, dataset: str, conn: duckdb.DuckDBPyConnection | None = None
-) -> LoadResult:
+def load(source: CsvSource, dataset: str, conn: duckdb.DuckDBPyConnection | None = None) -> LoadResult:
     return load_frame(
         conn or duckdb.connect(),
         dataset,
@@ -57,9 +54,11 @@ def test_good_files_load_typed(folder: Path) -> None:
         "from raw.btc_daily where date = date '2024-04-19'"
     ).fetchone()
     assert halving_day == (840003, 151, 86388558833633.0, 648.454181, 19687292.99271483)
-    assert conn.execute(
-        "select close from raw.equity_prices where ticker = 'RIOT' order by date"
-    ).fetchall() == [(9.87,), (9.95,), (10.41,)]
+    assert conn.execute("select close from raw.equity_prices where ticker = 'RIOT' order by date").fetchall() == [
+        (9.87,),
+        (9.95,),
+        (10.41,),
+    ]
     assert conn.execute("select * from raw.splits order by ticker").fetchall() == [
         ("MARA", date(2019, 4, 8), 0.25),
         ("SDIG", date(2023, 5, 15), 0.1),
@@ -79,9 +78,7 @@ def test_empty_hashrate_loads_as_null(folder: Path) -> None:
     replace_in(folder / "btc_daily.csv", ",558.271814,", ",,")  # 2024-04-20, the 3rd data row
     conn = duckdb.connect()
     load(CsvSource(folder), "btc_daily", conn)
-    assert conn.execute(
-        "select hashrate_ehs from raw.btc_daily where date = date '2024-04-20'"
-    ).fetchone() == (None,)
+    assert conn.execute("select hashrate_ehs from raw.btc_daily where date = date '2024-04-20'").fetchone() == (None,)
 
 
 def _without_ratio(path: Path) -> None:
@@ -94,7 +91,8 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "non-numeric price",
         "equity_prices.csv",
         lambda path: replace_in(path, "2024-06-04,MARA,22.64", "2024-06-04,MARA,abc"),
-        "row 3 (date 2024-06-04, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE (a finite decimal number)",
+        "row 3 (date 2024-06-04, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE (a finite "
+        "decimal number)",
     ),
     (
         "missing column",
@@ -106,7 +104,8 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "bad date",
         "shares_outstanding.csv",
         lambda path: replace_in(path, "RIOT,2024-04-24", "RIOT,2024-04-31"),
-        "row 2 (ticker RIOT, as_of 2024-04-31), column 'as_of': value '2024-04-31' is not a valid DATE (an ISO date YYYY-MM-DD)",
+        "row 2 (ticker RIOT, as_of 2024-04-31), column 'as_of': value '2024-04-31' is not a valid DATE (an ISO "
+        "date YYYY-MM-DD)",
     ),
     (
         "duplicate (date, ticker)",
@@ -125,7 +124,8 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
             f"price {text}",
             "equity_prices.csv",
             lambda path, text=text: replace_in(path, "2024-06-04,MARA,22.64", f"2024-06-04,MARA,{text}"),
-            f"row 3 (date 2024-06-04, ticker MARA), column 'close': value '{text}' is not a valid DOUBLE (a finite decimal number)",
+            f"row 3 (date 2024-06-04, ticker MARA), column 'close': value '{text}' is not a valid DOUBLE (a "
+            "finite decimal number)",
         )
         for text in ("inf", "1e400", "nan", "1_000")
     ),
@@ -134,7 +134,8 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
             f"date {text}",
             "equity_prices.csv",
             lambda path, text=text: replace_in(path, "2024-06-04,MARA", f"{text},MARA"),
-            f"row 3 (date {text}, ticker MARA), column 'date': value '{text}' is not a valid DATE (an ISO date YYYY-MM-DD)",
+            f"row 3 (date {text}, ticker MARA), column 'date': value '{text}' is not a valid DATE (an ISO date "
+            "YYYY-MM-DD)",
         )
         for text in ("2024/06/04", "2024-6-4", "2024-06-04 13:00", "infinity")
     ),
@@ -142,7 +143,8 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "fractional shares",
         "shares_outstanding.csv",
         lambda path: replace_in(path, "294231000", "294231000.7"),
-        "row 1 (ticker MARA, as_of 2024-04-26), column 'shares': value '294231000.7' is not a valid BIGINT (a whole number)",
+        "row 1 (ticker MARA, as_of 2024-04-26), column 'shares': value '294231000.7' is not a valid BIGINT (a "
+        "whole number)",
     ),
     (
         "a row with a field too many",
@@ -159,9 +161,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("file", "spoil", "message"), [case[1:] for case in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
-)
+@pytest.mark.parametrize(("file", "spoil", "message"), [case[1:] for case in BAD_INPUT], ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_names_file_row_column_and_value(
     folder: Path, file: str, spoil: Callable[[Path], None], message: str
 ) -> None:
@@ -190,9 +190,10 @@ def test_universe_file_loads_with_empty_delisting_as_null(folder: Path) -> None:
     )
     conn = duckdb.connect()
     assert load(CsvSource(folder), "miner_universe", conn).row_count == 2
-    assert conn.execute(
-        "select ticker, delisted_on from raw.miner_universe order by ticker"
-    ).fetchall() == [("MARA", None), ("SDIG", date(2025, 3, 14))]
+    assert conn.execute("select ticker, delisted_on from raw.miner_universe order by ticker").fetchall() == [
+        ("MARA", None),
+        ("SDIG", date(2025, 3, 14)),
+    ]
 
 
 def test_missing_required_file_names_path_and_columns(folder: Path) -> None:

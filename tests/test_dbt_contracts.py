@@ -25,7 +25,10 @@ def marts(manifest: dict) -> list[dict]:
 
 def test_the_four_published_marts_exist(manifest):
     assert {m["name"] for m in marts(manifest)} == {
-        "mart_monthly_note", "mart_chain_monthly", "mart_miner_monthly", "mart_valuation_history",
+        "mart_monthly_note",
+        "mart_chain_monthly",
+        "mart_miner_monthly",
+        "mart_valuation_history",
     }
 
 
@@ -64,8 +67,11 @@ def test_every_dbt_unit_test_passes(demo_run, manifest):
 
 
 def test_every_mart_checks_that_its_numbers_are_finite(manifest):
-    tested = {n["attached_node"].split(".")[-1] for n in manifest["nodes"].values()
-              if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "numbers_are_finite"}
+    tested = {
+        n["attached_node"].split(".")[-1]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "numbers_are_finite"
+    }
     assert tested == {m["name"] for m in marts(manifest)}
 
 
@@ -78,11 +84,16 @@ def test_a_nan_or_an_infinity_in_a_mart_fails_its_finite_check(demo_run, tmp_pat
     settings = demo_run[1]
     shutil.copy(settings.build_db, tmp_path / "build.duckdb")
     with duckdb.connect(str(tmp_path / "build.duckdb")) as conn:
-        conn.execute("update marts.mart_valuation_history set mcap_to_4y_rewards_peak = 'inf' where month = '2024-06-01'")
-        conn.execute("update marts.mart_valuation_history set combined_market_cap_usd = 'nan' where month = '2021-03-01'")
+        conn.execute(
+            "update marts.mart_valuation_history set mcap_to_4y_rewards_peak = 'inf' where month = '2024-06-01'"
+        )
+        conn.execute(
+            "update marts.mart_valuation_history set combined_market_cap_usd = 'nan' where month = '2021-03-01'"
+        )
     env = {**os.environ, "WAREHOUSE_DIR": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     command = [
-        str(Path(sys.executable).parent / "dbt"), "test", "--select", "mart_valuation_history,test_name:numbers_are_finite",
+        str(Path(sys.executable).parent / "dbt"), "test",
+        "--select", "mart_valuation_history,test_name:numbers_are_finite",
         "--project-dir", str(DBT_PROJECT.project_dir), "--profiles-dir", str(DBT_PROJECT.project_dir),
         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--store-failures",
     ]  # fmt: skip
@@ -90,7 +101,9 @@ def test_a_nan_or_an_infinity_in_a_mart_fails_its_finite_check(demo_run, tmp_pat
     assert result.returncode == 1, result.stdout[-3000:]
     assert "Got 2 results" in result.stdout
     with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as conn:
-        (table,) = conn.execute("select table_schema || '.' || table_name from information_schema.tables "
-                                "where table_name like 'numbers_are_finite%'").fetchone()
+        (table,) = conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_name like 'numbers_are_finite%'"
+        ).fetchone()
         rows = conn.execute(f"select cast(row_key as varchar), column_name, value from {table} order by 1").fetchall()
     assert rows == [("2021-03-01", "combined_market_cap_usd", "nan"), ("2024-06-01", "mcap_to_4y_rewards_peak", "inf")]

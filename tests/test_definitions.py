@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pytest
@@ -55,18 +55,22 @@ def test_schedules_are_defined_and_off_by_default(name, cron):
 
 
 def test_monthly_publish_reloads_the_month_that_just_closed():
-    at = datetime(2025, 1, 2, 6, 0, tzinfo=timezone.utc)
-    request = defs.resolve_schedule_def("monthly_publish").evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def())
-    ).run_requests[0]
+    at = datetime(2025, 1, 2, 6, 0, tzinfo=UTC)
+    request = (
+        defs.resolve_schedule_def("monthly_publish")
+        .evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def()))
+        .run_requests[0]
+    )
     assert request.partition_key == "2024-12-01"
 
 
 def test_daily_refresh_reloads_the_current_month():
-    at = datetime(2025, 3, 15, 7, 0, tzinfo=timezone.utc)
-    request = defs.resolve_schedule_def("daily_refresh").evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def())
-    ).run_requests[0]
+    at = datetime(2025, 3, 15, 7, 0, tzinfo=UTC)
+    request = (
+        defs.resolve_schedule_def("daily_refresh")
+        .evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def()))
+        .run_requests[0]
+    )
     assert (request.partition_key, request.run_key) == ("2025-03-01", "2025-03-01@2025-03-15")
 
 
@@ -114,27 +118,36 @@ def test_month_ranges_become_single_run_partition_tags():
 def test_a_monthly_load_runs_for_one_month_and_without_a_month_says_how_to_launch_it(tmp_path):
     """The UI's Launchpad can start build_and_publish with no partition: the monthly raw loads then
     fail with what to do instead, before touching the warehouse."""
-    from orchestration.raw.assets import RAW_ASSETS
-    from orchestration.definitions import build_resources
     from orchestration.cli.run import failure_lines
     from orchestration.core.settings import load_settings
+    from orchestration.definitions import build_resources
+    from orchestration.raw.assets import RAW_ASSETS
 
     monthly = [asset for asset in RAW_ASSETS if asset.partitions_def is not None]
     assert {a.key.to_user_string() for a in monthly} == {"raw/btc_daily", "raw/equity_prices", "raw/splits"}
-    result = dg.materialize(monthly[:1], resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})),
-                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = dg.materialize(
+        monthly[:1],
+        resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
 
     assert not result.success
     assert failure_lines(result) == [
-        f"step {monthly[0].op.name} failed: {monthly[0].key.to_user_string()} is loaded by month, and this run names no "
+        f"step {monthly[0].op.name} failed: {monthly[0].key.to_user_string()} is loaded by month, and this run "
+        "names no "
         "month: launch it for a partition or a range of them (in the Launchpad or the asset's Materialize dialog; the "
         "whole range is a full refresh), or use `make run` (every month) / `make run MONTHS=YYYY-MM..YYYY-MM`"
     ]
     assert not (tmp_path / "build.duckdb").exists()
 
     # one month, as the daily and monthly schedules launch it
-    month = dg.materialize(monthly[:1], partition_key="2024-05-01", instance=dg.DagsterInstance.ephemeral(),
-                           resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})))
+    month = dg.materialize(
+        monthly[:1],
+        partition_key="2024-05-01",
+        instance=dg.DagsterInstance.ephemeral(),
+        resources=build_resources(load_settings({"WAREHOUSE_DIR": str(tmp_path)})),
+    )
     assert month.success
     [event] = month.get_asset_materialization_events()
     assert (event.partition, event.materialization.metadata["first_date"].value) == ("2024-05-01", "2024-05-01")

@@ -128,9 +128,7 @@ def test_columns_dtypes_nulls_and_keys(frames: dict[str, pd.DataFrame], name: st
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
-def test_duckdb_loads_frames_into_the_declared_types(
-    frames: dict[str, pd.DataFrame], name: str
-) -> None:
+def test_duckdb_loads_frames_into_the_declared_types(frames: dict[str, pd.DataFrame], name: str) -> None:
     spec, frame = DATASETS[name], frames[name]
     columns = ", ".join(f"{column} {kind}" for column, kind in spec.columns.items())
     with duckdb.connect() as con:
@@ -172,12 +170,8 @@ def test_heights_are_cumulative_blocks(chain: pd.DataFrame) -> None:
     assert 140 < chain["blocks_mined"].mean() < 155
 
 
-@pytest.mark.parametrize(
-    ("height", "real_date"), [(630_000, "2020-05-11"), (840_000, "2024-04-20")]
-)
-def test_halvings_land_near_the_real_dates(
-    chain: pd.DataFrame, height: int, real_date: str
-) -> None:
+@pytest.mark.parametrize(("height", "real_date"), [(630_000, "2020-05-11"), (840_000, "2024-04-20")])
+def test_halvings_land_near_the_real_dates(chain: pd.DataFrame, height: int, real_date: str) -> None:
     day = day_straddling(chain, height)
     assert abs(day["date"] - pd.Timestamp(real_date)) <= pd.Timedelta(days=21)
 
@@ -260,9 +254,7 @@ def test_seed_splits_include_forward_and_reverse(splits: pd.DataFrame) -> None:
     assert (splits["ratio"] > 1).any() and (splits["ratio"] < 1).any()
 
 
-def test_unadjusted_closes_jump_at_splits_but_adjusted_do_not(
-    prices: pd.DataFrame, splits: pd.DataFrame
-) -> None:
+def test_unadjusted_closes_jump_at_splits_but_adjusted_do_not(prices: pd.DataFrame, splits: pd.DataFrame) -> None:
     adjusted = adjusted_closes(prices, splits)
     for split in splits.itertuples():
         rows = prices.index[prices["ticker"] == split.ticker]
@@ -280,9 +272,7 @@ def test_price_levels_are_plausible(prices: pd.DataFrame) -> None:
     assert 1 < prices["close"].median() < 60
 
 
-def test_shares_reported_at_listing_and_quarter_ends(
-    shares: pd.DataFrame, universe: pd.DataFrame
-) -> None:
+def test_shares_reported_at_listing_and_quarter_ends(shares: pd.DataFrame, universe: pd.DataFrame) -> None:
     assert (shares["shares"] > 0).all()
     for row in universe.itertuples():
         reports = shares.loc[shares["ticker"] == row.ticker, "as_of"]

@@ -15,10 +15,9 @@ import yaml
 
 from orchestration.cli import docs as make_docs
 from orchestration.core.offline_html import POLICY_META, make_offline
-from orchestration.quality import gx_suites
-from orchestration.core.paths import REPO_ROOT
+from orchestration.core.paths import REPO_ROOT, WarehousePaths
 from orchestration.core.settings import Settings
-from orchestration.core.paths import WarehousePaths
+from orchestration.quality import gx_suites
 
 OUTSIDE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.IGNORECASE)
@@ -138,8 +137,15 @@ def test_make_offline_removes_every_outside_request_and_keeps_the_rest():
 
     assert outside_references(out) == [] and "dataContextId" not in out
     assert POLICY_META in out.split("<head>", 1)[1].split("<link", 1)[0]  # before anything loads
-    for kept in ('href="static/f.ico"', "var keep = 1;", "url(local.png)", '<a class="x">GX</a>',
-                 '<a href="page.html">local</a>', '<img src="static/logo-long.png" alt="logo">', ">text</div>"):
+    for kept in (
+        'href="static/f.ico"',
+        "var keep = 1;",
+        "url(local.png)",
+        '<a class="x">GX</a>',
+        '<a href="page.html">local</a>',
+        '<img src="static/logo-long.png" alt="logo">',
+        ">text</div>",
+    ):
         assert kept in out, kept
     assert "gone.png" not in out and "jq.js" not in out
     assert make_offline(out) == out  # a page made offline is left as it is

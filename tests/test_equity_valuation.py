@@ -49,9 +49,7 @@ def last_trading_day(conn, month: str) -> date:
 
 
 def miner_month(conn, ticker: str, month: str) -> dict:
-    cursor = conn.execute(
-        "select * from marts.mart_miner_monthly where ticker = ? and month = ?", [ticker, month]
-    )
+    cursor = conn.execute("select * from marts.mart_miner_monthly where ticker = ? and month = ?", [ticker, month])
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     assert len(rows) == 1, f"{ticker} {month}: {rows}"
@@ -61,7 +59,14 @@ def miner_month(conn, ticker: str, month: str) -> dict:
 def test_reverse_split_after_a_shares_report_does_not_inflate_the_cap(db):
     # SDIG reports shares on 2023-03-31, then 1-for-10 ex 2023-05-15: May's shares are a tenth.
     reported = one(db, "select shares from raw.shares_outstanding where ticker = 'SDIG' and as_of = '2023-03-31'")[0]
-    assert one(db, "select count(*) from raw.shares_outstanding where ticker = 'SDIG' and as_of > '2023-03-31' and as_of <= '2023-05-31'")[0] == 0
+    assert (
+        one(
+            db,
+            "select count(*) from raw.shares_outstanding where ticker = 'SDIG' and as_of > '2023-03-31' and "
+            "as_of <= '2023-05-31'",
+        )[0]
+        == 0
+    )
     april, may = miner_month(db, "SDIG", "2023-04-01"), miner_month(db, "SDIG", "2023-05-01")
     may_close = close_on(db, "SDIG", str(last_trading_day(db, "2023-05-01")))
     assert may["shares_outstanding"] == round(reported * 0.1)
@@ -98,7 +103,9 @@ def test_listing_month_has_a_cap_but_no_return(db, ticker, month, next_month):
     assert row["listed_in_month"] and row["is_member"]
     assert row["monthly_return"] is None and row["return_rank"] is None
     assert row["market_cap_usd"] > 0
-    assert one(db, "select count(*) from marts.mart_miner_monthly where ticker = ? and month < ?", [ticker, month])[0] == 0
+    assert (
+        one(db, "select count(*) from marts.mart_miner_monthly where ticker = ? and month < ?", [ticker, month])[0] == 0
+    )
     following = miner_month(db, ticker, next_month)
     assert following["monthly_return"] is not None and not following["listed_in_month"]
 
@@ -112,7 +119,9 @@ def test_delisted_miner_leaves_in_the_month_it_misses_the_last_trading_day(db):
     assert not march["is_member"] and march["delisted_in_month"]
     assert march["market_cap_usd"] is None and march["monthly_return"] is None and march["return_rank"] is None
     assert miner_month(db, "SDIG", "2025-02-01")["is_member"]
-    assert one(db, "select count(*) from marts.mart_miner_monthly where ticker = 'SDIG' and month > '2025-03-01'")[0] == 0
+    assert (
+        one(db, "select count(*) from marts.mart_miner_monthly where ticker = 'SDIG' and month > '2025-03-01'")[0] == 0
+    )
     assert one(db, "select count(*) from marts.mart_miner_monthly where ticker = 'SDIG' and delisted_in_month")[0] == 1
 
 
@@ -153,7 +162,7 @@ def test_combined_cap_count_and_changes_come_from_the_members(db):
     ).fetchall()
     assert len(rows) == 78  # 2019-01 .. 2025-06
     caps = {}
-    for month, count, cap, mom, _, members, members_cap in rows:
+    for month, count, cap, _mom, _, members, members_cap in rows:
         assert count == members and cap == pytest.approx(members_cap, rel=1e-12)
         caps[month] = cap
     months = sorted(caps)

@@ -13,22 +13,25 @@ import pytest
 from orchestration.publish.exports import WORKBOOK, number_format
 
 
-@pytest.mark.parametrize(("column", "data_type", "expected"), [
-    ("month", "DATE", "yyyy-mm"),
-    ("mcap_to_4y_rewards_peak_month", "DATE", "yyyy-mm"),
-    ("month_end_day", "DATE", "yyyy-mm-dd"),
-    ("published_at", "TIMESTAMP", "yyyy-mm-dd hh:mm:ss"),
-    ("miner_count", "BIGINT", "#,##0"),
-    ("combined_market_cap_usd", "DOUBLE", "#,##0.00"),  # not 5.2e+10
-    ("combined_market_cap_mom", "DOUBLE", "0.00%"),
-    ("monthly_return", "DOUBLE", "0.00%"),
-    ("fee_share_of_revenue", "DOUBLE", "0.00%"),
-    ("mcap_to_remaining_btc_ratio", "DOUBLE", "0.000"),
-    ("subsidy_btc", "DECIMAL(18,8)", "#,##0.00000000"),
-    ("hashrate_avg_ehs", "DOUBLE", "#,##0.00"),
-    ("ticker", "VARCHAR", None),
-    ("is_member", "BOOLEAN", None),
-])
+@pytest.mark.parametrize(
+    ("column", "data_type", "expected"),
+    [
+        ("month", "DATE", "yyyy-mm"),
+        ("mcap_to_4y_rewards_peak_month", "DATE", "yyyy-mm"),
+        ("month_end_day", "DATE", "yyyy-mm-dd"),
+        ("published_at", "TIMESTAMP", "yyyy-mm-dd hh:mm:ss"),
+        ("miner_count", "BIGINT", "#,##0"),
+        ("combined_market_cap_usd", "DOUBLE", "#,##0.00"),  # not 5.2e+10
+        ("combined_market_cap_mom", "DOUBLE", "0.00%"),
+        ("monthly_return", "DOUBLE", "0.00%"),
+        ("fee_share_of_revenue", "DOUBLE", "0.00%"),
+        ("mcap_to_remaining_btc_ratio", "DOUBLE", "0.000"),
+        ("subsidy_btc", "DECIMAL(18,8)", "#,##0.00000000"),
+        ("hashrate_avg_ehs", "DOUBLE", "#,##0.00"),
+        ("ticker", "VARCHAR", None),
+        ("is_member", "BOOLEAN", None),
+    ],
+)
 def test_number_format_by_type_and_name(column, data_type, expected):
     assert number_format(column, data_type) == expected
 
@@ -38,13 +41,22 @@ def published(demo_run):
     code, settings, _ = demo_run
     assert code == 0
     with duckdb.connect(str(settings.published_db), read_only=True) as conn:
-        tables = [row[0] for row in conn.execute("select table_name from duckdb_tables() order by table_name").fetchall()]
+        tables = [
+            row[0] for row in conn.execute("select table_name from duckdb_tables() order by table_name").fetchall()
+        ]
         counts = {t: conn.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
-        columns = {t: [r[0] for r in conn.execute(
-            "select column_name from duckdb_columns() where table_name = ? order by column_index", [t]).fetchall()]
-            for t in tables}
+        columns = {
+            t: [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from duckdb_columns() where table_name = ? order by column_index", [t]
+                ).fetchall()
+            ]
+            for t in tables
+        }
         publication_id = conn.execute(
-            "select publication_id from publication_log order by published_at desc limit 1").fetchone()[0]
+            "select publication_id from publication_log order by published_at desc limit 1"
+        ).fetchone()[0]
     return settings.warehouse_dir / "exports", counts, columns, publication_id
 
 
@@ -106,11 +118,15 @@ def test_a_mart_longer_than_a_sheet_keeps_its_first_rows_and_says_so(tmp_path, m
     with duckdb.connect() as conn:
         conn.execute(f"attach '{tmp_path / 'p.duckdb'}' as pub")
         conn.execute("create table pub.main.mart_x as select range as n from range(5)")
-        conn.execute("create table pub.main.publication_log as select 'id' as publication_id, true as is_synthetic, "
-                     "now()::timestamp as published_at")
+        conn.execute(
+            "create table pub.main.publication_log as select 'id' as publication_id, true as is_synthetic, "
+            "now()::timestamp as published_at"
+        )
         written, notices = exports.write_exports(conn, "pub", tmp_path / "out", "id")
-    assert notices == ["miner_note.xlsx: sheet mart_x holds the first 3 of its 5 rows (an Excel sheet's limit); "
-                       "mart_x.parquet has all of them"]
+    assert notices == [
+        "miner_note.xlsx: sheet mart_x holds the first 3 of its 5 rows (an Excel sheet's limit); "
+        "mart_x.parquet has all of them"
+    ]
     book = openpyxl.load_workbook(tmp_path / "out" / WORKBOOK, read_only=True)
     assert [r[0] for r in book["mart_x"].iter_rows(values_only=True)] == ["n", 0, 1, 2]
     assert list(book["definitions"].iter_rows(values_only=True))[-1] == ("(workbook)", None, None, notices[0])

@@ -7,8 +7,8 @@ import json
 import duckdb
 import pandas as pd
 
-from orchestration.quality import gx_suites
 from orchestration.core.paths import WarehousePaths
+from orchestration.quality import gx_suites
 
 
 def expectation(kind: str, **kwargs) -> dict:
@@ -23,7 +23,8 @@ def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> gx_suites
         conn.execute(f"create table raw.listing as {rows}")
     suite = tmp_path / "raw.listing.json"
     suite.write_text(json.dumps({
-        "name": "raw.listing", "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]}, "expectations": expectations,
+        "name": "raw.listing", "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
+        "expectations": expectations,
     }))  # fmt: skip
     [outcome] = gx_suites.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
     return outcome
@@ -35,7 +36,8 @@ def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
     and a failure's example row shows the ticker as written."""
     outcome = validate_listing(
         tmp_path,
-        "select * from (values ('MARA', 'MARA', 1), ('RIOT', 'RIOTX', 2), ('RIOT', 'RIOT', 3), (null, 'CLSK', 4)) t(ticker, quoted_as, n)",
+        "select * from (values ('MARA', 'MARA', 1), ('RIOT', 'RIOTX', 2), ('RIOT', 'RIOT', 3), (null, 'CLSK', "
+        "4)) t(ticker, quoted_as, n)",
         [
             expectation("expect_column_pair_values_to_be_equal", column_A="ticker", column_B="quoted_as",
                         ignore_row_if="either_value_is_missing"),
@@ -65,7 +67,8 @@ def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
 
 def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
     frame = duckdb.sql(
-        "select * from (values ('MARA', 'MARA', 1, null::varchar), ('RIOT', 'RIOTX', 2, null)) t(ticker, quoted_as, n, empty)"
+        "select * from (values ('MARA', 'MARA', 1, null::varchar), ('RIOT', 'RIOTX', 2, null)) t(ticker, "
+        "quoted_as, n, empty)"
     ).df()
 
     converted = gx_suites._text_as_categories(frame, keep={"quoted_as"})
@@ -81,7 +84,10 @@ def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
 
 def test_a_type_expectation_sees_a_text_column_as_text(tmp_path):
     """A suite asking for str on a text column passes: the column it names is not made categorical."""
-    outcome = validate_listing(tmp_path, "select * from (values ('MARA', 1), ('RIOT', 2)) t(ticker, n)",
-                               [expectation("expect_column_values_to_be_of_type", column="ticker", type_="str")])
+    outcome = validate_listing(
+        tmp_path,
+        "select * from (values ('MARA', 1), ('RIOT', 2)) t(ticker, n)",
+        [expectation("expect_column_values_to_be_of_type", column="ticker", type_="str")],
+    )
 
     assert outcome.evaluated == 1 and outcome.failures == []

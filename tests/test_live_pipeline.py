@@ -37,7 +37,7 @@ import json
 import re
 import shutil
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -50,9 +50,9 @@ import pytest
 import responses
 
 from orchestration.cli import run
+from orchestration.core.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.raw.assets import RAW_ASSETS
-from orchestration.core.settings import Settings
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
 from orchestration.raw.sources.live.sec_edgar import load_ciks
@@ -142,7 +142,7 @@ class Providers:
 
     def mempool(self, request):
         second = int(urlsplit(request.url).path.rsplit("/", 1)[-1])
-        midnight = datetime.fromtimestamp(second + 1, timezone.utc)
+        midnight = datetime.fromtimestamp(second + 1, UTC)
         assert midnight.time() == datetime.min.time(), request.url
         height = self.anchors[midnight.date()]
         return self.json(
@@ -158,7 +158,7 @@ class Providers:
         asked = query(request.url)
         assert asked["interval"] == "1d" and asked["events"] == "split", asked
         first, after = int(asked["period1"]), int(asked["period2"])
-        downloaded = datetime.now(timezone.utc).date()
+        downloaded = datetime.now(UTC).date()
         closes = self.closes[self.closes["ticker"] == ticker]
         opens = closes["date"].map(session_open)
         closes = closes[(opens >= first) & (opens < after)]
@@ -215,9 +215,7 @@ class Providers:
                 "form": "10-Q",
                 "filed": f"{as_of + timedelta(days=35):%Y-%m-%d}",
             }
-            for number, (as_of, shares) in enumerate(
-                zip(reports["as_of"], reports["shares"], strict=True)
-            )
+            for number, (as_of, shares) in enumerate(zip(reports["as_of"], reports["shares"], strict=True))
         ]
         concept = {"label": "Entity Common Stock, Shares Outstanding", "units": {"shares": items}}
         return self.json({"cik": cik, "facts": {"dei": {"EntityCommonStockSharesOutstanding": concept}}})
@@ -346,7 +344,9 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert miners[("2024-05", "IREN")][0] == served_close(providers, "IREN", "2024-05-31")
     close, shares, cap, split = miners[("2024-06", "IREN")]
     assert close == served_close(providers, "IREN", "2024-06-28") and split is True
-    assert shares == served_shares(providers, "IREN", "2024-06-30") != 3 * served_shares(providers, "IREN", "2024-03-31")
+    assert (
+        shares == served_shares(providers, "IREN", "2024-06-30") != 3 * served_shares(providers, "IREN", "2024-03-31")
+    )
     assert cap == pytest.approx(close * shares, rel=1e-12)
     # May's combined cap: the 14 miners' served closes of 05-31 x their SEC figures of 03-31
     closes = providers.closes[providers.closes["date"] == "2024-05-31"].set_index("ticker")["close"]
@@ -357,16 +357,19 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     # every response is kept: nothing rejected, stooq never asked; the range run asked only its range
     saved = saved_responses(warehouse)
     assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
-        "coinmetrics": 1, "mempool": 1, "sec_edgar": 14, "yahoo": 28,
+        "coinmetrics": 1,
+        "mempool": 1,
+        "sec_edgar": 14,
+        "yahoo": 28,
     }
     (page,) = saved["coinmetrics"]
     assert query(page["url"])["start_time"] == "2024-04-01" and query(page["url"])["end_time"] == "2024-06-30"
     assert len(json.loads(page["body"])["data"]) == 74  # 2024-04-18 .. 06-30
     (anchor,) = saved["mempool"]
-    assert anchor["url"].endswith(f"/timestamp/{unix(datetime(2024, 4, 18, tzinfo=timezone.utc)) - 1}")
+    assert anchor["url"].endswith(f"/timestamp/{unix(datetime(2024, 4, 18, tzinfo=UTC)) - 1}")
     assert json.loads(anchor["body"])["height"] == 839_707  # 2024-04-18 then ends at 839,852
     periods = Counter(query(envelope["url"])["period1"] for envelope in saved["yahoo"])
-    april, july = (str(unix(datetime(2024, month, 1, tzinfo=timezone.utc))) for month in (4, 7))
+    april, july = (str(unix(datetime(2024, month, 1, tzinfo=UTC))) for month in (4, 7))
     assert periods == {april: 14, july: 14}  # the range, then the later splits (07-01, download]
     asked = [query(envelope["url"]) for envelope in saved["yahoo"]]
     assert {params["period2"] for params in asked if params["period1"] == april} == {july}

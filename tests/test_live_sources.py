@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,9 +18,8 @@ import requests
 import responses
 from responses import registries
 
-from orchestration.raw.contract import RawDataError
+from orchestration.raw.contract import DATASETS, RawDataError
 from orchestration.raw.loader import load_frame
-from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.live import LiveSource, read_universe
 from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
@@ -37,10 +36,8 @@ from orchestration.raw.sources.live.yahoo import Yahoo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
-NOW = datetime(2024, 10, 1, 12, 0, tzinfo=timezone.utc)  # the tests' "today"
-MEMPOOL_ANCHOR_URL = (
-    "https://mempool.space/api/v1/mining/blocks/timestamp/1713398399"  # 04-18 00:00 - 1 s
-)
+NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # the tests' "today"
+MEMPOOL_ANCHOR_URL = "https://mempool.space/api/v1/mining/blocks/timestamp/1713398399"  # 04-18 00:00 - 1 s
 YAHOO_IREN = "https://query1.finance.yahoo.com/v8/finance/chart/IREN"
 SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
 HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
@@ -109,15 +106,13 @@ def test_rate_limit_is_retried_after_retry_after_without_sleeping(
     assert served.calls[0].request.url == served.calls[1].request.url  # the same page, again
 
 
-def test_server_errors_back_off_exponentially_then_give_up(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_server_errors_back_off_exponentially_then_give_up(tmp_path: Path, served: responses.RequestsMock) -> None:
     for _ in range(3):
         served.add(responses.GET, MEMPOOL_ANCHOR_URL, status=503, body="upstream unavailable")
     sleeps: list[float] = []
     mempool = Mempool(client(tmp_path, sleep=sleeps.append, attempts=3))
     with pytest.raises(SourceHTTPError, match="HTTP 503: gave up after 3 attempts") as caught:
-        mempool.last_height_before(datetime(2024, 4, 18, tzinfo=timezone.utc))
+        mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC))
     assert caught.value.url == MEMPOOL_ANCHOR_URL and sleeps == [1.0, 2.0]
     # the last body is kept for inspection
     assert (tmp_path / "raw_responses" / "mempool" / "rejected").is_dir()
@@ -128,13 +123,11 @@ def test_connection_error_is_retried(tmp_path: Path, served: responses.RequestsM
     served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
     sleeps: list[float] = []
     mempool = Mempool(client(tmp_path, sleep=sleeps.append))
-    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=timezone.utc)) == 839707
+    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC)) == 839707
     assert sleeps == [1.0]
 
 
-def test_second_fetch_replays_from_disk_with_zero_http_calls(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_second_fetch_replays_from_disk_with_zero_http_calls(tmp_path: Path, served: responses.RequestsMock) -> None:
     serve_halving(served)
     first = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
     cached = sorted((tmp_path / "raw_responses").rglob("*.json"))
@@ -151,10 +144,8 @@ def test_second_fetch_replays_from_disk_with_zero_http_calls(
 
 def test_refresh_downloads_again(tmp_path: Path, served: responses.RequestsMock) -> None:
     for _ in range(2):
-        served.add(
-            responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json")
-        )
-    moment = datetime(2024, 4, 18, tzinfo=timezone.utc)
+        served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    moment = datetime(2024, 4, 18, tzinfo=UTC)
     Mempool(client(tmp_path)).last_height_before(moment)
     Mempool(client(tmp_path, refresh=True)).last_height_before(moment)
     assert len(served.calls) == 2
@@ -165,7 +156,7 @@ def test_copy_fetched_before_the_range_ended_is_downloaded_again(
 ) -> None:
     # Fetched on the range's last day, which may be incomplete then ...
     serve_halving(served)
-    on_last_day = datetime(2024, 4, 21, 18, tzinfo=timezone.utc)
+    on_last_day = datetime(2024, 4, 21, 18, tzinfo=UTC)
     LiveSource(client(tmp_path, now=on_last_day)).fetch("btc_daily", *HALVING_RANGE)
     # ... so Coin Metrics is asked again later; the anchor (settled since 04-18) is replayed.
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
@@ -189,9 +180,7 @@ def test_changed_shape_names_endpoint_and_key_and_is_not_replayed(
 # --- Coin Metrics + mempool.space -----------------------------------------------------------------
 
 
-def test_btc_daily_reproduces_the_reference_rows_and_loads(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_btc_daily_reproduces_the_reference_rows_and_loads(tmp_path: Path, served: responses.RequestsMock) -> None:
     serve_halving(served)
     source = LiveSource(client(tmp_path))
     frame = source.fetch("btc_daily", *HALVING_RANGE)
@@ -262,12 +251,8 @@ def test_many_responses_are_named_by_their_folders_and_counted() -> None:
     assert responses_note([]) == ""
 
 
-def test_heights_disagreeing_with_issuance_warn(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
-    (tmp_path / "anchor.json").write_text(
-        '{"height": 839703, "hash": "00", "timestamp": "2024-04-17T23:40:00.000Z"}'
-    )
+def test_heights_disagreeing_with_issuance_warn(tmp_path: Path, served: responses.RequestsMock) -> None:
+    (tmp_path / "anchor.json").write_text('{"height": 839703, "hash": "00", "timestamp": "2024-04-17T23:40:00.000Z"}')
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
     served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=(tmp_path / "anchor.json").read_text())
@@ -275,9 +260,7 @@ def test_heights_disagreeing_with_issuance_warn(
     frame = source.fetch("btc_daily", *HALVING_RANGE)
     assert frame["block_height"].tolist() == [839848, 839999, 840129, 840269]
     assert len(source.warnings) == 1
-    assert source.warnings[0].startswith(
-        "btc_daily 2024-04-19: Coin Metrics reports 931.25 BTC issued"
-    )
+    assert source.warnings[0].startswith("btc_daily 2024-04-19: Coin Metrics reports 931.25 BTC issued")
 
 
 def test_diffmean_is_used_when_served(tmp_path: Path, served: responses.RequestsMock) -> None:
@@ -291,9 +274,7 @@ def test_diffmean_is_used_when_served(tmp_path: Path, served: responses.Requests
     assert frame.loc[0, "difficulty"] == 86388558925171.5 and frame.loc[0, "block_height"] == 840593
 
 
-def test_empty_range_gives_an_empty_frame_without_an_anchor(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_empty_range_gives_an_empty_frame_without_an_anchor(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/empty.json"))
     frame = LiveSource(client(tmp_path)).fetch("btc_daily", date(2030, 1, 1), date(2030, 1, 31))
     assert frame.empty and list(frame.columns) == list(DATASETS["btc_daily"].columns)
@@ -331,7 +312,9 @@ def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
     # splits' the same two replayed; a chain fetch afterwards names only its own.
     iren = sorted((tmp_path / "raw_responses" / "yahoo").glob("*.json"))
     assert len(iren) == 2
-    assert all(str(p) in source.origin("equity_prices") for p in iren) and "(downloaded in this run)" in source.origin("equity_prices")
+    assert all(str(p) in source.origin("equity_prices") for p in iren) and "(downloaded in this run)" in source.origin(
+        "equity_prices"
+    )
     assert all(str(p) in source.origin("splits") for p in iren) and "2 of them replayed" in source.origin("splits")
     serve_halving(served)
     source.fetch("btc_daily", *HALVING_RANGE)
@@ -342,7 +325,7 @@ def test_no_later_split_request_when_downloaded_right_after_the_range(
     tmp_path: Path, served: responses.RequestsMock
 ) -> None:
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
-    just_after = datetime(2024, 6, 14, 22, tzinfo=timezone.utc)
+    just_after = datetime(2024, 6, 14, 22, tzinfo=UTC)
     history = Yahoo(client(tmp_path, now=just_after)).history("IREN", *JUNE_RANGE)
     assert history.closes["close"].iloc[0] == 60.0  # only the in-range 3-for-1 split is undone
     assert len(served.calls) == 1
@@ -350,15 +333,13 @@ def test_no_later_split_request_when_downloaded_right_after_the_range(
 
 def test_empty_yahoo_range(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/empty_range.json"))
-    history = Yahoo(client(tmp_path, now=datetime(2024, 6, 9, tzinfo=timezone.utc))).history(
+    history = Yahoo(client(tmp_path, now=datetime(2024, 6, 9, tzinfo=UTC))).history(
         "IREN", date(2024, 6, 8), date(2024, 6, 8)
     )
     assert history.closes.empty and history.splits.empty
 
 
-def test_yahoo_changed_shape_names_endpoint_and_key(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_yahoo_changed_shape_names_endpoint_and_key(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/changed_shape.json"))
     with pytest.raises(SourceShapeError) as caught:
         Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
@@ -366,9 +347,7 @@ def test_yahoo_changed_shape_names_endpoint_and_key(
     assert caught.value.missing == "key chart.result[0].indicators"
 
 
-def test_yahoo_error_falls_back_to_stooq_with_warnings(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_yahoo_error_falls_back_to_stooq_with_warnings(tmp_path: Path, served: responses.RequestsMock) -> None:
     yahoo_mara = "https://query1.finance.yahoo.com/v8/finance/chart/MARA"
     served.add(responses.GET, yahoo_mara, status=404, body=body("yahoo/not_found.json"))
     served.add(responses.GET, STOOQ_URL, body=body("stooq/mara_us_2024-06-03_2024-06-07.csv"))
@@ -383,36 +362,26 @@ def test_yahoo_error_falls_back_to_stooq_with_warnings(
     assert "split-adjusted" in caveat and "could not be unadjusted" in caveat
 
 
-def test_chart_error_in_a_200_answer_is_a_source_error(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/not_found.json"))
     with pytest.raises(SourceError, match=r"Yahoo chart IREN .*: Yahoo reports .*Not Found"):
         Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
     assert not list((tmp_path / "raw_responses" / "yahoo").glob("*.json"))  # nothing to replay
 
 
-def test_no_price_feed_answering_is_an_error(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_no_price_feed_answering_is_an_error(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, YAHOO_IREN, status=404, body=body("yahoo/not_found.json"))
     served.add(responses.GET, STOOQ_URL, body=body("stooq/no_data.csv"))
     source = LiveSource(client(tmp_path), universe=universe("IREN"))
-    with pytest.raises(
-        SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed.*stooq failed"
-    ):
+    with pytest.raises(SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed.*stooq failed"):
         source.fetch("equity_prices", *JUNE_RANGE)
 
 
 # --- SEC EDGAR, overrides, staleness --------------------------------------------------------------
 
 
-def test_share_classes_are_summed_and_the_latest_filing_wins(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
-    served.add(
-        responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json")
-    )
+def test_share_classes_are_summed_and_the_latest_filing_wins(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json"))
     figures = SecEdgar(client(tmp_path), USER_AGENT).shares("BTDR", date(2024, 6, 30), pytest.fail)
     assert figures.values.tolist() == [
         [pd.Timestamp("2023-04-20"), 110_200_000 + 48_300_000],
@@ -421,24 +390,14 @@ def test_share_classes_are_summed_and_the_latest_filing_wins(
     assert served.calls[0].request.headers["User-Agent"] == USER_AGENT
 
 
-def test_shares_outstanding_with_overrides_staleness_and_gaps(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
-    served.add(
-        responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json")
-    )
-    served.add(
-        responses.GET, SEC.format(1720424), body=body("sec/companyfacts_hive_no_cover_figure.json")
-    )
+def test_shares_outstanding_with_overrides_staleness_and_gaps(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json"))
+    served.add(responses.GET, SEC.format(1720424), body=body("sec/companyfacts_hive_no_cover_figure.json"))
     served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_mara.json"))
     served.add(responses.GET, SEC.format(1856028), status=404, body=body("sec/not_found.xml"))
     overrides = tmp_path / "shares_overrides.csv"
-    overrides.write_text(
-        "ticker,as_of,shares\nHIVE,2024-06-28,94000000\nMARA,2024-04-26,294300000\n"
-    )
-    newcomer = pd.DataFrame(
-        {"ticker": ["XNEW"], "listed_on": [pd.Timestamp("2024-01-02")], "delisted_on": [pd.NaT]}
-    )
+    overrides.write_text("ticker,as_of,shares\nHIVE,2024-06-28,94000000\nMARA,2024-04-26,294300000\n")
+    newcomer = pd.DataFrame({"ticker": ["XNEW"], "listed_on": [pd.Timestamp("2024-01-02")], "delisted_on": [pd.NaT]})
     source = LiveSource(
         client(tmp_path),
         sec_user_agent=USER_AGENT,
@@ -457,10 +416,8 @@ def test_shares_outstanding_with_overrides_staleness_and_gaps(
         "XNEW: no CIK in ciks.csv, SEC EDGAR not asked",
         "BTDR: latest shares outstanding figure is from 2023-12-31, 182 days before 2024-06-30 "
         "(more than 120): its market cap is stale; add a recent figure to shares_overrides.csv",
-        "SDIG: no shares outstanding figure on or before 2024-06-30, so no market cap; "
-        "add one to shares_overrides.csv",
-        "XNEW: no shares outstanding figure on or before 2024-06-30, so no market cap; "
-        "add one to shares_overrides.csv",
+        "SDIG: no shares outstanding figure on or before 2024-06-30, so no market cap; add one to shares_overrides.csv",
+        "XNEW: no shares outstanding figure on or before 2024-06-30, so no market cap; add one to shares_overrides.csv",
     ]
 
 
@@ -471,9 +428,7 @@ def test_missing_sec_user_agent_is_a_clear_error_before_any_request(tmp_path: Pa
         assert len(nothing_served.calls) == 0
 
 
-def test_sec_changed_shape_names_endpoint_and_key(
-    tmp_path: Path, served: responses.RequestsMock
-) -> None:
+def test_sec_changed_shape_names_endpoint_and_key(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_changed_shape.json"))
     with pytest.raises(SourceShapeError) as caught:
         SecEdgar(client(tmp_path), USER_AGENT).shares("MARA", date(2024, 6, 30), pytest.fail)
@@ -486,7 +441,8 @@ def test_bad_overrides_file_is_named_with_row_column_and_value(tmp_path: Path) -
     overrides.write_text("ticker,as_of,shares\nHIVE,2024-06-28,many\n")
     source = LiveSource(client(tmp_path), shares_overrides=overrides, universe=universe())
     with pytest.raises(
-        RawDataError, match=r"shares_overrides\.csv: row 1 \(ticker HIVE, as_of 2024-06-28\), column 'shares': value 'many'"
+        RawDataError,
+        match=r"shares_overrides\.csv: row 1 \(ticker HIVE, as_of 2024-06-28\), column 'shares': value 'many'",
     ):
         source.fetch("shares_outstanding", date(2024, 4, 1), date(2024, 6, 30))
 
@@ -496,20 +452,18 @@ def test_bad_overrides_file_is_named_with_row_column_and_value(tmp_path: Path) -
 
 def test_every_seed_ticker_has_a_cik() -> None:
     ciks = load_ciks()
-    assert set(ciks) == set(read_universe()["ticker"]) and all(
-        0 < cik < 10**10 for cik in ciks.values()
-    )
+    assert set(ciks) == set(read_universe()["ticker"]) and all(0 < cik < 10**10 for cik in ciks.values())
 
 
 def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> None:
     source = LiveSource(client(tmp_path))
     assert source.fetch("miner_universe").empty
-    assert "community-api.coinmetrics.io" in source.origin(
+    assert "community-api.coinmetrics.io" in source.origin("btc_daily") and "mempool.space" in source.origin(
         "btc_daily"
-    ) and "mempool.space" in source.origin("btc_daily")
-    assert "query1.finance.yahoo.com" in source.origin(
+    )
+    assert "query1.finance.yahoo.com" in source.origin("equity_prices") and "stooq.com" in source.origin(
         "equity_prices"
-    ) and "stooq.com" in source.origin("equity_prices")
+    )
     assert "data.sec.gov" in source.origin("shares_outstanding")
 
 

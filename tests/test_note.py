@@ -16,51 +16,96 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
-from orchestration.note import NoteError, parse_month, write_note
 from orchestration.cli import note as cli
-from orchestration.note import text
+from orchestration.note import NoteError, parse_month, text, write_note
 
 NOTE_COLUMNS = {
-    "month": "date", "is_partial_month": "boolean",
-    "btc_price_avg_usd": "double", "btc_price_avg_mom": "double",
-    "btc_price_month_end_usd": "double", "btc_price_month_end_mom": "double",
+    "month": "date",
+    "is_partial_month": "boolean",
+    "btc_price_avg_usd": "double",
+    "btc_price_avg_mom": "double",
+    "btc_price_month_end_usd": "double",
+    "btc_price_month_end_mom": "double",
     "btc_price_close_month_end_usd": "double",
-    "hashrate_avg_ehs": "double", "hashrate_avg_mom": "double", "hashrate_month_end_7d_avg_ehs": "double",
+    "hashrate_avg_ehs": "double",
+    "hashrate_avg_mom": "double",
+    "hashrate_month_end_7d_avg_ehs": "double",
     "hashrate_month_end_mom": "double",
-    "difficulty_avg": "double", "difficulty_avg_mom": "double",
-    "difficulty_month_end": "double", "difficulty_month_end_mom": "double",
-    "hashprice_usd_per_ehs_day": "double", "hashprice_mom": "double",
-    "miner_count": "bigint", "combined_market_cap_usd": "double",
-    "combined_market_cap_mom": "double", "combined_market_cap_like_for_like_mom": "double",
-    "leader_ticker": "varchar", "leader_return": "double", "laggard_ticker": "varchar", "laggard_return": "double",
-    "mcap_to_remaining_btc_ratio": "double", "mcap_to_remaining_btc_peak": "double",
-    "mcap_to_remaining_btc_peak_month": "date", "mcap_to_remaining_btc_avg": "double",
-    "mcap_to_4y_rewards_ratio": "double", "mcap_to_4y_rewards_peak": "double",
-    "mcap_to_4y_rewards_peak_month": "date", "mcap_to_4y_rewards_avg": "double",
-    "data_source": "varchar", "is_synthetic_data": "boolean",
+    "difficulty_avg": "double",
+    "difficulty_avg_mom": "double",
+    "difficulty_month_end": "double",
+    "difficulty_month_end_mom": "double",
+    "hashprice_usd_per_ehs_day": "double",
+    "hashprice_mom": "double",
+    "miner_count": "bigint",
+    "combined_market_cap_usd": "double",
+    "combined_market_cap_mom": "double",
+    "combined_market_cap_like_for_like_mom": "double",
+    "leader_ticker": "varchar",
+    "leader_return": "double",
+    "laggard_ticker": "varchar",
+    "laggard_return": "double",
+    "mcap_to_remaining_btc_ratio": "double",
+    "mcap_to_remaining_btc_peak": "double",
+    "mcap_to_remaining_btc_peak_month": "date",
+    "mcap_to_remaining_btc_avg": "double",
+    "mcap_to_4y_rewards_ratio": "double",
+    "mcap_to_4y_rewards_peak": "double",
+    "mcap_to_4y_rewards_peak_month": "date",
+    "mcap_to_4y_rewards_avg": "double",
+    "data_source": "varchar",
+    "is_synthetic_data": "boolean",
 }
 MINER_COLUMNS = {
-    "month": "date", "ticker": "varchar", "name": "varchar", "close_month_end_usd": "double",
-    "monthly_return": "double", "shares_outstanding": "bigint", "market_cap_usd": "double",
-    "return_rank": "bigint", "is_member": "boolean", "listed_in_month": "boolean",
-    "delisted_in_month": "boolean", "split_in_month": "boolean",
+    "month": "date",
+    "ticker": "varchar",
+    "name": "varchar",
+    "close_month_end_usd": "double",
+    "monthly_return": "double",
+    "shares_outstanding": "bigint",
+    "market_cap_usd": "double",
+    "return_rank": "bigint",
+    "is_member": "boolean",
+    "listed_in_month": "boolean",
+    "delisted_in_month": "boolean",
+    "split_in_month": "boolean",
 }
 LOG_COLUMNS = {
-    "published_at": "timestamp", "run_id": "varchar", "source": "varchar", "is_synthetic": "boolean",
-    "first_month": "date", "last_month": "date", "row_counts": "json", "gate_result": "varchar",
+    "published_at": "timestamp",
+    "run_id": "varchar",
+    "source": "varchar",
+    "is_synthetic": "boolean",
+    "first_month": "date",
+    "last_month": "date",
+    "row_counts": "json",
+    "gate_result": "varchar",
 }
 
-NO_CHANGES = dict(btc_price_avg_mom=None, btc_price_month_end_mom=None, hashrate_avg_mom=None, hashrate_month_end_mom=None,
-                  difficulty_avg_mom=None, difficulty_month_end_mom=None, hashprice_mom=None,
-                  combined_market_cap_mom=None, combined_market_cap_like_for_like_mom=None)
+NO_CHANGES = dict(
+    btc_price_avg_mom=None,
+    btc_price_month_end_mom=None,
+    hashrate_avg_mom=None,
+    hashrate_month_end_mom=None,
+    difficulty_avg_mom=None,
+    difficulty_month_end_mom=None,
+    hashprice_mom=None,
+    combined_market_cap_mom=None,
+    combined_market_cap_like_for_like_mom=None,
+)
 NO_RETURNS = dict(leader_ticker=None, leader_return=None, laggard_ticker=None, laggard_return=None)
 
 
 def chain(btc: float, hashrate: float, difficulty_t: float, hashprice: float) -> dict:
-    return dict(btc_price_avg_usd=btc, btc_price_month_end_usd=btc * 1.01, btc_price_close_month_end_usd=btc * 1.02,
-                hashrate_avg_ehs=hashrate, hashrate_month_end_7d_avg_ehs=hashrate + 3.3,
-                difficulty_avg=difficulty_t * 1e12, difficulty_month_end=difficulty_t * 1.01e12,
-                hashprice_usd_per_ehs_day=hashprice)
+    return dict(
+        btc_price_avg_usd=btc,
+        btc_price_month_end_usd=btc * 1.01,
+        btc_price_close_month_end_usd=btc * 1.02,
+        hashrate_avg_ehs=hashrate,
+        hashrate_month_end_7d_avg_ehs=hashrate + 3.3,
+        difficulty_avg=difficulty_t * 1e12,
+        difficulty_month_end=difficulty_t * 1.01e12,
+        hashprice_usd_per_ehs_day=hashprice,
+    )
 
 
 def changes(value: float) -> dict:
@@ -70,41 +115,106 @@ def changes(value: float) -> dict:
 def gauges(remaining: tuple, rewards: tuple) -> dict:
     """(ratio, peak, peak month, average) of each gauge."""
     names = ("ratio", "peak", "peak_month", "avg")
-    return {**{f"mcap_to_remaining_btc_{n}": v for n, v in zip(names, remaining)},
-            **{f"mcap_to_4y_rewards_{n}": v for n, v in zip(names, rewards)}}
+    return {
+        **{f"mcap_to_remaining_btc_{n}": v for n, v in zip(names, remaining)},
+        **{f"mcap_to_4y_rewards_{n}": v for n, v in zip(names, rewards)},
+    }
 
 
 FEB = date(2024, 2, 1)
 MONTHS = {
-    date(2024, 1, 1): dict(is_partial_month=True, **chain(42_100.0, 520.0, 72.0, 61_000.0), **NO_CHANGES,
-                           miner_count=3, combined_market_cap_usd=18.2e9, **NO_RETURNS,
-                           **gauges((0.41, 0.41, date(2024, 1, 1), 0.41), (1.6, 1.6, date(2024, 1, 1), 1.6))),
-    FEB: dict(is_partial_month=False, **chain(48_800.0, 545.0, 78.0, 66_000.0), **changes(0.08),
-              miner_count=3, combined_market_cap_usd=26.0e9, leader_ticker="MARA", leader_return=0.31,
-              laggard_ticker="RIOT", laggard_return=0.02,
-              **gauges((0.512, 0.512, FEB, 0.461), (1.9, 1.9, FEB, 1.75))),
-    date(2024, 3, 1): dict(is_partial_month=False, **chain(67_000.0, 590.0, 82.0, 70_000.0), **changes(0.05),
-                           miner_count=3, combined_market_cap_usd=25.0e9, leader_ticker="CLSK", leader_return=0.12,
-                           laggard_ticker="MARA", laggard_return=-0.04,
-                           **gauges((0.38, 0.512, FEB, 0.434), (1.5, 1.9, FEB, 1.667))),
-    date(2024, 5, 1): dict(is_partial_month=False, **chain(66_000.0, 600.0, 84.0, 50_000.0), **NO_CHANGES,
-                           miner_count=3, combined_market_cap_usd=24.45e9, leader_ticker="CLSK", leader_return=0.2,
-                           laggard_ticker="MARA", laggard_return=0.01,
-                           **gauges((0.3, 0.512, FEB, 0.4005), (1.3, 1.9, FEB, 1.575))),
-    date(2024, 6, 1): dict(is_partial_month=False, btc_price_avg_usd=66_123.4, btc_price_avg_mom=-0.052,
-                           btc_price_month_end_usd=61_500.2, btc_price_month_end_mom=-0.091,
-                           btc_price_close_month_end_usd=62_678.9, hashrate_avg_ehs=580.34, hashrate_avg_mom=0.04,
-                           hashrate_month_end_7d_avg_ehs=575.21, hashrate_month_end_mom=0.031, difficulty_avg=83.148e12, difficulty_avg_mom=0.012,
-                           difficulty_month_end=79.5e12, difficulty_month_end_mom=-0.05,
-                           hashprice_usd_per_ehs_day=45_210.7, hashprice_mom=-0.201, miner_count=4,
-                           combined_market_cap_usd=21.45e9, combined_market_cap_mom=-0.123,
-                           combined_market_cap_like_for_like_mom=-0.101, leader_ticker="CLSK", leader_return=0.054,
-                           laggard_ticker="MARA", laggard_return=-0.25,
-                           **gauges((0.262, 0.512, FEB, 0.3728), (1.423, 1.9, FEB, 1.5446))),
-    date(2024, 7, 1): dict(is_partial_month=True, **chain(57_000.0, 570.0, 80.0, 44_000.0), **NO_CHANGES,
-                           miner_count=4, combined_market_cap_usd=20.0e9, leader_ticker="RIOT", leader_return=0.07,
-                           laggard_ticker="NEWM", laggard_return=-0.1,
-                           **gauges((0.25, 0.512, FEB, 0.35, ), (1.4, 1.9, FEB, 1.52))),
+    date(2024, 1, 1): dict(
+        is_partial_month=True,
+        **chain(42_100.0, 520.0, 72.0, 61_000.0),
+        **NO_CHANGES,
+        miner_count=3,
+        combined_market_cap_usd=18.2e9,
+        **NO_RETURNS,
+        **gauges((0.41, 0.41, date(2024, 1, 1), 0.41), (1.6, 1.6, date(2024, 1, 1), 1.6)),
+    ),
+    FEB: dict(
+        is_partial_month=False,
+        **chain(48_800.0, 545.0, 78.0, 66_000.0),
+        **changes(0.08),
+        miner_count=3,
+        combined_market_cap_usd=26.0e9,
+        leader_ticker="MARA",
+        leader_return=0.31,
+        laggard_ticker="RIOT",
+        laggard_return=0.02,
+        **gauges((0.512, 0.512, FEB, 0.461), (1.9, 1.9, FEB, 1.75)),
+    ),
+    date(2024, 3, 1): dict(
+        is_partial_month=False,
+        **chain(67_000.0, 590.0, 82.0, 70_000.0),
+        **changes(0.05),
+        miner_count=3,
+        combined_market_cap_usd=25.0e9,
+        leader_ticker="CLSK",
+        leader_return=0.12,
+        laggard_ticker="MARA",
+        laggard_return=-0.04,
+        **gauges((0.38, 0.512, FEB, 0.434), (1.5, 1.9, FEB, 1.667)),
+    ),
+    date(2024, 5, 1): dict(
+        is_partial_month=False,
+        **chain(66_000.0, 600.0, 84.0, 50_000.0),
+        **NO_CHANGES,
+        miner_count=3,
+        combined_market_cap_usd=24.45e9,
+        leader_ticker="CLSK",
+        leader_return=0.2,
+        laggard_ticker="MARA",
+        laggard_return=0.01,
+        **gauges((0.3, 0.512, FEB, 0.4005), (1.3, 1.9, FEB, 1.575)),
+    ),
+    date(2024, 6, 1): dict(
+        is_partial_month=False,
+        btc_price_avg_usd=66_123.4,
+        btc_price_avg_mom=-0.052,
+        btc_price_month_end_usd=61_500.2,
+        btc_price_month_end_mom=-0.091,
+        btc_price_close_month_end_usd=62_678.9,
+        hashrate_avg_ehs=580.34,
+        hashrate_avg_mom=0.04,
+        hashrate_month_end_7d_avg_ehs=575.21,
+        hashrate_month_end_mom=0.031,
+        difficulty_avg=83.148e12,
+        difficulty_avg_mom=0.012,
+        difficulty_month_end=79.5e12,
+        difficulty_month_end_mom=-0.05,
+        hashprice_usd_per_ehs_day=45_210.7,
+        hashprice_mom=-0.201,
+        miner_count=4,
+        combined_market_cap_usd=21.45e9,
+        combined_market_cap_mom=-0.123,
+        combined_market_cap_like_for_like_mom=-0.101,
+        leader_ticker="CLSK",
+        leader_return=0.054,
+        laggard_ticker="MARA",
+        laggard_return=-0.25,
+        **gauges((0.262, 0.512, FEB, 0.3728), (1.423, 1.9, FEB, 1.5446)),
+    ),
+    date(2024, 7, 1): dict(
+        is_partial_month=True,
+        **chain(57_000.0, 570.0, 80.0, 44_000.0),
+        **NO_CHANGES,
+        miner_count=4,
+        combined_market_cap_usd=20.0e9,
+        leader_ticker="RIOT",
+        leader_return=0.07,
+        laggard_ticker="NEWM",
+        laggard_return=-0.1,
+        **gauges(
+            (
+                0.25,
+                0.512,
+                FEB,
+                0.35,
+            ),
+            (1.4, 1.9, FEB, 1.52),
+        ),
+    ),
 }
 JUNE = date(2024, 6, 1)
 # 2024-06's miners: (ticker, name, close, return, shares, market cap, rank, listed, split)
@@ -129,34 +239,76 @@ LIVE = Flags(False, False, "live")
 
 def insert(conn, table: str, columns: dict[str, str], rows: list[dict]) -> None:
     conn.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
-    conn.executemany(f"insert into {table} values ({', '.join('?' * len(columns))})",
-                     [[row.get(name) for name in columns] for row in rows])
+    conn.executemany(
+        f"insert into {table} values ({', '.join('?' * len(columns))})",
+        [[row.get(name) for name in columns] for row in rows],
+    )
 
 
 def miner_rows() -> list[dict]:
-    rows = [dict(month=JUNE, ticker=t, name=n, close_month_end_usd=c, monthly_return=r, shares_outstanding=s,
-                 market_cap_usd=m, return_rank=k, is_member=True, listed_in_month=listed, delisted_in_month=False,
-                 split_in_month=split)
-            for t, n, c, r, s, m, k, listed, split in JUNE_MINERS]
+    rows = [
+        dict(
+            month=JUNE,
+            ticker=t,
+            name=n,
+            close_month_end_usd=c,
+            monthly_return=r,
+            shares_outstanding=s,
+            market_cap_usd=m,
+            return_rank=k,
+            is_member=True,
+            listed_in_month=listed,
+            delisted_in_month=False,
+            split_in_month=split,
+        )
+        for t, n, c, r, s, m, k, listed, split in JUNE_MINERS
+    ]
     for month in MONTHS.keys() - {JUNE}:  # the other months: three plain members without a return
-        rows += [dict(month=month, ticker=t, name=n, close_month_end_usd=c, shares_outstanding=s, market_cap_usd=m,
-                      is_member=True, listed_in_month=False, delisted_in_month=False, split_in_month=False)
-                 for t, n, c, _, s, m, *_ in JUNE_MINERS if t != "NEWM"]
+        rows += [
+            dict(
+                month=month,
+                ticker=t,
+                name=n,
+                close_month_end_usd=c,
+                shares_outstanding=s,
+                market_cap_usd=m,
+                is_member=True,
+                listed_in_month=False,
+                delisted_in_month=False,
+                split_in_month=False,
+            )
+            for t, n, c, _, s, m, *_ in JUNE_MINERS
+            if t != "NEWM"
+        ]
     return rows
 
 
 def make_published(path, flags: Flags = DEMO):
-    notes = [dict(month=month, data_source=flags.source, is_synthetic_data=flags.mart_synthetic, **values)
-             for month, values in MONTHS.items()]
-    log = dict(run_id="run-new", source=flags.source, is_synthetic=flags.log_synthetic, first_month=date(2024, 1, 1),
-               last_month=date(2024, 7, 1), row_counts="{}", gate_result="passed: 42 checks evaluated, 0 warnings")
+    notes = [
+        dict(month=month, data_source=flags.source, is_synthetic_data=flags.mart_synthetic, **values)
+        for month, values in MONTHS.items()
+    ]
+    log = dict(
+        run_id="run-new",
+        source=flags.source,
+        is_synthetic=flags.log_synthetic,
+        first_month=date(2024, 1, 1),
+        last_month=date(2024, 7, 1),
+        row_counts="{}",
+        gate_result="passed: 42 checks evaluated, 0 warnings",
+    )
     with duckdb.connect(str(path)) as conn:
         insert(conn, "mart_monthly_note", NOTE_COLUMNS, notes)
         insert(conn, "mart_miner_monthly", MINER_COLUMNS, miner_rows())
-        insert(conn, "publication_log", LOG_COLUMNS, [
-            {**log, "published_at": datetime(2024, 7, 2, 6, 0), "run_id": "run-old", "gate_result": "old"},
-            {**log, "published_at": datetime(2024, 8, 2, 6, 15, 42)},
-        ])
+        insert(
+            conn,
+            "publication_log",
+            LOG_COLUMNS,
+            [
+                {**log, "published_at": datetime(2024, 7, 2, 6, 0), "run_id": "run-old", "gate_result": "old"},
+                {**log, "published_at": datetime(2024, 8, 2, 6, 15, 42)},
+            ],
+        )
     return path
 
 
@@ -228,8 +380,10 @@ def test_tables_print_the_marts_numbers(june):
     equities = {row["Figure"]: row for row in tables["Combined market cap, leader and laggard"]}
     assert equals(equities["Combined market cap"]["Value"], figures["combined_market_cap_usd"])
     assert equals(equities["Combined market cap"]["Change on month"], figures["combined_market_cap_mom"])
-    assert equals(equities["Combined market cap, like for like"]["Change on month"],
-                  figures["combined_market_cap_like_for_like_mom"])
+    assert equals(
+        equities["Combined market cap, like for like"]["Change on month"],
+        figures["combined_market_cap_like_for_like_mom"],
+    )
     # a change only: its value cell says which miners it counts instead of staying empty
     assert equities["Combined market cap, like for like"]["Value"] == "miners listed in both months"
     assert equities["Miners listed at month end"]["Value"] == "4"
@@ -237,8 +391,10 @@ def test_tables_print_the_marts_numbers(june):
     assert equals(equities["Leader (best return)"]["Change on month"], figures["leader_return"])
     assert equals(equities["Laggard (worst return)"]["Change on month"], figures["laggard_return"])
 
-    network = {row["Figure"]: (row["Value"], row["Change on month"])
-               for row in tables["Price, hashrate, difficulty and hashprice"]}
+    network = {
+        row["Figure"]: (row["Value"], row["Change on month"])
+        for row in tables["Price, hashrate, difficulty and hashprice"]
+    }
     expected = {
         "Bitcoin price, monthly average": ("btc_price_avg_usd", "btc_price_avg_mom"),
         "Bitcoin price, month end (7-day average)": ("btc_price_month_end_usd", "btc_price_month_end_mom"),
@@ -297,17 +453,42 @@ def test_every_miner_is_listed_sorted_by_return_with_its_numbers(june):
 
 def test_every_number_in_the_headline_is_the_marts(june):
     figures = MONTHS[JUNE]
-    known = [abs(value) for value in figures.values()
-             if isinstance(value, (int, float)) and not isinstance(value, bool)]
-    prose = re.sub(r"(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}"
-                   r"|\d{4}-\d{2}|7-day", "", june.headline)
+    known = [
+        abs(value) for value in figures.values() if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+    prose = re.sub(
+        r"(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}"
+        r"|\d{4}-\d{2}|7-day",
+        "",
+        june.headline,
+    )
     tokens = [token.strip() for token in NUMBER.findall(prose)]
     assert len(tokens) >= 15, tokens
     for token in tokens:
         assert any(equals(token.lstrip("+-"), value) for value in known), f"{token!r} is not a number of the mart"
-    for printed in ("$21.45 bn", "12.3%", "10.1%", "$66,123", "5.2%", "$61,500", "9.1%", "580.3 EH/s", "4.0%",
-                    "83.15 T", "1.2%", "$45,211 per EH/s per day", "20.1%", "5.4%", "25.0%", "0.262x", "0.373x",
-                    "0.512x", "1.42x", "1.54x", "1.90x"):
+    for printed in (
+        "$21.45 bn",
+        "12.3%",
+        "10.1%",
+        "$66,123",
+        "5.2%",
+        "$61,500",
+        "9.1%",
+        "580.3 EH/s",
+        "4.0%",
+        "83.15 T",
+        "1.2%",
+        "$45,211 per EH/s per day",
+        "20.1%",
+        "5.4%",
+        "25.0%",
+        "0.262x",
+        "0.373x",
+        "0.512x",
+        "1.42x",
+        "1.54x",
+        "1.90x",
+    ):
         assert printed in june.headline
 
 
@@ -318,8 +499,10 @@ def test_a_negative_move_reads_as_a_fall(june):
     assert "hashprice fell 20.1% to $45,211 per EH/s per day" in headline
     assert "Average hashrate rose 4.0% to 580.3 EH/s" in headline
     assert "CLSK led, gaining 5.4%; MARA lagged, losing 25.0%." in headline
-    assert "0.262x the value of the bitcoin left to mine (below its average of 0.373x; peak 0.512x in February 2024)" \
+    assert (
+        "0.262x the value of the bitcoin left to mine (below its average of 0.373x; peak 0.512x in February 2024)"
         in headline
+    )
     assert not re.search(r"(rose|fell|gaining|losing|by|to) [+-]", headline)  # no signed number in prose
 
 
@@ -341,11 +524,14 @@ def test_the_html_is_self_contained(june):
         assert base64.b64decode(ref.split(",", 1)[1]).startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("flags, banner", [
-    (DEMO, True),
-    (LIVE, False),
-    (Flags(mart_synthetic=True, log_synthetic=False, source="live"), True),  # either flag marks it
-])
+@pytest.mark.parametrize(
+    "flags, banner",
+    [
+        (DEMO, True),
+        (LIVE, False),
+        (Flags(mart_synthetic=True, log_synthetic=False, source="live"), True),  # either flag marks it
+    ],
+)
 def test_banner_exactly_when_the_data_is_synthetic(tmp_path, flags, banner):
     note = render(make_published(tmp_path / "published.duckdb", flags), tmp_path, "2024-06")
     assert ("SYNTHETIC DEMO DATA" in note.markdown) is banner
@@ -356,9 +542,11 @@ def test_banner_exactly_when_the_data_is_synthetic(tmp_path, flags, banner):
 
 def test_footer_states_the_newest_publication(june):
     footer = june.markdown.rstrip().splitlines()[-1]
-    assert footer == ("Data source: demo (SYNTHETIC DEMO DATA - not market data). "
-                      "Published 2024-08-02 06:15 UTC (run run-new, months 2024-01 .. 2024-07). "
-                      "Quality gate: passed: 42 checks evaluated, 0 warnings.")
+    assert footer == (
+        "Data source: demo (SYNTHETIC DEMO DATA - not market data). "
+        "Published 2024-08-02 06:15 UTC (run run-new, months 2024-01 .. 2024-07). "
+        "Quality gate: passed: 42 checks evaluated, 0 warnings."
+    )
     assert f"<footer>{footer}</footer>" in html.unescape(june.html)
 
 
@@ -367,10 +555,12 @@ def test_footer_names_a_synthetic_source_once():
     banner once, not 'demo (SYNTHETIC) (SYNTHETIC DEMO DATA ...)'."""
     from orchestration.note.data import Publication
 
-    publication = Publication(datetime(2025, 7, 2, 6, 0), "run-1", "demo (SYNTHETIC)", True,
-                              date(2019, 1, 1), date(2025, 6, 1), "passed")
+    publication = Publication(
+        datetime(2025, 7, 2, 6, 0), "run-1", "demo (SYNTHETIC)", True, date(2019, 1, 1), date(2025, 6, 1), "passed"
+    )
     assert text.provenance(publication, synthetic=True).startswith(
-        "Data source: demo (SYNTHETIC DEMO DATA - not market data). Published 2025-07-02 06:00 UTC")
+        "Data source: demo (SYNTHETIC DEMO DATA - not market data). Published 2025-07-02 06:00 UTC"
+    )
     real = Publication(datetime(2025, 7, 2, 6, 0), "run-1", "csv", False, date(2019, 1, 1), date(2025, 6, 1), "passed")
     assert text.provenance(real, synthetic=False).startswith("Data source: csv. Published")
 
@@ -407,12 +597,15 @@ def test_a_partial_month_asked_for_explicitly_is_marked(published, tmp_path):
 AVAILABLE = "months available: 2024-01 .. 2024-03, 2024-05 .. 2024-07"
 
 
-@pytest.mark.parametrize("month, message", [
-    ("2023-12", f"2023-12 is before the history starts (2024-01); {AVAILABLE}"),
-    ("2024-04", f"no published data for 2024-04; {AVAILABLE}"),
-    ("2024-09", f"no published data for 2024-09; {AVAILABLE}"),
-    ("2024-13", "not a month: '2024-13' (expected YYYY-MM, e.g. 2024-06)"),
-])
+@pytest.mark.parametrize(
+    "month, message",
+    [
+        ("2023-12", f"2023-12 is before the history starts (2024-01); {AVAILABLE}"),
+        ("2024-04", f"no published data for 2024-04; {AVAILABLE}"),
+        ("2024-09", f"no published data for 2024-09; {AVAILABLE}"),
+        ("2024-13", "not a month: '2024-13' (expected YYYY-MM, e.g. 2024-06)"),
+    ],
+)
 def test_a_month_without_data_is_a_clear_error(published, tmp_path, month, message):
     with pytest.raises(NoteError) as error:
         write_note(published, tmp_path, month)
@@ -443,18 +636,23 @@ def test_cli_writes_under_warehouse_dir_and_prints_the_paths(published, tmp_path
     (warehouse / "published.duckdb").write_bytes(published.read_bytes())
     monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse))
     assert cli.main(["--month", "2024-03"]) == 0
-    assert capsys.readouterr().out.splitlines() == [str(warehouse / "notes" / "2024-03.html"),
-                                                    str(warehouse / "notes" / "2024-03.md")]
+    assert capsys.readouterr().out.splitlines() == [
+        str(warehouse / "notes" / "2024-03.html"),
+        str(warehouse / "notes" / "2024-03.md"),
+    ]
     assert cli.main(["--month", "2023-12"]) == 1
     assert "2023-12 is before the history starts" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("change, expected", [
-    (0.06, "hashprice rose 6.0% to $1"),
-    (-0.123, "hashprice fell 12.3% to $1"),
-    (-0.0004, "hashprice was unchanged at $1"),
-    (None, "hashprice was $1"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (0.06, "hashprice rose 6.0% to $1"),
+        (-0.123, "hashprice fell 12.3% to $1"),
+        (-0.0004, "hashprice was unchanged at $1"),
+        (None, "hashprice was $1"),
+    ],
+)
 def test_movement_wording(change, expected):
     assert text.movement("hashprice", "$1", change) == expected
 

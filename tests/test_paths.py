@@ -21,7 +21,7 @@ def test_the_makefile_uses_the_same_names():
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "export DAGSTER_HOME ?= $(WAREHOUSE_DIR)/dagster_home" in makefile
     assert WarehousePaths(Path("/w")).dagster_home == Path("/w/dagster_home")
-    assert f'$(WAREHOUSE_DIR)/{PUBLISHED_FILE}' in makefile
+    assert f"$(WAREHOUSE_DIR)/{PUBLISHED_FILE}" in makefile
 
 
 def test_every_path_lies_in_the_warehouse_folder(tmp_path):
@@ -35,4 +35,7 @@ def test_every_path_lies_in_the_warehouse_folder(tmp_path):
 
 def test_settings_read_dagster_home_once(tmp_path):
     assert load_settings({"WAREHOUSE_DIR": str(tmp_path)}).dagster_home is None
-    assert load_settings({"WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "h")}).dagster_home == tmp_path / "h"
+    assert (
+        load_settings({"WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "h")}).dagster_home
+        == tmp_path / "h"
+    )

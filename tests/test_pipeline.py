@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from orchestration.cli import run
-from orchestration.core.settings import load_settings
 from orchestration.core.paths import WarehousePaths
+from orchestration.core.settings import load_settings
 
 NOTE = ["marts", "mart_monthly_note"]
 
@@ -36,8 +36,10 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     assert lines[1].startswith("Latest month 2025-06: BTC average $")
     assert lines[2].startswith("  13 miners, combined market cap $") and "leader " in lines[2]
     assert "market cap / remaining bitcoin value" in lines[3]
-    assert lines[4] == (f"Readers: DuckDB 1.0.0 or later (storage v1.0.0), `make sql`; exports in "
-                        f"{settings.warehouse_dir / 'exports'} (Parquet per table, miner_note.xlsx)")
+    assert lines[4] == (
+        f"Readers: DuckDB 1.0.0 or later (storage v1.0.0), `make sql`; exports in "
+        f"{settings.warehouse_dir / 'exports'} (Parquet per table, miner_note.xlsx)"
+    )
 
 
 def test_each_raw_load_logs_its_rows_and_what_an_empty_universe_means(demo_run):
@@ -45,12 +47,16 @@ def test_each_raw_load_logs_its_rows_and_what_an_empty_universe_means(demo_run):
     session_run = instance.get_runs(filters=dg.RunsFilter(job_name="build_and_publish"))[-1]  # the oldest
     messages = [e.user_message for e in instance.all_logs(session_run.run_id) if not e.is_dagster_event]
     assert "raw.btc_daily: 2373 rows from demo (SYNTHETIC) (whole table)" in messages
-    assert ("raw.miner_universe: 0 rows from demo (SYNTHETIC) (whole table; none from the source, so the built-in "
-            "seed seeds/miner_universe.csv applies)") in messages
+    assert (
+        "raw.miner_universe: 0 rows from demo (SYNTHETIC) (whole table; none from the source, so the built-in "
+        "seed seeds/miner_universe.csv applies)"
+    ) in messages
 
 
 def test_one_note_row_per_month_2019_01_to_2025_06(published):
-    months = [r[0] for r in published.execute("select strftime(month, '%Y-%m') from mart_monthly_note order by 1").fetchall()]
+    months = [
+        r[0] for r in published.execute("select strftime(month, '%Y-%m') from mart_monthly_note order by 1").fetchall()
+    ]
     expected = [f"{y}-{m:02d}" for y in range(2019, 2026) for m in range(1, 13)][: 6 * 12 + 6]
     assert months == expected
 
@@ -59,11 +65,13 @@ def test_note_prices_match_the_raw_days(published, demo_run):
     build = demo_run[1].build_db
     published.execute(f"attach '{build}' as build (read_only)")
     avg_raw, month_end_raw = published.execute(
-        "select avg(price_usd), (select avg(price_usd) from build.raw.btc_daily where date between '2024-06-24' and '2024-06-30') "
+        "select avg(price_usd), (select avg(price_usd) from build.raw.btc_daily where date between "
+        "'2024-06-24' and '2024-06-30') "
         "from build.raw.btc_daily where date between '2024-06-01' and '2024-06-30'"
     ).fetchone()
     avg, month_end, synthetic = published.execute(
-        "select btc_price_avg_usd, btc_price_month_end_usd, is_synthetic_data from mart_monthly_note where month = '2024-06-01'"
+        "select btc_price_avg_usd, btc_price_month_end_usd, is_synthetic_data from mart_monthly_note where "
+        "month = '2024-06-01'"
     ).fetchone()
     assert avg == pytest.approx(avg_raw, rel=1e-12)
     assert month_end == pytest.approx(month_end_raw, rel=1e-12)
@@ -91,16 +99,20 @@ def test_combined_market_cap_is_the_members_close_times_shares(published, demo_r
 
 
 def test_published_tables_carry_their_definitions(published):
-    comments = dict(published.execute(
-        "select column_name, comment from duckdb_columns() where table_name = 'mart_monthly_note'"
-    ).fetchall())
+    comments = dict(
+        published.execute(
+            "select column_name, comment from duckdb_columns() where table_name = 'mart_monthly_note'"
+        ).fetchall()
+    )
     assert "7 daily bitcoin prices" in comments["btc_price_month_end_usd"]
     columns = published.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'published'"
     ).fetchall()
     assert {table for table, _, _ in columns} >= {"mart_monthly_note", "publication_log"}
     assert [(table, column) for table, column, comment in columns if not comment] == []  # every column defined
-    log = published.execute("select source, is_synthetic, first_month, last_month, row_counts from publication_log").fetchall()
+    log = published.execute(
+        "select source, is_synthetic, first_month, last_month, row_counts from publication_log"
+    ).fetchall()
     assert len(log) == 1
     source, synthetic, first, last, counts = log[0]
     assert (source, synthetic, str(first), str(last)) == ("demo (SYNTHETIC)", True, "2019-01-01", "2025-06-01")
@@ -120,22 +132,29 @@ def note_suite(tmp_path: Path, name: str, expectations: list[dict], query: str |
 
 
 def check_evaluations(result: dg.ExecuteInProcessResult) -> list:
-    return [e.event_specific_data for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    return [
+        e.event_specific_data for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
 
 
 def price_between(low: float | None, high: float | None) -> list[dict]:
-    return [{"type": "expect_column_values_to_be_between", "severity": "critical",
-             "kwargs": {"column": "btc_price_avg_usd", "min_value": low, "max_value": high}}]
+    return [
+        {
+            "type": "expect_column_values_to_be_between",
+            "severity": "critical",
+            "kwargs": {"column": "btc_price_avg_usd", "min_value": low, "max_value": high},
+        }
+    ]
 
 
 def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
     """In one gate, a critical expectation that fails and a suite that cannot even run (its query
     names no table) each fail their own check, the passing suite still reports, and the publish
     asset is blocked; the published file is untouched."""
-    from orchestration.transform.assets import warehouse_dbt_assets
+    from orchestration.definitions import build_resources
     from orchestration.publish.asset import published_warehouse
     from orchestration.quality.checks import gx_checks
-    from orchestration.definitions import build_resources
+    from orchestration.transform.assets import warehouse_dbt_assets
 
     settings = demo_run[1]
     before = sha256(settings.published_db)
@@ -176,14 +195,16 @@ def test_a_failing_blocking_check_stops_publication(demo_run, tmp_path):
 
 def test_one_check_of_a_gate_runs_on_its_own(demo_run, tmp_path):
     """What the UI's "Execute" on one check does: only that suite is validated."""
-    from orchestration.transform.assets import warehouse_dbt_assets
-    from orchestration.quality.checks import gx_checks
     from orchestration.definitions import build_resources
+    from orchestration.quality.checks import gx_checks
+    from orchestration.transform.assets import warehouse_dbt_assets
 
-    gates = gx_checks([
-        note_suite(tmp_path, "impossible_btc_price", price_between(None, 1_000)),
-        note_suite(tmp_path, "positive_btc_price", price_between(0, None)),
-    ])
+    gates = gx_checks(
+        [
+            note_suite(tmp_path, "impossible_btc_price", price_between(None, 1_000)),
+            note_suite(tmp_path, "positive_btc_price", price_between(0, None)),
+        ]
+    )
     result = dg.materialize(
         [warehouse_dbt_assets, *gates],
         selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(NOTE), "gx_positive_btc_price")),
@@ -204,10 +225,14 @@ def test_materialisations_carry_row_counts_months_and_the_headline(demo_run):
     assert note["months_covered"].value == "2019-01 .. 2025-06"
     headline = note["latest_month"].value
     assert "| month | 2025-06-01 |" in headline and "| is_synthetic_data | True |" in headline
-    published = instance.get_latest_materialization_event(dg.AssetKey("published_warehouse")).asset_materialization.metadata
+    published = instance.get_latest_materialization_event(
+        dg.AssetKey("published_warehouse")
+    ).asset_materialization.metadata
     assert published["row_counts"].value["mart_monthly_note"] == 78
     assert published["gate_result"].value.startswith("passed: ")
-    staging = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_btc_daily"])).asset_materialization.metadata
+    staging = instance.get_latest_materialization_event(
+        dg.AssetKey(["staging", "stg_btc_daily"])
+    ).asset_materialization.metadata
     assert staging["dagster/row_count"].value == 2373  # 2019-01-01 .. 2025-06-30
 
 
@@ -221,11 +246,12 @@ def test_a_full_refresh_marks_every_month_of_the_raw_loads_materialised(demo_run
     planned = instance.get_records_for_run(
         session_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
     ).records
-    assert len([r for r in planned if r.event_log_entry.dagster_event.asset_key == dg.AssetKey(["raw", "btc_daily"])]) == 1
+    assert (
+        len([r for r in planned if r.event_log_entry.dagster_event.asset_key == dg.AssetKey(["raw", "btc_daily"])]) == 1
+    )
     for name in ("btc_daily", "equity_prices", "splits"):
         materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", name]))
         assert materialized == set(MONTHLY.get_partition_keys()), name
-
 
 
 def test_the_data_docs_index_lists_the_newest_results_only(demo_run, tmp_path):
@@ -305,6 +331,9 @@ def test_a_build_file_written_by_duckdb_2_stops_the_run_before_any_step(demo_run
     code = run.main(instance=dg.DagsterInstance.ephemeral(), settings=Settings(warehouse_dir=warehouse, source="demo"))
     err = capsys.readouterr().err
     assert code == 1
-    assert f"the run could not start: {build} was written by a newer DuckDB than this pipeline's {duckdb.__version__}" in err
+    assert (
+        f"the run could not start: {build} was written by a newer DuckDB than this pipeline's {duckdb.__version__}"
+        in err
+    )
     assert "version number 999" in err and f"mv '{build}' '{build}.duckdb2'" in err
     assert sha256(build) == before and not (warehouse / "published.duckdb").exists()

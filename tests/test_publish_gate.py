@@ -26,9 +26,9 @@ def problems(instance, checks=CHECKS):
 
 
 def test_publication_requires_every_blocking_check_upstream_of_the_marts():
-    from orchestration.transform.assets import warehouse_dbt_assets
     from orchestration.quality.checks import GX_CHECKS
     from orchestration.raw.assets import RAW_ASSETS
+    from orchestration.transform.assets import warehouse_dbt_assets
 
     checks = publication_checks()
     gx = {spec.key for gate in GX_CHECKS for spec in gate.check_specs}
@@ -120,7 +120,9 @@ def test_a_run_that_planned_a_check_but_never_ran_it_does_not_hide_the_last_eval
     )
     assert not result.success
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([RAW_CHECK])[RAW_CHECK]
-    assert latest.run_id == result.run_id and latest.event.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    assert (
+        latest.run_id == result.run_id and latest.event.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
     assert problems(instance, {RAW_CHECK: (RAW,)}) == []
 
     evaluated(instance, RAW_CHECK, passed=False)  # a real failure after it does decide
@@ -155,7 +157,8 @@ def test_publishing_alone_publishes_a_build_every_check_cleared(demo_run, tmp_pa
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey("published_warehouse")]
     with duckdb.connect(str(copy.published_db), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
-    assert gate == f"passed: {len(publication_checks())} blocking checks clear the build (0 evaluated in this run), 0 with warnings"
+    expected = f"passed: {len(publication_checks())} blocking checks clear the build (0 evaluated in this run)"
+    assert gate == expected + ", 0 with warnings"
 
 
 def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
@@ -176,11 +179,11 @@ def test_publishing_alone_refuses_a_build_no_gate_passed(demo_run, tmp_path):
 def test_one_dagster_instance_serves_one_warehouse(tmp_path):
     """A DAGSTER_HOME shared by two warehouses would let one's checks clear the other's build: the
     first warehouse claims the instance, a run of another is refused before it writes anything."""
+    from orchestration.core.instance import INSTANCE_OWNER
+    from orchestration.core.settings import Settings
+    from orchestration.definitions import build_resources
     from orchestration.note.asset import monthly_note
     from orchestration.raw.assets import RAW_ASSETS
-    from orchestration.core.instance import INSTANCE_OWNER
-    from orchestration.definitions import build_resources
-    from orchestration.core.settings import Settings
 
     universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
     first, second = tmp_path / "first", tmp_path / "second"
@@ -210,17 +213,19 @@ def test_one_dagster_instance_serves_one_warehouse(tmp_path):
 
 
 def test_an_instance_from_before_the_owner_file_belongs_to_where_it_last_published(tmp_path):
-    from orchestration.raw.assets import RAW_ASSETS
     from orchestration.core.instance import INSTANCE_OWNER
-    from orchestration.definitions import build_resources
     from orchestration.core.settings import Settings
+    from orchestration.definitions import build_resources
+    from orchestration.raw.assets import RAW_ASSETS
 
     universe = next(a for a in RAW_ASSETS if dg.AssetKey(["raw", "miner_universe"]) in a.keys)
     home, first, second = tmp_path / "dagster_home", tmp_path / "first", tmp_path / "second"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         published = dg.MetadataValue.path(str(first / "published.duckdb"))
-        instance.report_runless_asset_event(dg.AssetMaterialization("published_warehouse", metadata={"path": published}))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("published_warehouse", metadata={"path": published})
+        )
         resources = build_resources(Settings(warehouse_dir=second, source="demo"))
         refused = dg.materialize([universe], resources=resources, instance=instance, raise_on_error=False)
 

@@ -43,9 +43,13 @@ def test_publish_copies_marts_with_comments_and_logs(warehouse):
     _, _, published = warehouse
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select count(*) from mart_monthly_note").fetchone()[0] == 3
-        assert conn.execute(
-            "select comment from duckdb_columns() where table_name = 'mart_monthly_note' and column_name = 'btc_price_avg_usd'"
-        ).fetchone()[0] == "Mean daily price, USD."
+        assert (
+            conn.execute(
+                "select comment from duckdb_columns() where table_name = 'mart_monthly_note' and column_name = "
+                "'btc_price_avg_usd'"
+            ).fetchone()[0]
+            == "Mean daily price, USD."
+        )
         run_id, first, last, counts = conn.execute(
             "select run_id, first_month, last_month, row_counts from publication_log"
         ).fetchone()
@@ -57,12 +61,17 @@ def test_second_publication_replaces_tables_and_keeps_the_log(warehouse):
     tmp_path, build, published = warehouse
     reader = duckdb.connect(str(published), read_only=True)  # e.g. a BI tool holding the file open
     make_build(tmp_path / "build2.duckdb", months=5, price=200.0)
-    publish(tmp_path / "build2.duckdb", published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    publish(
+        tmp_path / "build2.duckdb", published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed"
+    )
     assert reader.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (3, 100.0)
     reader.close()
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (5, 200.0)
-        assert [r[0] for r in conn.execute("select run_id from publication_log order by published_at").fetchall()] == ["run-1", "run-2"]
+        assert [r[0] for r in conn.execute("select run_id from publication_log order by published_at").fetchall()] == [
+            "run-1",
+            "run-2",
+        ]
     assert not list((tmp_path / "publications").glob(".*.tmp"))
 
 
@@ -74,7 +83,15 @@ def test_failure_before_rename_leaves_the_old_file_byte_for_byte(warehouse):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        publish(build, published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed", before_rename=crash)
+        publish(
+            build,
+            published,
+            run_id="run-2",
+            source="test",
+            is_synthetic=True,
+            gate_result="passed",
+            before_rename=crash,
+        )
     assert sha256(published) == before
     assert not list((tmp_path / "publications").glob(".*.tmp"))
     assert len(list((tmp_path / "publications").glob("2*"))) == 1
@@ -107,11 +124,14 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
     reader = duckdb.connect(str(published), read_only=True)
     done = subprocess.run(
         [sys.executable, "-c", KILL_MID_PUBLISH, str(new_build), str(published)],
-        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == -9, done.stderr
-    assert list((tmp_path / "publications").glob(".*.tmp/exports/miner_note.xlsx")), \
+    assert list((tmp_path / "publications").glob(".*.tmp/exports/miner_note.xlsx")), (
         "the kill landed after the new publication was written whole"
+    )
     assert sha256(published) == before
     assert reader.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (3, 100.0)
     reader.close()
@@ -124,18 +144,36 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
 
 def test_a_publication_with_fewer_months_says_which_months_readers_lost(warehouse):
     tmp_path, _, published = warehouse  # 2024-01 .. 2024-03
-    longer = publish(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published,
-                     run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    longer = publish(
+        make_build(tmp_path / "b5.duckdb", months=5, price=1.0),
+        published,
+        run_id="run-2",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     assert (longer.previous_first_month, longer.previous_last_month) == ("2024-01-01", "2024-03-01")
     assert longer.lost_months() is None  # grew: 2024-01 .. 2024-05
-    shorter = publish(make_build(tmp_path / "b2.duckdb", months=2, price=1.0), published,
-                      run_id="run-3", source="test", is_synthetic=True, gate_result="passed")
+    shorter = publish(
+        make_build(tmp_path / "b2.duckdb", months=2, price=1.0),
+        published,
+        run_id="run-3",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     assert shorter.lost_months() == "2024-03 .. 2024-05"
 
 
 def test_the_first_publication_has_nothing_to_compare(tmp_path):
-    first = publish(make_build(tmp_path / "b.duckdb", months=2, price=1.0), tmp_path / "p.duckdb",
-                    run_id="run-1", source="test", is_synthetic=True, gate_result="passed")
+    first = publish(
+        make_build(tmp_path / "b.duckdb", months=2, price=1.0),
+        tmp_path / "p.duckdb",
+        run_id="run-1",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     assert (first.previous_first_month, first.lost_months()) == (None, None)
 
 
@@ -150,10 +188,17 @@ def test_the_file_records_its_storage_version_and_writer(warehouse):
     _, _, published = warehouse
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select storage_version, writer_duckdb_version from publication_log").fetchone() == (
-            "v1.0.0", duckdb.__version__)
+            "v1.0.0",
+            duckdb.__version__,
+        )
         # DuckDB's own view of the file, not only what we wrote into the log: "v1.0.0 and later"
-        assert conn.execute("select tags['storage_version'] from duckdb_databases() where not internal "
-                            "and database_name = current_database()").fetchone()[0] == "v1.0.0+"
+        assert (
+            conn.execute(
+                "select tags['storage_version'] from duckdb_databases() where not internal "
+                "and database_name = current_database()"
+            ).fetchone()[0]
+            == "v1.0.0+"
+        )
 
 
 def _current(tmp_path: Path) -> Path:
@@ -168,8 +213,14 @@ def test_the_duckdb_file_and_the_exports_switch_together(warehouse):
     tmp_path, _, published = warehouse
     first = _current(tmp_path)
     held_exports = (tmp_path / "exports").resolve()  # a reader that resolved the exports before the switch
-    second = publish(make_build(tmp_path / "b2.duckdb", months=5, price=2.0), published,
-                     run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    second = publish(
+        make_build(tmp_path / "b2.duckdb", months=5, price=2.0),
+        published,
+        run_id="run-2",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     assert published.resolve().parent == (tmp_path / "exports").resolve().parent == _current(tmp_path) != first
     assert _current(tmp_path).name == second.publication_id
     metadata = pq.read_metadata(tmp_path / "exports" / "mart_monthly_note.parquet").metadata
@@ -177,14 +228,20 @@ def test_the_duckdb_file_and_the_exports_switch_together(warehouse):
     assert pq.read_table(tmp_path / "exports" / "mart_monthly_note.parquet").num_rows == 5
     assert pq.read_table(held_exports / "mart_monthly_note.parquet").num_rows == 3  # the old set, whole
     with duckdb.connect(str(published), read_only=True) as conn:
-        assert conn.execute("select publication_id from publication_log order by published_at desc limit 1"
-                            ).fetchone()[0] == second.publication_id
+        assert (
+            conn.execute("select publication_id from publication_log order by published_at desc limit 1").fetchone()[0]
+            == second.publication_id
+        )
 
 
 def test_two_publications_before_the_current_are_kept(warehouse):
     tmp_path, build, published = warehouse
-    ids = [publish(build, published, run_id=f"run-{n}", source="test", is_synthetic=True,
-                   gate_result="passed").publication_id for n in range(2, 6)]
+    ids = [
+        publish(
+            build, published, run_id=f"run-{n}", source="test", is_synthetic=True, gate_result="passed"
+        ).publication_id
+        for n in range(2, 6)
+    ]
     assert sorted(p.name for p in (tmp_path / "publications").glob("2*")) == ids[-3:]
     with duckdb.connect(str(published), read_only=True) as conn:  # the log keeps every publication
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 5
@@ -195,25 +252,43 @@ def test_a_published_file_from_before_the_folders_is_carried_then_replaced(tmp_p
     columns: its rows are carried with null there, and the link takes its place."""
     published = tmp_path / "published.duckdb"
     with duckdb.connect(str(published)) as conn:
-        conn.execute("create table publication_log (published_at timestamp, run_id varchar, source varchar, "
-                     "is_synthetic boolean, first_month date, last_month date, row_counts json, gate_result varchar)")
-        conn.execute("insert into publication_log values ('2026-11-01 00:00', 'old', 'demo', true, "
-                     "'2024-01-01', '2024-02-01', '{}', 'passed')")
-    result = publish(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published,
-                     run_id="new", source="test", is_synthetic=True, gate_result="passed")
+        conn.execute(
+            "create table publication_log (published_at timestamp, run_id varchar, source varchar, "
+            "is_synthetic boolean, first_month date, last_month date, row_counts json, gate_result varchar)"
+        )
+        conn.execute(
+            "insert into publication_log values ('2026-11-01 00:00', 'old', 'demo', true, "
+            "'2024-01-01', '2024-02-01', '{}', 'passed')"
+        )
+    result = publish(
+        make_build(tmp_path / "b.duckdb", months=3, price=1.0),
+        published,
+        run_id="new",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     assert published.is_symlink() and result.notices == ()
     assert result.previous_last_month == "2024-02-01"
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select run_id, storage_version from publication_log order by published_at").fetchall() == [
-            ("old", None), ("new", "v1.0.0")]
+            ("old", None),
+            ("new", "v1.0.0"),
+        ]
 
 
 def test_a_previous_file_this_duckdb_cannot_read_is_kept_and_said(tmp_path):
     """E.g. a file written by DuckDB 2.x: its log cannot be carried; the file is kept, not lost."""
     published = tmp_path / "published.duckdb"
     published.write_bytes(b"\0" * 8 + b"DUCK" + b"\xe7\x03" + b"\0" * 4082)  # a header no 1.x release reads
-    result = publish(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published,
-                     run_id="new", source="test", is_synthetic=True, gate_result="passed")
+    result = publish(
+        make_build(tmp_path / "b.duckdb", months=3, price=1.0),
+        published,
+        run_id="new",
+        source="test",
+        is_synthetic=True,
+        gate_result="passed",
+    )
     (notice,) = result.notices
     assert "publication_log was not carried over" in notice and "legacy-" in notice
     (kept,) = (tmp_path / "publications").glob("legacy-*-published.duckdb")
@@ -235,14 +310,24 @@ print(conn.execute("select count(*) from mart_monthly_note").fetchone()[0], flus
 def test_a_reader_holding_the_file_read_write_does_not_block_publication(warehouse):
     """Such a reader holds DuckDB's lock on the file; publishing needs nothing of that file."""
     tmp_path, _, published = warehouse
-    reader = subprocess.Popen([sys.executable, "-c", HOLD_READ_WRITE, str(published)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD_READ_WRITE, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "3"
         with pytest.raises(duckdb.IOException, match="lock"):
             duckdb.connect(str(published), read_only=True)  # the lock is real
-        result = publish(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published,
-                         run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+        result = publish(
+            make_build(tmp_path / "b5.duckdb", months=5, price=1.0),
+            published,
+            run_id="run-2",
+            source="test",
+            is_synthetic=True,
+            gate_result="passed",
+        )
         assert result.previous_last_month == "2024-03-01"  # the log was carried all the same
         out, _ = reader.communicate("\n", timeout=60)
         assert out.strip() == "3"  # the reader keeps its publication until it reconnects
@@ -251,7 +336,9 @@ def test_a_reader_holding_the_file_read_write_does_not_block_publication(warehou
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select count(*) from mart_monthly_note").fetchone()[0] == 5
         assert conn.execute("select run_id from publication_log order by published_at").fetchall() == [
-            ("run-1",), ("run-2",)]
+            ("run-1",),
+            ("run-2",),
+        ]
 
 
 def test_a_copy_of_the_warehouse_that_followed_the_links_publishes(warehouse):

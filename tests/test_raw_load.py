@@ -58,15 +58,38 @@ def test_types_are_the_dataset_types(conn):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"close": ["20.5", "abc", "9.75"]}, "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE"),
-        ({"close": [20.5, -1.0, 9.75]}, "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value '-1.0' must be > 0"),
-        ({"date": ["2024-06-27", "2024-13-45", "2024-06-28"]}, "row 2 (date 2024-13-45, ticker MARA), column 'date': value '2024-13-45' is not a valid DATE"),
-        ({"ticker": ["MARA", None, "RIOT"]}, "row 2 (date 2024-06-28, ticker empty), column 'ticker': value is empty (required)"),
-        ({"ticker": ["MARA", "RIOT", "RIOT"]}, "row 3, column(s) 'date, ticker': duplicate key (2024-06-28, RIOT), first seen at row 2"),
-        ({"close": [20.5, float("inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value 'inf' is not a valid DOUBLE"),
-        ({"close": [20.5, float("-inf"), 9.75]}, "row 2 (date 2024-06-28, ticker MARA), column 'close': value '-inf' is not a valid DOUBLE"),
-        ({"date": pd.to_datetime(["2024-06-27 00:00", "2024-06-28 13:00", "2024-06-28 00:00"])},
-         "row 2 (date 2024-06-28, ticker MARA), column 'date': value '2024-06-28 13:00:00' is not a valid DATE"),
+        (
+            {"close": ["20.5", "abc", "9.75"]},
+            "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value 'abc' is not a valid DOUBLE",
+        ),
+        (
+            {"close": [20.5, -1.0, 9.75]},
+            "prices.csv: row 2 (date 2024-06-28, ticker MARA), column 'close': value '-1.0' must be > 0",
+        ),
+        (
+            {"date": ["2024-06-27", "2024-13-45", "2024-06-28"]},
+            "row 2 (date 2024-13-45, ticker MARA), column 'date': value '2024-13-45' is not a valid DATE",
+        ),
+        (
+            {"ticker": ["MARA", None, "RIOT"]},
+            "row 2 (date 2024-06-28, ticker empty), column 'ticker': value is empty (required)",
+        ),
+        (
+            {"ticker": ["MARA", "RIOT", "RIOT"]},
+            "row 3, column(s) 'date, ticker': duplicate key (2024-06-28, RIOT), first seen at row 2",
+        ),
+        (
+            {"close": [20.5, float("inf"), 9.75]},
+            "row 2 (date 2024-06-28, ticker MARA), column 'close': value 'inf' is not a valid DOUBLE",
+        ),
+        (
+            {"close": [20.5, float("-inf"), 9.75]},
+            "row 2 (date 2024-06-28, ticker MARA), column 'close': value '-inf' is not a valid DOUBLE",
+        ),
+        (
+            {"date": pd.to_datetime(["2024-06-27 00:00", "2024-06-28 13:00", "2024-06-28 00:00"])},
+            "row 2 (date 2024-06-28, ticker MARA), column 'date': value '2024-06-28 13:00:00' is not a valid DATE",
+        ),
     ],
 )
 def test_bad_input_names_row_column_and_value_and_keeps_the_old_table(conn, overrides, message):
@@ -81,14 +104,22 @@ def test_bad_input_names_row_column_and_value_and_keeps_the_old_table(conn, over
 def test_missing_column_is_named(conn):
     with pytest.raises(RawDataError, match=r"prices.csv: missing column\(s\) close"):
         load(conn, prices().drop(columns=["close"]))
-    assert conn.execute("select count(*) from information_schema.tables where table_name = 'equity_prices'").fetchone()[0] == 0
+    assert (
+        conn.execute("select count(*) from information_schema.tables where table_name = 'equity_prices'").fetchone()[0]
+        == 0
+    )
 
 
 def test_nullable_column_may_be_empty(conn):
     frame = pd.DataFrame(
         {
-            "date": pd.to_datetime(["2024-04-19"]), "price_usd": [63_800.0], "hashrate_ehs": [None],
-            "difficulty": [8.6e13], "block_height": [840_002], "blocks_mined": [151], "fees_btc": [250.0],
+            "date": pd.to_datetime(["2024-04-19"]),
+            "price_usd": [63_800.0],
+            "hashrate_ehs": [None],
+            "difficulty": [8.6e13],
+            "block_height": [840_002],
+            "blocks_mined": [151],
+            "fees_btc": [250.0],
             "supply_btc": [19_687_500.0],
         }
     )
@@ -114,12 +145,17 @@ def test_a_window_the_source_left_empty_keeps_the_days_the_table_holds(conn):
     june, july = (date(2024, 6, 1), date(2024, 6, 30)), (date(2024, 7, 1), date(2024, 7, 31))
     load(conn, month_of_prices("2024-06", [1.0, 2.0]), window=june)
     before = table(conn)
-    with pytest.raises(RawDataError, match=re.escape(
-        "prices.csv: no rows dated 2024-06-01 .. 2024-06-30, where raw.equity_prices holds 2; kept them"
-    )):
+    with pytest.raises(
+        RawDataError,
+        match=re.escape(
+            "prices.csv: no rows dated 2024-06-01 .. 2024-06-30, where raw.equity_prices holds 2; kept them"
+        ),
+    ):
         load(conn, month_of_prices("2024-07", [3.0]), window=june)  # only July delivered
     assert table(conn) == before
-    nothing_yet = load(conn, month_of_prices("2024-06", [4.0]), window=july)  # a month not published yet: no rows to keep
+    nothing_yet = load(
+        conn, month_of_prices("2024-06", [4.0]), window=july
+    )  # a month not published yet: no rows to keep
     assert (nothing_yet.row_count, nothing_yet.outside_window) == (0, 1)
 
 
@@ -147,8 +183,13 @@ def test_a_bad_row_in_a_window_load_keeps_the_other_months(conn):
 
 
 def test_whole_number_column_refuses_a_fraction_from_a_float_column(conn):
-    frame = pd.DataFrame({"ticker": ["MARA", "RIOT"], "as_of": pd.to_datetime(["2024-03-31"] * 2), "shares": [2.5e8, 2.875e8 + 0.5]})
-    with pytest.raises(RawDataError, match=r"row 2 \(ticker RIOT, as_of 2024-03-31\), column 'shares': value '287500000.5' is not a valid BIGINT"):
+    frame = pd.DataFrame(
+        {"ticker": ["MARA", "RIOT"], "as_of": pd.to_datetime(["2024-03-31"] * 2), "shares": [2.5e8, 2.875e8 + 0.5]}
+    )
+    with pytest.raises(
+        RawDataError,
+        match=r"row 2 \(ticker RIOT, as_of 2024-03-31\), column 'shares': value '287500000.5' is not a valid BIGINT",
+    ):
         load(conn, frame, "shares_outstanding")
     frame["shares"] = [2.5e8, 2.875e8]
     assert load(conn, frame, "shares_outstanding").row_count == 2

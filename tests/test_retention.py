@@ -12,8 +12,7 @@ import pytest
 
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.retention import prune_gx_results, prune_run_folders
-from orchestration.core.settings import DEFAULT_KEEP_RUNS
-from orchestration.core.settings import Settings, load_settings
+from orchestration.core.settings import DEFAULT_KEEP_RUNS, Settings, load_settings
 
 
 def folder(path: Path, modified: float) -> Path:
@@ -108,9 +107,9 @@ def test_a_keep_runs_that_is_not_a_count_is_refused(text, tmp_path):
 
 
 def test_a_dbt_build_writes_its_folder_beside_the_warehouse_and_prunes_the_oldest(demo_run, tmp_path):
+    from orchestration.definitions import build_resources
     from orchestration.transform.assets import warehouse_dbt_assets
     from orchestration.transform.project import DBT_DIR
-    from orchestration.definitions import build_resources
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
@@ -135,10 +134,10 @@ def test_a_dbt_build_writes_its_folder_beside_the_warehouse_and_prunes_the_oldes
 
 def test_a_gate_run_by_dagster_keeps_the_configured_number_of_results(demo_run, tmp_path):
     """WAREHOUSE_KEEP_RUNS reaches the gate: with 1, a suite's second run deletes its first."""
-    from orchestration.quality.checks import gx_checks
-    from orchestration.raw.assets import RAW_ASSETS
     from orchestration.definitions import build_resources
+    from orchestration.quality.checks import gx_checks
     from orchestration.quality.gx_suites import EXPECTATIONS_DIR
+    from orchestration.raw.assets import RAW_ASSETS
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()

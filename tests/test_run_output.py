@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from orchestration.cli import run
-from orchestration.core.retention import prune_run_logs
 from orchestration.cli.run_log import ANSI
+from orchestration.core.retention import prune_run_logs
 from orchestration.core.settings import Settings
 
 STEP_LINE = re.compile(r"^\[\s*(\d+)/10\] (.+?): (.+?)(  \d+\.\d s)?$")
@@ -29,7 +29,10 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
     lines = out.splitlines()
     assert err == ""
     assert len(lines) < 40, out
-    assert lines[0].startswith("Building ") and "every month, a full refresh (the monthly partitions to date, 2019-01 .. " in lines[0]
+    assert (
+        lines[0].startswith("Building ")
+        and "every month, a full refresh (the monthly partitions to date, 2019-01 .. " in lines[0]
+    )
     assert "the demo source's data ends 2025-06-30" in lines[0]
     steps = [STEP_LINE.match(line) for line in lines if STEP_LINE.match(line)]
     assert [int(m[1]) for m in steps] == list(range(1, 11))
@@ -42,8 +45,10 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
     assert all(m[4] for m in steps)  # each with its time
     assert not any(" of 84 " in line or "dagster - INFO" in line for line in lines)  # not the stream
     assert "warning: check gx_mart_monthly_note on marts/mart_monthly_note failed (WARN):" in lines
-    assert ("The demo source has no data for 2025-07 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; "
-            "its data ends 2025-06-30)") in lines
+    assert (
+        "The demo source has no data for 2025-07 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; "
+        "its data ends 2025-06-30)"
+    ) in lines
     assert any(line.startswith("Latest month 2025-06: BTC average $") for line in lines)
     assert lines[-2].startswith("Note for 2025-06: ")
     assert lines[-1].startswith("Full log: ")
@@ -56,7 +61,7 @@ def test_the_full_log_is_written_under_the_warehouse_without_colour_codes(demo_r
     text = path.read_text(encoding="utf-8")
     assert not ANSI.search(text) and "\x1b" not in text
     assert "warehouse_dbt_assets - 1 of 84 OK created sql view model staging.stg_btc_daily" in text  # dbt's lines
-    assert "STEP_SUCCESS - Finished execution of step \"published_warehouse\"" in text  # Dagster's events
+    assert 'STEP_SUCCESS - Finished execution of step "published_warehouse"' in text  # Dagster's events
     assert "publish_note" in text  # the note's run too
     assert "Latest month 2025-06: BTC average $" in text  # and what the terminal was told
 
@@ -74,7 +79,11 @@ def test_partitions_describe_their_own_month(demo_run):
 
     june = metadata("btc_daily", "2024-06-01")
     assert (june["dagster/row_count"], june["rows_loaded"], june["first_date"], june["last_date"]) == (
-        30, 30, "2024-06-01", "2024-06-30")
+        30,
+        30,
+        "2024-06-01",
+        "2024-06-30",
+    )
     assert june["table_rows"] == 2373 and june["table_last_date"] == "2025-06-30"
     past = metadata("btc_daily", "2026-12-01")
     assert (past["dagster/row_count"], past["rows_loaded"]) == (0, 0)
@@ -91,11 +100,17 @@ def june_run(demo_run, tmp_path_factory):
     import io
 
     warehouse = tmp_path_factory.mktemp("months") / "warehouse"
-    shutil.copytree(demo_run[1].warehouse_dir, warehouse, ignore=shutil.ignore_patterns("gx", "dbt_runs", "logs", "notes"))
+    shutil.copytree(
+        demo_run[1].warehouse_dir, warehouse, ignore=shutil.ignore_patterns("gx", "dbt_runs", "logs", "notes")
+    )
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="demo"),
-                        months="2024-06", verbose=True)
+        code = run.main(
+            dg.DagsterInstance.ephemeral(),
+            Settings(warehouse_dir=warehouse, source="demo"),
+            months="2024-06",
+            verbose=True,
+        )
     return code, warehouse, out.getvalue(), err.getvalue()
 
 
@@ -112,18 +127,26 @@ def test_a_months_run_reports_and_renders_the_last_month_it_loaded(june_run):
 def test_verbose_keeps_the_whole_stream_and_the_log_file(june_run):
     _, warehouse, out, _ = june_run
     assert "1 of 84 OK created sql view model staging.stg_btc_daily" in out  # dbt's lines, as dbt prints them
-    assert re.search(r"^\S+ \S+ [+-]\d{4} - dagster - INFO - build_and_publish - .* - raw__btc_daily - "
-                     r"raw\.btc_daily: 30 rows from demo \(SYNTHETIC\) \(2024-06-01 \.\. 2024-06-30\)$", out, re.MULTILINE)
+    assert re.search(
+        r"^\S+ \S+ [+-]\d{4} - dagster - INFO - build_and_publish - .* - raw__btc_daily - "
+        r"raw\.btc_daily: 30 rows from demo \(SYNTHETIC\) \(2024-06-01 \.\. 2024-06-30\)$",
+        out,
+        re.MULTILINE,
+    )
     assert "raw.splits: 1 row from demo (SYNTHETIC) (2024-06-01 .. 2024-06-30)" in out  # not '1 rows'
     assert not STEP_LINE.search(out)
     assert log_path(out).parent == warehouse / "logs" and log_path(out).exists()
 
 
 def test_months_without_data_are_named_with_the_sources_end():
-    loaded = {"btc_daily": {"2026-11": 0, "2026-12": 0}, "equity_prices": {"2026-11": 0, "2026-12": 0},
-              "splits": {"2026-11": 0, "2026-12": 0}}
+    loaded = {
+        "btc_daily": {"2026-11": 0, "2026-12": 0},
+        "equity_prices": {"2026-11": 0, "2026-12": 0},
+        "splits": {"2026-11": 0, "2026-12": 0},
+    }
     assert run.no_data_lines(loaded, "demo", "2025-06-30") == [
-        "the demo source has no data for 2026-11 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; its data ends 2025-06-30)"
+        "the demo source has no data for 2026-11 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; its "
+        "data ends 2025-06-30)"
     ]
     assert run.last_month_loaded(loaded) is None
     loaded["btc_daily"]["2026-11"] = 30

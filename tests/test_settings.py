@@ -14,15 +14,18 @@ from orchestration.core.settings import SettingsError, load_settings
     "environ, message",
     [
         ({"WAREHOUSE_SOURCE": "bogus"}, "WAREHOUSE_SOURCE='bogus' is not one of demo, csv, live"),
-        ({"WAREHOUSE_SOURCE": "csv"}, "WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)"),
+        ({"WAREHOUSE_SOURCE": "csv"},
+         "WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)"),
         ({"WAREHOUSE_SOURCE": "csv", "WAREHOUSE_CSV_DIR": "/nonexistent/exports"},
          "WAREHOUSE_CSV_DIR='/nonexistent/exports': no such folder (/nonexistent/exports)"),
         ({"WAREHOUSE_DEMO_TICKERS": "20.5"}, "WAREHOUSE_DEMO_TICKERS='20.5' is not a whole number of tickers"),
         ({"WAREHOUSE_DEMO_YEARS": "abc"}, "WAREHOUSE_DEMO_YEARS='abc' is not a number of years"),
-        ({"WAREHOUSE_DEMO_YEARS": "-2"}, "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='-2': years must be positive, got -2.0"),
+        ({"WAREHOUSE_DEMO_YEARS": "-2"},
+         "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='-2': years must be positive, got -2.0"),
         ({"WAREHOUSE_DEMO_TICKERS": "5"},
          "WAREHOUSE_DEMO_TICKERS='5', WAREHOUSE_DEMO_YEARS unset: tickers must be at least the 14 seed ones, got 5"),
-        ({"WAREHOUSE_DEMO_YEARS": "0"}, "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='0': years must be positive, got 0.0"),
+        ({"WAREHOUSE_DEMO_YEARS": "0"},
+         "WAREHOUSE_DEMO_TICKERS unset, WAREHOUSE_DEMO_YEARS='0': years must be positive, got 0.0"),
     ],
 )  # fmt: skip
 def test_a_setting_that_cannot_be_used_is_named_with_its_value(environ, message, tmp_path):
@@ -32,11 +35,19 @@ def test_a_setting_that_cannot_be_used_is_named_with_its_value(environ, message,
 
 
 def test_demo_scale_settings_are_read_as_numbers(tmp_path):
-    settings = load_settings({"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_DEMO_TICKERS": " 200 ", "WAREHOUSE_DEMO_YEARS": "2.5"})
+    settings = load_settings(
+        {"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_DEMO_TICKERS": " 200 ", "WAREHOUSE_DEMO_YEARS": "2.5"}
+    )
     assert (settings.demo_tickers, settings.demo_years) == (200, 2.5)
     # another source ignores the demo's scale
-    other = load_settings({"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_SOURCE": "csv", "WAREHOUSE_CSV_DIR": str(tmp_path),
-                           "WAREHOUSE_DEMO_TICKERS": "5"})
+    other = load_settings(
+        {
+            "WAREHOUSE_DIR": str(tmp_path),
+            "WAREHOUSE_SOURCE": "csv",
+            "WAREHOUSE_CSV_DIR": str(tmp_path),
+            "WAREHOUSE_DEMO_TICKERS": "5",
+        }
+    )
     assert other.source == "csv"
 
 
@@ -53,7 +64,8 @@ def test_make_run_with_an_unusable_setting_or_months_says_so_and_exits_2(monkeyp
     monkeypatch.setenv("WAREHOUSE_SOURCE", "demo")
     assert run.main(months="2024-01..2024-03,2024-05") == 2
     assert capsys.readouterr().err == (
-        "Cannot run: MONTHS=2024-01..2024-03,2024-05: give one month (YYYY-MM) or one range of months (YYYY-MM..YYYY-MM)\n"
+        "Cannot run: MONTHS=2024-01..2024-03,2024-05: give one month (YYYY-MM) or one range of months "
+        "(YYYY-MM..YYYY-MM)\n"
     )
     assert not (tmp_path / "build.duckdb").exists()
 
@@ -82,9 +94,14 @@ def test_a_month_with_a_quote_reaches_python_as_text_not_as_a_shell_command(tmp_
 
     marker = tmp_path / "ran"
     value = f"2024-06'; touch {marker}; echo '"
-    done = subprocess.run(["make", "--no-print-directory", target, f"{variable}={value}"],
-                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "WAREHOUSE_DIR": str(tmp_path / "warehouse")})
+    done = subprocess.run(
+        ["make", "--no-print-directory", target, f"{variable}={value}"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WAREHOUSE_DIR": str(tmp_path / "warehouse")},
+    )
     assert not marker.exists()
     assert done.returncode != 0
     assert value in done.stderr  # refused by the program, which names what it was given

@@ -45,10 +45,20 @@ def webserver(tmp_path, session_warehouse):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-m",
+            "orchestration.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -63,7 +73,8 @@ def webserver(tmp_path, session_warehouse):
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_graphql_lists_the_pipeline_assets_with_groups_and_descriptions(webserver):
     request = urllib.request.Request(
-        f"{webserver}/graphql", data=json.dumps({"query": ASSETS_QUERY}).encode(),
+        f"{webserver}/graphql",
+        data=json.dumps({"query": ASSETS_QUERY}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -98,8 +109,11 @@ def test_make_ui_prints_the_url_once_the_server_answers_and_stops_on_sigterm(tmp
     port = free_port()
     wrapper = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli.ui", "--port", str(port)],
-        cwd=REPO, env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(session_warehouse)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `&` in a script leaves it
     )
     url = f"http://127.0.0.1:{port}"

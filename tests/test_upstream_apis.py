@@ -30,7 +30,9 @@ def test_the_check_history_still_filters_by_completed_status():
 
     assert "status" in inspect.signature(EventLogStorage.get_asset_check_execution_history).parameters
     assert COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES == {
-        AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+        AssetCheckExecutionRecordStatus.SUCCEEDED,
+        AssetCheckExecutionRecordStatus.FAILED,
+    }
 
 
 def test_dagster_dbt_still_calls_the_two_hooks_we_override():
@@ -43,7 +45,7 @@ def test_dagster_dbt_still_calls_the_two_hooks_we_override():
 def test_gx_batch_cache_and_progress_bars_and_dagster_log_metadata_still_exist():
     from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine.execution_engine import BatchManager  # noqa: F401
+    from great_expectations.execution_engine.execution_engine import BatchManager
 
     assert hasattr(BatchManager, "reset_batch_cache")
     assert ProgressBarsConfig(globally=False).globally is False

@@ -8,7 +8,7 @@ for `make run`, exit code 2.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestration.core.settings import Settings, SettingsError, load_settings, prepare_environment
 
@@ -24,10 +24,10 @@ def main(settings: Settings | None = None) -> int:
         print(f"Cannot build the docs: no build at {settings.build_db}; run `make run` first.", file=sys.stderr)
         return 1
     # Imported once there is something to document: dbt and Dagster take seconds to import.
-    from orchestration.transform.docs_site import DocsError, build_dbt_site
     from orchestration.quality.data_docs import make_site_offline
     from orchestration.quality.gx_suites import suite_tables
     from orchestration.quality.results_page import write_results_page
+    from orchestration.transform.docs_site import DocsError, build_dbt_site
 
     print(f"Documenting {settings.build_db} ...", flush=True)
     try:
@@ -36,7 +36,7 @@ def main(settings: Settings | None = None) -> int:
         print(f"Cannot build the docs: {error}", file=sys.stderr)
         return 1
     make_site_offline(settings.paths.gx_site, settings.paths.quality_page)
-    quality_page = write_results_page(settings.paths, suite_tables(), datetime.now(timezone.utc))
+    quality_page = write_results_page(settings.paths, suite_tables(), datetime.now(UTC))
     print(f"dbt docs (models, columns, tests, lineage): {dbt_page}")
     print(f"Quality gate results: {quality_page}")
     return 0

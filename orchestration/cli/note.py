@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestration.note import NoteError, write_note
 from orchestration.core.settings import SettingsError, load_settings
+from orchestration.note import NoteError, write_note
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.cli.note",
-                                     description="Write the monthly note from the published marts.")
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.cli.note", description="Write the monthly note from the published marts."
+    )
     parser.add_argument("--month", help="YYYY-MM (default: the latest complete month)")
     args = parser.parse_args(argv)
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import re
-import uuid
 import sys
+import uuid
 from datetime import date
 
 import duckdb
@@ -21,12 +21,12 @@ prepare_environment()
 
 import dagster as dg  # noqa: E402
 
+from orchestration.cli.run_log import RunLog  # noqa: E402
 from orchestration.core.partitions import MONTHLY  # noqa: E402
+from orchestration.core.paths import WarehousePaths  # noqa: E402
+from orchestration.note import latest_complete_month  # noqa: E402
 from orchestration.publish.exports import WORKBOOK  # noqa: E402
 from orchestration.raw.assets import month_ranges  # noqa: E402
-from orchestration.note import latest_complete_month  # noqa: E402
-from orchestration.core.paths import WarehousePaths  # noqa: E402
-from orchestration.cli.run_log import RunLog  # noqa: E402
 from orchestration.raw.contract import DATASETS  # noqa: E402
 
 
@@ -40,8 +40,10 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
                 # the check's Markdown list, without the emphasis the UI renders and a terminal would show as **
                 detail = meta.value.replace("**", "") if meta is not None else evaluation.description or ""
                 severity = getattr(evaluation.severity, "value", evaluation.severity)
-                lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
-                             f"failed ({severity}):\n{detail}")
+                lines.append(
+                    f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                    f"failed ({severity}):\n{detail}"
+                )
         elif event.event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE):
             error = event.event_specific_data.error
             # Dagster wraps what the step raised; the cause is what a user needs to read.
@@ -85,7 +87,8 @@ def summary_lines(paths: WarehousePaths, month: date | None = None) -> list[str]
     with duckdb.connect(str(published_db), read_only=True) as conn:
         cursor = conn.execute(
             "select *, month = (select max(month) from mart_monthly_note) as is_latest from mart_monthly_note "
-            "where month = coalesce(?, (select max(month) from mart_monthly_note))", [month]
+            "where month = coalesce(?, (select max(month) from mart_monthly_note))",
+            [month],
         )
         note = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
         published_at, first, last, storage = conn.execute(
@@ -99,9 +102,12 @@ def summary_lines(paths: WarehousePaths, month: date | None = None) -> list[str]
     laggard = f"{note['laggard_ticker']} {_pct(note['laggard_return'])}" if note["laggard_ticker"] else "n/a"
     partial = " (partial month)" if note["is_partial_month"] else ""
     return [
-        f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} ({banner})",
-        f"{'Latest month' if note['is_latest'] else 'Month'} {note['month']:%Y-%m}{partial}: BTC average ${note['btc_price_avg_usd']:,.0f}, "
-        f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate {note['hashrate_avg_ehs']:,.0f} EH/s; "
+        f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} "
+        f"({banner})",
+        f"{'Latest month' if note['is_latest'] else 'Month'} {note['month']:%Y-%m}{partial}: BTC average "
+        f"${note['btc_price_avg_usd']:,.0f}, "
+        f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate "
+        f"{note['hashrate_avg_ehs']:,.0f} EH/s; "
         f"hashprice ${note['hashprice_usd_per_ehs_day']:,.0f}/EH/s/day",
         f"  {note['miner_count']} miners, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
         f"  market cap / remaining bitcoin value {note['mcap_to_remaining_btc_ratio']:.3f} "
@@ -125,7 +131,9 @@ def partition_range_tags(months: str | None = None) -> dict[str, str]:
         first, last = f"{start.strip()}-01", f"{(end or start).strip()}-01"
         for key in (first, last):
             if key not in keys:
-                raise ValueError(f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})")
+                raise ValueError(
+                    f"MONTHS={months}: {key[:7]} is not a month of the history ({keys[0][:7]} .. {keys[-1][:7]})"
+                )
         if first > last:
             raise ValueError(f"MONTHS={months}: the range runs backwards")
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
@@ -145,8 +153,13 @@ def months_loaded(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]
 def last_month_loaded(loaded: dict[str, dict[str, int]]) -> date | None:
     """The last month for which the run loaded any daily rows (bitcoin days or closes): the month
     a `MONTHS=...` run is about."""
-    months = [month for name, by_month in loaded.items() if not DATASETS[name].sparse
-              for month, rows in by_month.items() if rows]
+    months = [
+        month
+        for name, by_month in loaded.items()
+        if not DATASETS[name].sparse
+        for month, rows in by_month.items()
+        if rows
+    ]
     return date.fromisoformat(f"{max(months)}-01") if months else None
 
 
@@ -160,8 +173,10 @@ def no_data_lines(loaded: dict[str, dict[str, int]], source: str, data_end: str 
         if empty:
             groups.setdefault(empty, []).append(f"raw/{name}")
     ends = f"; its data ends {data_end}" if data_end else ""
-    return [f"the {source} source has no data for {month_ranges(list(months))} ({', '.join(names)}: 0 rows{ends})"
-            for months, names in groups.items()]
+    return [
+        f"the {source} source has no data for {month_ranges(list(months))} ({', '.join(names)}: 0 rows{ends})"
+        for months, names in groups.items()
+    ]
 
 
 def note_month(latest_complete: date, partition_keys: list[str]) -> date:
@@ -170,12 +185,18 @@ def note_month(latest_complete: date, partition_keys: list[str]) -> date:
     partition before it: the note job only renders months that are partitions."""
     keys = [key for key in partition_keys if key <= f"{latest_complete:%Y-%m-%d}"]
     if not keys:
-        raise SystemExit(f"the latest complete month {latest_complete:%Y-%m} is before the first partition {partition_keys[0][:7]}")
+        raise SystemExit(
+            f"the latest complete month {latest_complete:%Y-%m} is before the first partition {partition_keys[0][:7]}"
+        )
     return date.fromisoformat(keys[-1])
 
 
-def main(instance: dg.DagsterInstance | None = None, settings: Settings | None = None, months: str | None = None,
-         verbose: bool = False) -> int:
+def main(
+    instance: dg.DagsterInstance | None = None,
+    settings: Settings | None = None,
+    months: str | None = None,
+    verbose: bool = False,
+) -> int:
     """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
     refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise.
     `verbose` shows the whole stream instead of a line per step."""
@@ -194,8 +215,13 @@ def main(instance: dg.DagsterInstance | None = None, settings: Settings | None =
     job = defs.resolve_job_def("build_and_publish")
     note_job = defs.resolve_job_def("publish_note")
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
-    with RunLog(settings.paths.logs, run_id, settings.keep_runs, verbose=verbose,
-                total_steps=len(job.nodes) + len(note_job.nodes)) as log:
+    with RunLog(
+        settings.paths.logs,
+        run_id,
+        settings.keep_runs,
+        verbose=verbose,
+        total_steps=len(job.nodes) + len(note_job.nodes),
+    ) as log:
 
         def say(line: str = "", error: bool = False) -> None:
             print(line, file=sys.stderr if error else sys.stdout, flush=True)
@@ -210,11 +236,15 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
     data_end = demo_data_end(settings)
     first, last = tags["dagster/asset_partition_range_start"][:7], tags["dagster/asset_partition_range_end"][:7]
     ends = f"; the {settings.source} source's data ends {data_end}" if data_end else ""
-    span = f"months {first} .. {last}{ends}" if months else (
-        f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
+    span = (
+        f"months {first} .. {last}{ends}"
+        if months
+        else (f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
+    )
     say(f"Building {settings.build_db} from the {settings.source} source, {span} ...")
     result = job.with_logger_defs(log.logger_defs).execute_in_process(
-        instance=instance, raise_on_error=False, tags=tags, run_config=log.run_config, run_id=run_id)
+        instance=instance, raise_on_error=False, tags=tags, run_config=log.run_config, run_id=run_id
+    )
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
         kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
@@ -242,7 +272,10 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         for line in failure_lines(note):
             say(f"- {line}", error=True)
         return 1
-    say(f"Note for {month:%Y-%m}: {settings.paths.notes / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for another month)")
+    say(
+        f"Note for {month:%Y-%m}: {settings.paths.notes / f'{month:%Y-%m}.html'} (make note MONTH=YYYY-MM for "
+        "another month)"
+    )
     return 0
 
 
@@ -259,7 +292,11 @@ def demo_data_end(settings: Settings) -> str | None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli.run", description=__doc__.splitlines()[0])
     parser.add_argument("--months", help="YYYY-MM..YYYY-MM: reload only these months (default: every month)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print Dagster's and dbt's whole stream instead of one line per step")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print Dagster's and dbt's whole stream instead of one line per step",
+    )
     arguments = parser.parse_args()
     sys.exit(main(months=arguments.months, verbose=arguments.verbose))

@@ -24,7 +24,7 @@ import logging
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -140,7 +140,9 @@ class StepLines(logging.Handler):
             elif (skipped := NOT_RUN.match(text)) and skipped["step"] not in self.started:
                 self.count += 1
                 self.started[skipped["step"]] = (self.count, record.created)
-                self._interrupt(f"{self._counter(self.count)} {step_label(skipped['step'])}: not run (a step before it failed)")
+                self._interrupt(
+                    f"{self._counter(self.count)} {step_label(skipped['step'])}: not run (a step before it failed)"
+                )
             elif step and record.levelno >= logging.WARNING:
                 text = ANSI.sub("", meta.get("orig_message", record.getMessage())).strip().splitlines()
                 self._interrupt(f"    {record.levelname.lower()}: {text[0] if text else ''}")
@@ -184,10 +186,17 @@ class RunLog:
     Use as a context manager around the runs; pass `logger_defs` to each job (`job.with_logger_defs`)
     and `run_config` as its run config."""
 
-    def __init__(self, folder: Path, run_id: str, keep: int, verbose: bool = False,
-                 stream: TextIO | None = None, total_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        run_id: str,
+        keep: int,
+        verbose: bool = False,
+        stream: TextIO | None = None,
+        total_steps: int | None = None,
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.path = folder / f"run-{stamp}-{run_id[:8]}.log"
         self.keep = keep
         self.stream = stream or sys.stdout

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     dagster = Path(sys.executable).parent / "dagster"
     server = subprocess.Popen(
         [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)],
-        cwd=REPO_ROOT, start_new_session=True, preexec_fn=_default_sigint,
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
     def forward(signum, _frame) -> None:
@@ -69,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.5)
     else:
         if server.poll() is None:
-            print(f"\nThe Dagster UI did not answer at {url} within {args.wait:.0f} s; still waiting for it "
-                  "(Ctrl-C stops it)\n", file=sys.stderr, flush=True)
+            print(
+                f"\nThe Dagster UI did not answer at {url} within {args.wait:.0f} s; still waiting for it "
+                "(Ctrl-C stops it)\n",
+                file=sys.stderr,
+                flush=True,
+            )
     return server.wait()
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 
-
 INSTANCE_OWNER = "warehouse_dir.txt"  # in a persistent instance's folder (DAGSTER_HOME): whose history it is
 
 

@@ -84,8 +84,9 @@ class _Edits(HTMLParser):
             return
         style = values.get("style")
         if style and CSS_OUTSIDE_URL.search(style):
-            self.edits.append((start, end, _tag(tag, attrs, {"style": CSS_OUTSIDE_URL.sub("none", style)},
-                                                self.get_starttag_text())))
+            self.edits.append(
+                (start, end, _tag(tag, attrs, {"style": CSS_OUTSIDE_URL.sub("none", style)}, self.get_starttag_text()))
+            )
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)

@@ -96,8 +96,10 @@ def _check_demo_scale(settings: Settings, env) -> None:
     try:
         DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
     except ValueError as error:
-        given = ", ".join(f"{name}={env[name]!r}" if env.get(name, "").strip() else f"{name} unset"
-                          for name in ("WAREHOUSE_DEMO_TICKERS", "WAREHOUSE_DEMO_YEARS"))
+        given = ", ".join(
+            f"{name}={env[name]!r}" if env.get(name, "").strip() else f"{name} unset"
+            for name in ("WAREHOUSE_DEMO_TICKERS", "WAREHOUSE_DEMO_YEARS")
+        )
         raise SettingsError(f"{given}: {error}") from None
 
 

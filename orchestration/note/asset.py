@@ -9,9 +9,9 @@ publish has just published (automation.py).
 import dagster as dg
 
 from orchestration.core.partitions import MONTHLY
-from orchestration.publish.asset import published_warehouse
 from orchestration.core.resources import WarehouseResource
 from orchestration.note import write_note
+from orchestration.publish.asset import published_warehouse
 
 
 @dg.asset(

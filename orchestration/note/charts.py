@@ -43,8 +43,19 @@ def _figure(height_inches: float) -> tuple[Figure, Axes]:
 
 def _to_data_uri(figure: Figure, axes: Axes, synthetic: bool) -> str:
     if synthetic:
-        axes.text(0.5, 0.5, "SYNTHETIC DEMO DATA", transform=axes.transAxes, ha="center", va="center",
-                  fontsize=34, color=RED, alpha=0.12, rotation=15, zorder=0)
+        axes.text(
+            0.5,
+            0.5,
+            "SYNTHETIC DEMO DATA",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            fontsize=34,
+            color=RED,
+            alpha=0.12,
+            rotation=15,
+            zorder=0,
+        )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -58,14 +69,20 @@ def _time_axis(axes: Axes) -> None:
     axes.grid(alpha=0.3)
 
 
-def _two_scales(history: pd.DataFrame, left: tuple[str, str, str], right: tuple[str, str, str],
-                title: str, synthetic: bool, scale_left: float = 1.0) -> str:
+def _two_scales(
+    history: pd.DataFrame,
+    left: tuple[str, str, str],
+    right: tuple[str, str, str],
+    title: str,
+    synthetic: bool,
+    scale_left: float = 1.0,
+) -> str:
     """Two monthly series on their own y axes; each tuple is (column, legend label, axis label)."""
     figure, axes = _figure(4.2)
     (left_column, left_label, left_axis), (right_column, right_label, right_axis) = left, right
-    left_line, = axes.plot(history.index, history[left_column] / scale_left, color=BLUE, lw=2, label=left_label)
+    (left_line,) = axes.plot(history.index, history[left_column] / scale_left, color=BLUE, lw=2, label=left_label)
     other = axes.twinx()
-    right_line, = other.plot(history.index, history[right_column], color=ORANGE, lw=2, label=right_label)
+    (right_line,) = other.plot(history.index, history[right_column], color=ORANGE, lw=2, label=right_label)
     axes.set_ylabel(left_axis, color=BLUE)
     other.set_ylabel(right_axis, color=ORANGE)
     axes.yaxis.set_major_formatter(PLAIN_NUMBER)
@@ -82,7 +99,9 @@ def market_cap_chart(history: pd.DataFrame, synthetic: bool) -> Chart:
         history,
         ("combined_market_cap_usd", "combined market cap (left)", "combined market cap (USD bn)"),
         ("btc_price_month_end_usd", "bitcoin price, month end (right)", "bitcoin price, 7-day avg at month end (USD)"),
-        title, synthetic, scale_left=1e9,
+        title,
+        synthetic,
+        scale_left=1e9,
     )
     return Chart(title, "Month-end values: market caps on the last trading day, bitcoin as its 7-day average.", uri)
 
@@ -93,7 +112,8 @@ def network_chart(history: pd.DataFrame, synthetic: bool) -> Chart:
         history,
         ("hashrate_avg_ehs", "hashrate, monthly average (left)", "hashrate (EH/s)"),
         ("hashprice_usd_per_ehs_day", "hashprice, monthly average (right)", "hashprice (USD per EH/s per day)"),
-        title, synthetic,
+        title,
+        synthetic,
     )
     return Chart(title, "Hashprice: miner revenue (subsidy + fees) in USD per EH/s of hashrate per day.", uri)
 
@@ -105,19 +125,35 @@ def gauge_chart(gauge: Gauge, month: date, synthetic: bool) -> Chart:
     if gauge.average is not None:
         axes.axhline(gauge.average, color=GREY, ls="--", lw=1.2, label=f"average to date {fmt.ratio(gauge.average)}")
     if gauge.peak is not None and gauge.peak_month is not None:
-        axes.plot([pd.Timestamp(gauge.peak_month)], [gauge.peak], "o", color=RED, ms=8,
-                  label=f"peak {fmt.ratio(gauge.peak)} ({fmt.month_key(gauge.peak_month)})")
+        axes.plot(
+            [pd.Timestamp(gauge.peak_month)],
+            [gauge.peak],
+            "o",
+            color=RED,
+            ms=8,
+            label=f"peak {fmt.ratio(gauge.peak)} ({fmt.month_key(gauge.peak_month)})",
+        )
     if gauge.ratio is not None:
-        axes.plot([pd.Timestamp(month)], [gauge.ratio], "D", color=ORANGE, ms=7,
-                  label=f"{fmt.month_key(month)}: {fmt.ratio(gauge.ratio)}")
+        axes.plot(
+            [pd.Timestamp(month)],
+            [gauge.ratio],
+            "D",
+            color=ORANGE,
+            ms=7,
+            label=f"{fmt.month_key(month)}: {fmt.ratio(gauge.ratio)}",
+        )
     axes.set_ylabel("ratio (x)")
     axes.margins(y=0.12)
     axes.set_ylim(bottom=0)
     _time_axis(axes)
     axes.set_title(title, loc="left", fontweight="bold")
     figure.legend(loc="outside lower center", ncols=4, frameon=False)
-    return Chart(title, f"The miners' combined market cap divided by the {gauge.denominator} at the month-end "
-                        "bitcoin price, every month of the history.", _to_data_uri(figure, axes, synthetic))
+    return Chart(
+        title,
+        f"The miners' combined market cap divided by the {gauge.denominator} at the month-end "
+        "bitcoin price, every month of the history.",
+        _to_data_uri(figure, axes, synthetic),
+    )
 
 
 RETURNS_CHART_ENDS = 15  # beyond twice this many miners, the chart shows the best and the worst
@@ -141,8 +177,9 @@ def returns_chart(miners: list[Miner], month: date, synthetic: bool) -> Chart | 
     bottom_up = shown[::-1]  # best at the top of a horizontal bar chart
     figure, axes = _figure(1.2 + 0.38 * len(bottom_up))
     returns = [miner.monthly_return for miner in bottom_up]
-    bars = axes.barh([miner.ticker for miner in bottom_up], returns,
-                     color=[GREEN if value >= 0 else RED for value in returns])
+    bars = axes.barh(
+        [miner.ticker for miner in bottom_up], returns, color=[GREEN if value >= 0 else RED for value in returns]
+    )
     axes.bar_label(bars, labels=[fmt.change(value) for value in returns], padding=4, fontsize=9)
     axes.axvline(0, color=GREY, lw=0.8)
     axes.xaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0, decimals=0))
@@ -151,6 +188,8 @@ def returns_chart(miners: list[Miner], month: date, synthetic: bool) -> Chart | 
     axes.set_ylabel("miner (ticker)")
     axes.grid(axis="x", alpha=0.3)
     axes.set_title(title, loc="left", fontweight="bold")
-    return Chart(title, "Month-end close over the previous month-end close, split-adjusted.",
-                 _to_data_uri(figure, axes, synthetic))
-
+    return Chart(
+        title,
+        "Month-end close over the previous month-end close, split-adjusted.",
+        _to_data_uri(figure, axes, synthetic),
+    )

@@ -225,8 +225,9 @@ class Coverage:
     latest_complete: date | None
 
     def describe(self) -> str:
-        return ", ".join(f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} .. {last:%Y-%m}"
-                         for first, last in self.runs)
+        return ", ".join(
+            f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} .. {last:%Y-%m}" for first, last in self.runs
+        )
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,9 @@ def resolve_month(available: Coverage, requested: date | None) -> date:
         return available.latest_complete
     first = available.runs[0][0]
     if requested < first:
-        raise NoteError(f"{requested:%Y-%m} is before the history starts ({first:%Y-%m}); "
-                        f"months available: {available.describe()}")
+        raise NoteError(
+            f"{requested:%Y-%m} is before the history starts ({first:%Y-%m}); months available: {available.describe()}"
+        )
     if not any(start <= requested <= end for start, end in available.runs):
         raise NoteError(f"no published data for {requested:%Y-%m}; months available: {available.describe()}")
     return requested
@@ -290,7 +292,7 @@ def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
         Gauge(
             denominator="value of the bitcoin left to mine",
             definition="(20,999,999.9769 BTC, all the subsidy schedule ever issues, minus the supply after "
-                       "the month-end block) x the month-end bitcoin price (7-day average)",
+            "the month-end block) x the month-end bitcoin price (7-day average)",
             ratio=figures.mcap_to_remaining_btc_ratio,
             peak=figures.mcap_to_remaining_btc_peak,
             peak_month=figures.mcap_to_remaining_btc_peak_month,
@@ -300,7 +302,7 @@ def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
         Gauge(
             denominator="next four years' block rewards",
             definition="the subsidies (fees left out) of the 210,240 blocks after the month-end block "
-                       "(4 x 365 days x 144 blocks, halvings included) x the month-end bitcoin price (7-day average)",
+            "(4 x 365 days x 144 blocks, halvings included) x the month-end bitcoin price (7-day average)",
             ratio=figures.mcap_to_4y_rewards_ratio,
             peak=figures.mcap_to_4y_rewards_peak,
             peak_month=figures.mcap_to_4y_rewards_peak_month,
@@ -337,6 +339,7 @@ def load(published_db: Path, month: date | None = None) -> NoteData:
             return _read(conn, month)
         except (duckdb.BinderException, duckdb.CatalogException) as exc:
             first_line = str(exc).splitlines()[0]
-            raise NoteError(f"{published_db} does not have what the note reads ({first_line}); "
-                            "the table and column names are in orchestration/note/data.py") from exc
-
+            raise NoteError(
+                f"{published_db} does not have what the note reads ({first_line}); "
+                "the table and column names are in orchestration/note/data.py"
+            ) from exc

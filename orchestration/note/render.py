@@ -44,51 +44,77 @@ def _figure_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
 
 
 def equities_table(f: Figures) -> Table:
-    return _figure_table("Combined market cap, leader and laggard", [
-        ("Combined market cap", fmt.usd_large(f.combined_market_cap_usd), fmt.change(f.combined_market_cap_mom)),
-        ("Combined market cap, like for like", LIKE_FOR_LIKE, fmt.change(f.combined_market_cap_like_for_like_mom)),
-        ("Miners listed at month end", str(f.miner_count), NO_CHANGE),
-        ("Leader (best return)", f.leader_ticker or fmt.MISSING, fmt.change(f.leader_return)),
-        ("Laggard (worst return)", f.laggard_ticker or fmt.MISSING, fmt.change(f.laggard_return)),
-    ])
+    return _figure_table(
+        "Combined market cap, leader and laggard",
+        [
+            ("Combined market cap", fmt.usd_large(f.combined_market_cap_usd), fmt.change(f.combined_market_cap_mom)),
+            ("Combined market cap, like for like", LIKE_FOR_LIKE, fmt.change(f.combined_market_cap_like_for_like_mom)),
+            ("Miners listed at month end", str(f.miner_count), NO_CHANGE),
+            ("Leader (best return)", f.leader_ticker or fmt.MISSING, fmt.change(f.leader_return)),
+            ("Laggard (worst return)", f.laggard_ticker or fmt.MISSING, fmt.change(f.laggard_return)),
+        ],
+    )
 
 
 def _miner_events(miner: Miner) -> str:
-    events = {"listed this month": miner.listed_in_month, "delisted this month": miner.delisted_in_month,
-              "split this month": miner.split_in_month}
+    events = {
+        "listed this month": miner.listed_in_month,
+        "delisted this month": miner.delisted_in_month,
+        "split this month": miner.split_in_month,
+    }
     return ", ".join(event for event, happened in events.items() if happened)
 
 
 def miners_table(miners: list[Miner]) -> Table:
     rows = [
-        (fmt.MISSING if m.return_rank is None else str(m.return_rank), m.ticker, m.name or "",
-         fmt.change(m.monthly_return), fmt.usd_cents(m.close_month_end_usd), fmt.usd_large(m.market_cap_usd),
-         _miner_events(m))
+        (
+            fmt.MISSING if m.return_rank is None else str(m.return_rank),
+            m.ticker,
+            m.name or "",
+            fmt.change(m.monthly_return),
+            fmt.usd_cents(m.close_month_end_usd),
+            fmt.usd_large(m.market_cap_usd),
+            _miner_events(m),
+        )
         for m in miners
     ]
-    return Table("Return and market cap by miner",
-                 ("Rank", "Ticker", "Company", "Return", "Month-end close", "Market cap", "Events"),
-                 rows, (True, False, False, True, True, True, False))
+    return Table(
+        "Return and market cap by miner",
+        ("Rank", "Ticker", "Company", "Return", "Month-end close", "Market cap", "Events"),
+        rows,
+        (True, False, False, True, True, True, False),
+    )
 
 
 def network_table(f: Figures) -> Table:
-    return _figure_table("Price, hashrate, difficulty and hashprice", [
-        ("Bitcoin price, monthly average", fmt.usd(f.btc_price_avg_usd), fmt.change(f.btc_price_avg_mom)),
-        ("Bitcoin price, month end (7-day average)", fmt.usd(f.btc_price_month_end_usd),
-         fmt.change(f.btc_price_month_end_mom)),
-        ("Bitcoin price, close on the month's last day", fmt.usd(f.btc_price_close_month_end_usd), NO_CHANGE),
-        ("Hashrate, monthly average", fmt.hashrate(f.hashrate_avg_ehs), fmt.change(f.hashrate_avg_mom)),
-        ("Hashrate, month end (7-day average)", fmt.hashrate(f.hashrate_month_end_7d_avg_ehs),
-         fmt.change(f.hashrate_month_end_mom)),
-        ("Difficulty, monthly average", fmt.difficulty(f.difficulty_avg), fmt.change(f.difficulty_avg_mom)),
-        ("Difficulty at month end", fmt.difficulty(f.difficulty_month_end), fmt.change(f.difficulty_month_end_mom)),
-        ("Hashprice, monthly average", fmt.hashprice(f.hashprice_usd_per_ehs_day), fmt.change(f.hashprice_mom)),
-    ])
+    return _figure_table(
+        "Price, hashrate, difficulty and hashprice",
+        [
+            ("Bitcoin price, monthly average", fmt.usd(f.btc_price_avg_usd), fmt.change(f.btc_price_avg_mom)),
+            (
+                "Bitcoin price, month end (7-day average)",
+                fmt.usd(f.btc_price_month_end_usd),
+                fmt.change(f.btc_price_month_end_mom),
+            ),
+            ("Bitcoin price, close on the month's last day", fmt.usd(f.btc_price_close_month_end_usd), NO_CHANGE),
+            ("Hashrate, monthly average", fmt.hashrate(f.hashrate_avg_ehs), fmt.change(f.hashrate_avg_mom)),
+            (
+                "Hashrate, month end (7-day average)",
+                fmt.hashrate(f.hashrate_month_end_7d_avg_ehs),
+                fmt.change(f.hashrate_month_end_mom),
+            ),
+            ("Difficulty, monthly average", fmt.difficulty(f.difficulty_avg), fmt.change(f.difficulty_avg_mom)),
+            ("Difficulty at month end", fmt.difficulty(f.difficulty_month_end), fmt.change(f.difficulty_month_end_mom)),
+            ("Hashprice, monthly average", fmt.hashprice(f.hashprice_usd_per_ehs_day), fmt.change(f.hashprice_mom)),
+        ],
+    )
 
 
 def gauges_table(gauges: tuple[Gauge, ...]) -> Table:
-    rows = [(g.name, fmt.ratio(g.ratio), fmt.ratio(g.average),
-             fmt.ratio(g.peak), fmt.month_key(g.peak_month)) for g in gauges]
+    rows = [
+        (g.name, fmt.ratio(g.ratio), fmt.ratio(g.average), fmt.ratio(g.peak), fmt.month_key(g.peak_month))
+        for g in gauges
+    ]
     header = ("Gauge", "This month", "Average to date", "Peak to date", "Peak month")
     definitions = "; ".join(f"{g.denominator[0].upper()}{g.denominator[1:]} = {g.definition}" for g in gauges)
     note = f"{definitions}. Average and peak: over the months to date whose equity data is complete."
@@ -99,11 +125,17 @@ def sections(data: NoteData) -> list[Section]:
     synthetic, f = data.is_synthetic, data.figures
     returns = charts.returns_chart(data.miners, data.month, synthetic)
     return [
-        Section("Miner equities", [equities_table(f), miners_table(data.miners)],
-                [chart for chart in (returns, charts.market_cap_chart(data.history, synthetic)) if chart]),
+        Section(
+            "Miner equities",
+            [equities_table(f), miners_table(data.miners)],
+            [chart for chart in (returns, charts.market_cap_chart(data.history, synthetic)) if chart],
+        ),
         Section("Bitcoin and the network", [network_table(f)], [charts.network_chart(data.history, synthetic)]),
-        Section("Valuation gauges", [gauges_table(data.gauges)],
-                [charts.gauge_chart(gauge, data.month, synthetic) for gauge in data.gauges]),
+        Section(
+            "Valuation gauges",
+            [gauges_table(data.gauges)],
+            [charts.gauge_chart(gauge, data.month, synthetic) for gauge in data.gauges],
+        ),
     ]
 
 
@@ -131,5 +163,4 @@ def render(data: NoteData) -> tuple[str, str]:
         "footer": text.provenance(data.publication, data.is_synthetic),
     }
     environment = _environment()
-    return (environment.get_template("note.md.j2").render(view),
-            environment.get_template("note.html.j2").render(view))
+    return (environment.get_template("note.md.j2").render(view), environment.get_template("note.html.j2").render(view))

@@ -48,30 +48,42 @@ def market_sentence(f: Figures) -> str:
     month = fmt.month_name(f.month)
     if f.combined_market_cap_usd is None:
         return f"In {month} no tracked miner had a month-end market cap."
-    subject = ("the market cap of the one listed miner" if f.miner_count == 1
-               else f"the combined market cap of the {f.miner_count} listed miners")
+    subject = (
+        "the market cap of the one listed miner"
+        if f.miner_count == 1
+        else f"the combined market cap of the {f.miner_count} listed miners"
+    )
     text = f"In {month} " + movement(subject, fmt.usd_large(f.combined_market_cap_usd), f.combined_market_cap_mom)
     like_for_like = f.combined_market_cap_like_for_like_mom
     if like_for_like is not None and fmt.change(like_for_like) != fmt.change(f.combined_market_cap_mom):
-        direction = "unchanged" if fmt.is_unchanged(like_for_like) else (
-            f"{'up' if like_for_like > 0 else 'down'} {fmt.size_of_change(like_for_like)}")
+        direction = (
+            "unchanged"
+            if fmt.is_unchanged(like_for_like)
+            else (f"{'up' if like_for_like > 0 else 'down'} {fmt.size_of_change(like_for_like)}")
+        )
         text += f" ({direction} like for like, counting only the miners listed in both months)"
     return text + "."
 
 
 def bitcoin_sentence(f: Figures) -> str | None:
-    return _sentence([
-        _moved("bitcoin's average price", f.btc_price_avg_usd, f.btc_price_avg_mom, fmt.usd),
-        _moved("its month-end price (7-day average)", f.btc_price_month_end_usd, f.btc_price_month_end_mom, fmt.usd),
-    ])
+    return _sentence(
+        [
+            _moved("bitcoin's average price", f.btc_price_avg_usd, f.btc_price_avg_mom, fmt.usd),
+            _moved(
+                "its month-end price (7-day average)", f.btc_price_month_end_usd, f.btc_price_month_end_mom, fmt.usd
+            ),
+        ]
+    )
 
 
 def network_sentence(f: Figures) -> str | None:
-    return _sentence([
-        _moved("average hashrate", f.hashrate_avg_ehs, f.hashrate_avg_mom, fmt.hashrate),
-        _moved("average difficulty", f.difficulty_avg, f.difficulty_avg_mom, fmt.difficulty),
-        _moved("hashprice", f.hashprice_usd_per_ehs_day, f.hashprice_mom, fmt.hashprice),
-    ])
+    return _sentence(
+        [
+            _moved("average hashrate", f.hashrate_avg_ehs, f.hashrate_avg_mom, fmt.hashrate),
+            _moved("average difficulty", f.difficulty_avg, f.difficulty_avg_mom, fmt.difficulty),
+            _moved("hashprice", f.hashprice_usd_per_ehs_day, f.hashprice_mom, fmt.hashprice),
+        ]
+    )
 
 
 def performance(fraction: float) -> str:
@@ -167,8 +179,10 @@ def headline(f: Figures, gauges: tuple[Gauge, ...]) -> str:
 
 
 BANNER = "SYNTHETIC DEMO DATA - not market data"
-BANNER_DETAIL = ("Every number below comes from the demo source's generator: the tickers are real miners, "
-                 "their prices, share counts and the chain figures are not.")
+BANNER_DETAIL = (
+    "Every number below comes from the demo source's generator: the tickers are real miners, "
+    "their prices, share counts and the chain figures are not."
+)
 
 
 def title(month: date) -> str:
@@ -178,8 +192,10 @@ def title(month: date) -> str:
 def partial_notice(f: Figures) -> str | None:
     if not f.is_partial_month:
         return None
-    return (f"{fmt.month_name(f.month)} is a partial month: the data does not cover every day of it, "
-            "so its figures do not compare with a full month's.")
+    return (
+        f"{fmt.month_name(f.month)} is a partial month: the data does not cover every day of it, "
+        "so its figures do not compare with a full month's."
+    )
 
 
 def provenance(publication: Publication, synthetic: bool) -> str:
@@ -187,5 +203,7 @@ def provenance(publication: Publication, synthetic: bool) -> str:
     # the publication names a synthetic source 'demo (SYNTHETIC)': the banner says it once, in full
     source = f"{publication.source.removesuffix(' (SYNTHETIC)')} ({BANNER})" if synthetic else publication.source
     months = f"{fmt.month_key(publication.first_month)} .. {fmt.month_key(publication.last_month)}"
-    return (f"Data source: {source}. Published {publication.published_at:%Y-%m-%d %H:%M} UTC "
-            f"(run {publication.run_id}, months {months}). Quality gate: {publication.gate_result}.")
+    return (
+        f"Data source: {source}. Published {publication.published_at:%Y-%m-%d %H:%M} UTC "
+        f"(run {publication.run_id}, months {months}). Quality gate: {publication.gate_result}."
+    )

@@ -21,8 +21,7 @@ import xlsxwriter
 WORKBOOK = "miner_note.xlsx"
 EXCEL_MAX_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
 LOG_TABLE = "publication_log"
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT")
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 _FRACTION_SUFFIXES = ("_mom", "_return", "_share", "_share_of_revenue")
 
 
@@ -80,17 +79,26 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, p
     than a sheet holds keeps its first EXCEL_MAX_ROWS rows there (the Parquet has all): returned as
     notices, and said at the end of the definitions sheet."""
     tables = _tables(conn, database)
-    synthetic = conn.execute(f"select bool_or(is_synthetic) from {database}.main.{LOG_TABLE} "
-                             f"where publication_id = ?", [publication_id]).fetchone()[0]
+    synthetic = conn.execute(
+        f"select bool_or(is_synthetic) from {database}.main.{LOG_TABLE} where publication_id = ?", [publication_id]
+    ).fetchone()[0]
     workbook = xlsxwriter.Workbook(
-        str(path), {"constant_memory": True, "nan_inf_to_errors": True, "strings_to_numbers": False,
-                    "strings_to_formulas": False, "strings_to_urls": False},
+        str(path),
+        {
+            "constant_memory": True,
+            "nan_inf_to_errors": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
     )
-    workbook.set_properties({
-        "title": "Bitcoin-miner equities note: published marts",
-        "subject": f"publication {publication_id}",
-        "comments": "SYNTHETIC DEMO DATA - not market data" if synthetic else "",
-    })
+    workbook.set_properties(
+        {
+            "title": "Bitcoin-miner equities note: published marts",
+            "subject": f"publication {publication_id}",
+            "comments": "SYNTHETIC DEMO DATA - not market data" if synthetic else "",
+        }
+    )
     header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     formats: dict[str, object] = {}
     notices = []
@@ -99,29 +107,52 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, p
             if table != LOG_TABLE:
                 rows = conn.execute(f'select count(*) from {database}.main."{table}"').fetchone()[0]
                 if rows > EXCEL_MAX_ROWS:
-                    notices.append(f"{WORKBOOK}: sheet {table} holds the first {EXCEL_MAX_ROWS:,} of its {rows:,} "
-                                   f"rows (an Excel sheet's limit); {table}.parquet has all of them")
-                _write_sheet(conn, workbook, formats, header, table,
-                             f'select * from {database}.main."{table}" limit {EXCEL_MAX_ROWS}',
-                             _columns(conn, database, table))
-        definitions = [("table", "VARCHAR", None), ("column", "VARCHAR", None), ("type", "VARCHAR", None),
-                       ("definition", "VARCHAR", None)]
+                    notices.append(
+                        f"{WORKBOOK}: sheet {table} holds the first {EXCEL_MAX_ROWS:,} of its {rows:,} "
+                        f"rows (an Excel sheet's limit); {table}.parquet has all of them"
+                    )
+                _write_sheet(
+                    conn,
+                    workbook,
+                    formats,
+                    header,
+                    table,
+                    f'select * from {database}.main."{table}" limit {EXCEL_MAX_ROWS}',
+                    _columns(conn, database, table),
+                )
+        definitions = [
+            ("table", "VARCHAR", None),
+            ("column", "VARCHAR", None),
+            ("type", "VARCHAR", None),
+            ("definition", "VARCHAR", None),
+        ]
         sheet, row = _write_sheet(
-            conn, workbook, formats, header, "definitions",
+            conn,
+            workbook,
+            formats,
+            header,
+            "definitions",
             f"select tbl, col, typ, def from ("
             f"select table_name as tbl, '(table)' as col, '' as typ, coalesce(comment, '') as def, -1 as pos "
             f"from duckdb_tables() where database_name = '{database}' and schema_name = 'main' "
             f"union all select table_name, column_name, data_type, coalesce(comment, ''), column_index "
             f"from duckdb_columns() where database_name = '{database}' and schema_name = 'main'"
             f") order by tbl = '{LOG_TABLE}', tbl, pos",
-            definitions, widths=(24, 36, 12, 100),
+            definitions,
+            widths=(24, 36, 12, 100),
         )
         for notice in notices:
             sheet.write_row(row, 0, ("(workbook)", "", "", notice))
             row += 1
-        _write_sheet(conn, workbook, formats, header, "publication",
-                     f"select * from {database}.main.{LOG_TABLE} order by published_at desc",
-                     _columns(conn, database, LOG_TABLE))
+        _write_sheet(
+            conn,
+            workbook,
+            formats,
+            header,
+            "publication",
+            f"select * from {database}.main.{LOG_TABLE} order by published_at desc",
+            _columns(conn, database, LOG_TABLE),
+        )
     finally:
         workbook.close()
     return notices
@@ -154,8 +185,9 @@ def _write_sheet(conn, workbook, formats, header, name, query, columns, widths=N
     return sheet, row
 
 
-def write_exports(conn: duckdb.DuckDBPyConnection, database: str, out_dir: Path,
-                  publication_id: str) -> tuple[list[Path], list[str]]:
+def write_exports(
+    conn: duckdb.DuckDBPyConnection, database: str, out_dir: Path, publication_id: str
+) -> tuple[list[Path], list[str]]:
     """Every table of `database` (an attached published file) as Parquet, and the workbook; the
     files written and what a reader must know of them."""
     out_dir.mkdir(parents=True, exist_ok=True)

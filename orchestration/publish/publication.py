@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -62,9 +62,9 @@ LOG_DEFINITIONS = {
     "row_counts": "Rows of each published mart, as JSON {table: rows}.",
     "gate_result": "The quality gate's verdict on the build: the blocking checks that cleared it and any warnings.",
     "publication_id": "The publication's folder under WAREHOUSE_DIR/publications, also in every export's metadata "
-                      "(null for publications written before 2026-12).",
+    "(null for publications written before 2026-12).",
     "storage_version": "The DuckDB storage version the published file was written in: the oldest DuckDB release "
-                       "that opens it (null for publications written before 2026-12).",
+    "that opens it (null for publications written before 2026-12).",
     "writer_duckdb_version": "The DuckDB release that wrote the published file (null before 2026-12).",
 }
 
@@ -89,6 +89,7 @@ class Publication:
     def lost_months(self) -> str | None:
         """Readers had months this publication no longer has (a full refresh from a source with a
         shorter history, e.g. a truncated CSV export): which, or None."""
+
         def shift(month: str, by: int) -> str:
             year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
             return f"{year:04d}-{number + 1:02d}"
@@ -157,9 +158,13 @@ def _carry_log(conn: duckdb.DuckDBPyConnection, publications: Path, published_db
     try:
         conn.execute(f"attach {sql_text(str(published_db))} as previous (read_only)")
     except duckdb.Error as error:
-        return None, None, (
-            f"the previous published file could not be read by DuckDB {duckdb.__version__}, so its "
-            f"publication_log was not carried over ({str(error).splitlines()[0]})"
+        return (
+            None,
+            None,
+            (
+                f"the previous published file could not be read by DuckDB {duckdb.__version__}, so its "
+                f"publication_log was not carried over ({str(error).splitlines()[0]})"
+            ),
         )
     try:
         has_log = conn.execute(
@@ -223,8 +228,10 @@ def _link(link: Path, target: str, publications: Path) -> None:
     aside = None
     if link.is_dir() and not link.is_symlink():
         if any(p.is_file() and p.suffix != ".parquet" and p.name not in PUBLICATION_FILES for p in link.rglob("*")):
-            raise PublishError(f"{link} is a folder with files of its own, where the link to the current "
-                               "publication belongs: move it away and publish again")
+            raise PublishError(
+                f"{link} is a folder with files of its own, where the link to the current "
+                "publication belongs: move it away and publish again"
+            )
         aside = publications / f".{link.name}-copy.{os.getpid()}.tmp"
         os.rename(link, aside)
     temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
@@ -240,7 +247,7 @@ def _keep_legacy_file(published_db: Path, publications: Path) -> Path | None:
     under publications/ before the link replaces it: nothing published is lost."""
     if not published_db.exists() or published_db.is_symlink():
         return None
-    stamp = datetime.fromtimestamp(published_db.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(published_db.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
     kept = publications / f"legacy-{stamp}-published.duckdb"
     if not kept.exists():
         os.link(published_db, kept)
@@ -281,16 +288,14 @@ def publish(
     publications.mkdir(parents=True, exist_ok=True)
     for stale in publications.glob(".*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a publish that was killed; one publisher at a time
-    published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    published_at = datetime.now(UTC).replace(tzinfo=None)
     publication_id = f"{published_at:%Y%m%dT%H%M%S%fZ}"
     folder = publications / publication_id
     tmp = publications / f".{publication_id}.{os.getpid()}.tmp"
     tmp.mkdir()
     try:
         with duckdb.connect() as conn:
-            conn.execute(
-                f"attach {sql_text(str(tmp / PUBLISHED_FILE))} as pub (storage_version '{STORAGE_VERSION}')"
-            )
+            conn.execute(f"attach {sql_text(str(tmp / PUBLISHED_FILE))} as pub (storage_version '{STORAGE_VERSION}')")
             conn.execute(f"attach {sql_text(str(build_db))} as build (read_only)")
             tables = _mart_tables(conn)
             if not tables:
@@ -306,9 +311,19 @@ def publish(
                 f"insert into pub.main.{LOG_TABLE} by name select ? as published_at, ? as run_id, ? as source, "
                 "? as is_synthetic, ? as first_month, ? as last_month, ? as row_counts, ? as gate_result, "
                 "? as publication_id, ? as storage_version, ? as writer_duckdb_version",
-                [published_at, run_id, source, is_synthetic, first_month, last_month,
-                 json.dumps(counts, sort_keys=True), gate_result, publication_id, STORAGE_VERSION,
-                 duckdb.__version__],
+                [
+                    published_at,
+                    run_id,
+                    source,
+                    is_synthetic,
+                    first_month,
+                    last_month,
+                    json.dumps(counts, sort_keys=True),
+                    gate_result,
+                    publication_id,
+                    STORAGE_VERSION,
+                    duckdb.__version__,
+                ],
             )
             conn.execute("checkpoint pub")
             log_rows = conn.execute(f"select count(*) from pub.main.{LOG_TABLE}").fetchone()[0]

@@ -8,7 +8,6 @@ context and one Data Docs build for the layer instead of one per suite. Any subs
 runs on its own (the UI's "Execute checks" on one asset runs that asset's suite only).
 """
 
-
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -59,7 +58,10 @@ READ_TABLE = re.compile(r"\b(raw|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 def tables_read(spec: dict) -> list[dg.AssetKey]:
     """The assets a suite's query reads besides the one it checks, in order of appearance."""
     own = dg.AssetKey(spec["meta"]["asset_key"])
-    found = [dg.AssetKey([schema.lower(), table.lower()]) for schema, table in READ_TABLE.findall(spec["meta"].get("query", ""))]
+    found = [
+        dg.AssetKey([schema.lower(), table.lower()])
+        for schema, table in READ_TABLE.findall(spec["meta"].get("query", ""))
+    ]
     return [key for key in dict.fromkeys(found) if key != own]
 
 

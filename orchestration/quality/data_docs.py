@@ -24,6 +24,7 @@ BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
 def _local_image(site: Path, page: Path):
     """An outside image GX also ships in static/images (its logo), as a path from `page`."""
+
     def local(url: str) -> str | None:
         copy = site / "static" / "images" / Path(urlsplit(url).path).name
         return Path(os.path.relpath(copy, page.parent)).as_posix() if copy.is_file() else None
@@ -53,7 +54,8 @@ def make_site_offline(site: Path, quality_page: Path) -> list[Path]:
             continue
         text = make_offline(text, _local_image(site, page))
         if page == site / "index.html":
-            text = BODY.sub(lambda m: m.group(0) + _index_notice(page, quality_page), text, count=1)
+            notice = _index_notice(page, quality_page)
+            text = BODY.sub(lambda m, notice=notice: m.group(0) + notice, text, count=1)
         temporary = page.with_name(f".{page.name}.{os.getpid()}.tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, page)

@@ -80,7 +80,8 @@ def review_gate(
             problems.append(f"{name}: failed in run {record.run_id[:8]}")
             continue
         changed = [
-            (asset, event) for asset in checks[key]
+            (asset, event)
+            for asset in checks[key]
             if (event := materialised.get(asset)) is not None and event.timestamp > record.timestamp
         ]
         if changed:

@@ -21,9 +21,9 @@ import gc
 import hashlib
 import json
 import math
-from decimal import Decimal
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +31,10 @@ import duckdb
 import pandas as pd
 
 from orchestration import nyse_calendar
-from orchestration.quality.results_page import write_quality_docs
-from orchestration.core.retention import prune_gx_results
 from orchestration.core.paths import REPO_ROOT, WarehousePaths
+from orchestration.core.retention import prune_gx_results
 from orchestration.core.settings import prepare_environment
+from orchestration.quality.results_page import write_quality_docs
 
 if TYPE_CHECKING:
     from great_expectations.core.run_identifier import RunIdentifier
@@ -74,8 +74,14 @@ class Failure:
 
     def recorded(self) -> dict:
         """What the stored result keeps of it (its meta), for the quality page (results_page.py)."""
-        return {"expectation": self.expectation, "column": self.column, "severity": self.severity,
-                "unexpected_count": self.unexpected_count, "detail": self.detail, "example": self.example}
+        return {
+            "expectation": self.expectation,
+            "column": self.column,
+            "severity": self.severity,
+            "unexpected_count": self.unexpected_count,
+            "detail": self.detail,
+            "example": self.example,
+        }
 
 
 @dataclass(frozen=True)
@@ -202,11 +208,13 @@ LARGE_FRAME_ROWS = 100_000
 # Expectations that look at a column's dtype or at its distribution over the category set: the
 # columns they name stay plain text (a categorical's dtype is not `str`, and a shared category set
 # would add other columns' values to a distribution with weight 0).
-TYPE_OR_DISTRIBUTION = frozenset({
-    "expect_column_values_to_be_of_type",
-    "expect_column_values_to_be_in_type_list",
-    "expect_column_kl_divergence_to_be_less_than",
-})
+TYPE_OR_DISTRIBUTION = frozenset(
+    {
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_kl_divergence_to_be_less_than",
+    }
+)
 
 
 def _text_as_categories(frame: pd.DataFrame, keep: set[str] = frozenset()) -> pd.DataFrame:
@@ -243,7 +251,9 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
     frame = _text_as_categories(frame, keep)
     batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     parameters = {name: PARAMETERS[name]() for name in meta.get("parameters", [])}
-    result = batch.validate(_gx().ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters)
+    result = batch.validate(
+        _gx().ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters
+    )
     failures = [_failure(item, frame) for item in result.results if not item.success]
     result.meta.update(run_id=run_id, validation_time=run_id.run_time)  # what a checkpoint would add
     result.meta["failures"] = [f.recorded() for f in failures]  # with the bad rows' keys, which GX does not keep
@@ -286,7 +296,7 @@ def _suite_page(context, spec: dict) -> ExpectationSuiteIdentifier | None:
         saved = context.suites.get(spec["name"])
         if saved.meta.get("source_sha256") == digest:
             return None
-    except Exception:  # noqa: BLE001 - GX raises its own error types for "not saved yet"
+    except Exception:
         pass
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
@@ -320,14 +330,14 @@ def validate_suites(
     source = _data_source(context)
     from great_expectations.core.run_identifier import RunIdentifier
 
-    run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(timezone.utc))
+    run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(UTC))
     outcomes, rendered = [], []
     for path in suite_files:
         spec = read_suite_file(path)
         try:
             outcome, key = _validate(context, source, paths.build_db, spec, run_id)
             rendered.append(key)
-        except Exception as error:  # noqa: BLE001 - reported as the suite's failure, the others still run
+        except Exception as error:
             outcome = _error_outcome(spec, error)
         finally:
             _drop_cached_batches(context)

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import jinja2
 
-from orchestration.core.paths import WarehousePaths
 from orchestration.core.offline_html import POLICY
-from orchestration.quality.data_docs import make_site_offline
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.retention import GX_RUN_TIME
+from orchestration.quality.data_docs import make_site_offline
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ def _from_gx(item: dict) -> FailedExpectation:
 def _failures(stored: dict) -> list[FailedExpectation]:
     recorded = stored.get("meta", {}).get("failures")
     if recorded is not None:  # the gate's own description, with the bad row's identifying columns
-        return [FailedExpectation(**{**f, "example": str(f["example"]) if f.get("example") else None}) for f in recorded]
+        return [
+            FailedExpectation(**{**f, "example": str(f["example"]) if f.get("example") else None}) for f in recorded
+        ]
     return [_from_gx(item) for item in stored.get("results", []) if not item.get("success")]
 
 
@@ -113,7 +115,8 @@ def _result(path: Path, validations: Path, site: Path, page_dir: Path) -> Result
     return Result(
         suite=stored["suite_name"],
         run_name=run.get("run_name") or path.parent.parent.name,
-        run_time=datetime.fromisoformat(run["run_time"]) if run.get("run_time")
+        run_time=datetime.fromisoformat(run["run_time"])
+        if run.get("run_time")
         else datetime.strptime(path.parent.name, "%Y%m%dT%H%M%S.%fZ"),
         evaluated=(stored.get("statistics") or {}).get("evaluated_expectations", len(stored.get("results", []))),
         failures=_failures(stored),
@@ -160,15 +163,19 @@ def write_results_page(paths: WarehousePaths, tables: dict[str, str], now: datet
     page.parent.mkdir(parents=True, exist_ok=True)
     suites = read_results(paths, page.parent, tables)
     gx_index = paths.gx_site / "index.html"
-    text = _environment().get_template("quality.html.j2").render(
-        suites=suites,
-        policy=POLICY,
-        generated=now,
-        listed=EARLIER_RESULTS + 1,
-        dbt_page=paths.dbt_docs_page.name if paths.dbt_docs_page.exists() else None,
-        gx_index=Path(os.path.relpath(gx_index, page.parent)).as_posix() if gx_index.exists() else None,
-        failed=sum(s.latest.outcome == "failed" for s in suites),
-        warned=sum(s.latest.outcome == "passed with warnings" for s in suites),
+    text = (
+        _environment()
+        .get_template("quality.html.j2")
+        .render(
+            suites=suites,
+            policy=POLICY,
+            generated=now,
+            listed=EARLIER_RESULTS + 1,
+            dbt_page=paths.dbt_docs_page.name if paths.dbt_docs_page.exists() else None,
+            gx_index=Path(os.path.relpath(gx_index, page.parent)).as_posix() if gx_index.exists() else None,
+            failed=sum(s.latest.outcome == "failed" for s in suites),
+            warned=sum(s.latest.outcome == "passed with warnings" for s in suites),
+        )
     )
     temporary = page.with_name(f".{page.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")

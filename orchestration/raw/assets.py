@@ -16,9 +16,9 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.core.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RUN
 from orchestration.core.resources import WarehouseResource
-from orchestration.raw.resources import SourceResource
-from orchestration.raw.loader import LoadResult, load_frame
 from orchestration.raw.contract import DATASETS, Dataset
+from orchestration.raw.loader import LoadResult, load_frame
+from orchestration.raw.resources import SourceResource
 
 
 def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
@@ -89,11 +89,20 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 conn, dataset.name, frame,
                 origin=src.origin(dataset.name), source_name=src.name, synthetic=src.synthetic, window=window,
             )  # fmt: skip
-        scope = "whole table" if not window else f"up to {window[1]}" if window[0] == date.min else f"{window[0]} .. {window[1]}"
+        scope = (
+            "whole table"
+            if not window
+            else f"up to {window[1]}"
+            if window[0] == date.min
+            else f"{window[0]} .. {window[1]}"
+        )
         empty = f"; {dataset.when_empty}" if result.row_count == 0 and dataset.when_empty else ""
         context.log.info(f"raw.{dataset.name}: {rows(result.row_count)} from {src.label} ({scope}{empty})")
         if result.outside_window:
-            context.log.warning(f"raw.{dataset.name}: {rows(result.outside_window)} delivered fall outside the days loaded ({scope}); not loaded")
+            context.log.warning(
+                f"raw.{dataset.name}: {rows(result.outside_window)} delivered fall outside the days loaded "
+                f"({scope}); not loaded"
+            )
         metadata = {
             "rows_loaded": result.row_count,
             "rows_outside_window": result.outside_window,
@@ -139,8 +148,12 @@ def describe_partitions(context: dg.AssetExecutionContext, dataset: Dataset, res
         month = result.by_month.get(date.fromisoformat(key))
         if month:
             context.add_asset_metadata(
-                {"dagster/row_count": month.rows, "rows_loaded": month.rows,
-                 "first_date": str(month.first_date), "last_date": str(month.last_date)},
+                {
+                    "dagster/row_count": month.rows,
+                    "rows_loaded": month.rows,
+                    "first_date": str(month.first_date),
+                    "last_date": str(month.last_date),
+                },
                 partition_key=key,
             )
         else:

@@ -92,8 +92,7 @@ DATASETS: dict[str, Dataset] = {
             nullable=frozenset({"delisted_on"}),
             monthly=False,
             description=(
-                "The source's own list of tracked miners. Empty means: use the built-in dbt seed "
-                "`miner_universe`."
+                "The source's own list of tracked miners. Empty means: use the built-in dbt seed `miner_universe`."
             ),
             when_empty="none from the source, so the built-in seed seeds/miner_universe.csv applies",
         ),

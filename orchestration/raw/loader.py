@@ -10,7 +10,7 @@ or, for a date window (a range of monthly partitions), only the rows inside that
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 import duckdb
@@ -79,7 +79,9 @@ def _invalid(col: str, sql_type: str, incoming_type: str) -> str:
     return f"{col} is not null and ({' or '.join(checks)})"
 
 
-def _row_label(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, row: int, types: dict[str, str]) -> str:
+def _row_label(
+    conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, row: int, types: dict[str, str]
+) -> str:
     """Row `row` as the user knows it: its number and key values, e.g. 'row 6 (date 2024-05-31,
     ticker RIOT)'. The number alone names a line of a CSV file, not a row of a live source's
     frame assembled from many responses. Text is shown as given; a typed value (a timestamp for
@@ -93,7 +95,9 @@ def _row_label(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset,
 
     keys = ", ".join(as_text(c) for c in dataset.key)
     values = _first(conn, f"select {keys} from {relation} where {ROW} = {row}")
-    shown = ", ".join(f"{column} {value if value is not None else 'empty'}" for column, value in zip(dataset.key, values or ()))
+    shown = ", ".join(
+        f"{column} {value if value is not None else 'empty'}" for column, value in zip(dataset.key, values or ())
+    )
     return f"row {row} ({shown})" if shown else f"row {row}"
 
 
@@ -102,9 +106,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
     present = dict(conn.execute(f"select column_name, column_type from (describe {relation})").fetchall())
     missing = [c for c in dataset.columns if c not in present]
     if missing:
-        raise RawDataError(
-            f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(dataset.columns)}"
-        )
+        raise RawDataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(dataset.columns)}")
     for column, sql_type in dataset.columns.items():
         col = _quote(column)
         bad = _first(
@@ -122,7 +124,8 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             empty = _first(conn, f"select {ROW} from {relation} where {col} is null order by {ROW} limit 1")
             if empty:
                 raise RawDataError(
-                    f"{origin}: {_row_label(conn, relation, dataset, empty[0], present)}, column '{column}': value is empty (required)"
+                    f"{origin}: {_row_label(conn, relation, dataset, empty[0], present)}, column '{column}': "
+                    "value is empty (required)"
                 )
         if column in dataset.positive:
             bad = _first(
@@ -132,11 +135,14 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             )
             if bad:
                 raise RawDataError(
-                    f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': value {bad[1]!r} must be > 0"
+                    f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
+                    f"value {bad[1]!r} must be > 0"
                 )
     # Tickers as staging reads them (trimmed, upper case): 'mara' and 'MARA ' are MARA's key too.
     typed_key = [
-        f"upper(trim({_quote(c)}))" if dataset.columns[c] == "VARCHAR" else f"try_cast({_quote(c)} as {dataset.columns[c]})"
+        f"upper(trim({_quote(c)}))"
+        if dataset.columns[c] == "VARCHAR"
+        else f"try_cast({_quote(c)} as {dataset.columns[c]})"
         for c in dataset.key
     ]
     dup = _first(
@@ -207,7 +213,9 @@ def _write(
         else:
             conn.execute(f"create table if not exists {table} ({columns})")
             replaced = conn.execute(f"delete from {table} where {inside}").fetchone()[0]
-        written = conn.execute(f"insert into {table} select * from {typed} where {inside} order by {order}").fetchone()[0]
+        written = conn.execute(f"insert into {table} select * from {typed} where {inside} order by {order}").fetchone()[
+            0
+        ]
         if replaced and not written and not dataset.sparse:
             # A source that delivers nothing for days the table holds has not published them yet, or
             # lost them (an outage, a truncated export); sparse datasets (splits) may be emptied.
@@ -237,7 +245,7 @@ def _write(
         conn.execute("delete from raw.load_log where dataset = ?", [dataset.name])
         conn.execute(
             "insert into raw.load_log values (?, ?, ?, ?, ?)",
-            [dataset.name, source_name, synthetic, datetime.now(timezone.utc).replace(tzinfo=None), table_rows],
+            [dataset.name, source_name, synthetic, datetime.now(UTC).replace(tzinfo=None), table_rows],
         )
         conn.execute("commit")
     except BaseException:

@@ -1,25 +1,23 @@
 """Every dbt seed, model and test as Dagster assets and checks, grouped by the folder they live in."""
 
-
-from collections.abc import Mapping
-from typing import Any
-
 import io
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration.transform.metadata import with_relation_metadata
-from orchestration.transform.project import DBT_PROJECT
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.retention import prune_run_folders
+from orchestration.transform.metadata import with_relation_metadata
+from orchestration.transform.project import DBT_PROJECT
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder

@@ -29,11 +29,11 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from orchestration.core.offline_html import make_offline
+from orchestration.core.paths import WarehousePaths
+from orchestration.core.retention import prune_run_folders
 from orchestration.transform.assets import PARTIAL_PARSE, dbt_run_folder, keep_parse_state
 from orchestration.transform.project import DBT_PROJECT
-from orchestration.core.paths import WarehousePaths
-from orchestration.core.offline_html import make_offline
-from orchestration.core.retention import prune_run_folders
 
 STATIC_PAGE = "static_index.html"  # dbt's name for the self-contained page, in its target folder
 TRACKING_OFF = '"send_anonymous_usage_stats": false'  # in the manifest inlined in the page
@@ -45,13 +45,20 @@ class DocsError(RuntimeError):
 
 def docs_generate_args(target_path: Path) -> list[str]:
     return [
-        "dbt", "docs", "generate", "--static",
+        "dbt",
+        "docs",
+        "generate",
+        "--static",
         "--no-send-anonymous-usage-stats",
         "--quiet",
-        "--project-dir", str(DBT_PROJECT.project_dir),
-        "--profiles-dir", str(DBT_PROJECT.profiles_dir),
-        "--target-path", str(target_path),
-        "--log-path", str(target_path),
+        "--project-dir",
+        str(DBT_PROJECT.project_dir),
+        "--profiles-dir",
+        str(DBT_PROJECT.profiles_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(target_path),
     ]
 
 

@@ -56,7 +56,9 @@ def with_relation_metadata(events: Iterable, manifest: Mapping[str, Any], build_
         for event in events:
             node = nodes.get(_unique_id(event)) if isinstance(event, dg.Output) else None
             if node and node["resource_type"] in {"model", "seed"}:
-                event = event.with_metadata({**event.metadata, **relation_metadata(conn, node["schema"], node["alias"])})
+                event = event.with_metadata(
+                    {**event.metadata, **relation_metadata(conn, node["schema"], node["alias"])}
+                )
             yield event
 
 

@@ -31,8 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.raw.contract import RawDataError
-from orchestration.raw.contract import DATASETS, Dataset
+from orchestration.raw.contract import DATASETS, Dataset, RawDataError
 from orchestration.raw.sources.base import Source
 
 FILES = {
@@ -59,9 +58,7 @@ def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
         raise RawDataError(f"{path}: {_ragged_row(path) or error}") from error
     except UnicodeDecodeError as error:
-        raise RawDataError(
-            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from error
+        raise RawDataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
     present = [column for column in dataset.columns if column in frame.columns]
     return frame[present].replace("", None)
 
@@ -92,9 +89,7 @@ class CsvSource(Source):
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise FileNotFoundError(
-                f"csv source: {self.folder} is not a folder (WAREHOUSE_CSV_DIR)"
-            )
+            raise FileNotFoundError(f"csv source: {self.folder} is not a folder (WAREHOUSE_CSV_DIR)")
 
     def path(self, dataset: str) -> Path:
         return self.folder / FILES[dataset]
@@ -102,15 +97,11 @@ class CsvSource(Source):
     def origin(self, dataset: str) -> str:
         return str(self.path(dataset))
 
-    def fetch(
-        self, dataset: str, start: date | None = None, end: date | None = None
-    ) -> pd.DataFrame:
+    def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """The whole file as text; `start` and `end` are ignored (see the module docstring)."""
         spec, path = DATASETS[dataset], self.path(dataset)
         if path.is_file():
             return read_text_csv(path, spec)
         if dataset in OPTIONAL:
             return empty_frame(spec)
-        raise FileNotFoundError(
-            f"{path}: missing; the csv source needs it with the columns {', '.join(spec.columns)}"
-        )
+        raise FileNotFoundError(f"{path}: missing; the csv source needs it with the columns {', '.join(spec.columns)}")

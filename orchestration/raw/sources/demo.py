@@ -36,16 +36,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from orchestration.core.paths import MINER_UNIVERSE_SEED
 from orchestration.raw.contract import DATASETS, Dataset
 from orchestration.raw.sources.base import Source
-from orchestration.core.paths import MINER_UNIVERSE_SEED
 
 SEED_UNIVERSE = MINER_UNIVERSE_SEED
 
@@ -116,9 +115,7 @@ NEGATIVE_DRIFT = (0.05, 0.15)  # per year
 BTC_TREND_SHARE = 0.5  # share of BTC's secular trend a miner keeps (dilution eats the rest)
 QUARTERLY_DILUTION = (0.02, 0.08)
 
-_STREAM_HASHRATE, _STREAM_PRICE, _STREAM_BLOCKS, _STREAM_FEES, _STREAM_UNIVERSE, _STREAM_TICKER = (
-    range(6)
-)
+_STREAM_HASHRATE, _STREAM_PRICE, _STREAM_BLOCKS, _STREAM_FEES, _STREAM_UNIVERSE, _STREAM_TICKER = range(6)
 _PANDAS_DTYPES = {
     "DATE": "datetime64[us]",
     "BIGINT": "int64",
@@ -159,9 +156,7 @@ class DemoSource(Source):
             raise ValueError(f"start={start} is after the default end {DEFAULT_END}")
         self.tickers = tickers
 
-    def fetch(
-        self, dataset: str, start: date | None = None, end: date | None = None
-    ) -> pd.DataFrame:
+    def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         spec = DATASETS[dataset]
         frame = self._frames[dataset]
         if spec.date_column is None:
@@ -180,9 +175,7 @@ class DemoSource(Source):
         btc_daily = chain[chain["date"] >= self.start]
         sessions = _sessions(self.start, self.end)
         universe = self._universe(sessions)
-        prices, splits, shares = _simulate_equities(
-            universe, sessions, self.start, self.end, chain, self.seed
-        )
+        prices, splits, shares = _simulate_equities(universe, sessions, self.start, self.end, chain, self.seed)
         reported_universe = universe.iloc[0:0] if self.tickers is None else universe
         frames = {
             "btc_daily": btc_daily,
@@ -197,9 +190,7 @@ class DemoSource(Source):
         seed = _seed_universe()
         if self.tickers is None:
             return seed
-        extra = _synthetic_universe(
-            self.tickers - len(seed), self.start, sessions, _rng(self.seed, _STREAM_UNIVERSE)
-        )
+        extra = _synthetic_universe(self.tickers - len(seed), self.start, sessions, _rng(self.seed, _STREAM_UNIVERSE))
         return pd.concat([seed, extra], ignore_index=True)
 
 
@@ -227,9 +218,7 @@ def _days_since_origin(days: pd.DatetimeIndex) -> np.ndarray:
     return (days - pd.Timestamp(CHAIN_ORIGIN)).days.to_numpy()
 
 
-def _log_path(
-    days: pd.DatetimeIndex, anchors: tuple[tuple[str, float], ...], annual_growth: float
-) -> np.ndarray:
+def _log_path(days: pd.DatetimeIndex, anchors: tuple[tuple[str, float], ...], annual_growth: float) -> np.ndarray:
     """Log of a path through `anchors` (log-linear between them), growing `annual_growth` per year
     after the last one and flat before the first."""
     x = _days_since_origin(days)
@@ -267,9 +256,7 @@ def _simulate_chain(end: pd.Timestamp, seed: int) -> pd.DataFrame:
         HASHRATE_NOISE,
         _rng(seed, _STREAM_HASHRATE),
     ).round(3)
-    price = _noisy_path(
-        days, BTC_USD_ANCHORS, BTC_GROWTH_BEYOND, BTC_NOISE, _rng(seed, _STREAM_PRICE)
-    ).round(2)
+    price = _noisy_path(days, BTC_USD_ANCHORS, BTC_GROWTH_BEYOND, BTC_NOISE, _rng(seed, _STREAM_PRICE)).round(2)
     heights, difficulty = _simulate_blocks(hashrate, _rng(seed, _STREAM_BLOCKS))
     blocks = np.diff(heights, prepend=LAST_HEIGHT_BEFORE_ORIGIN)
     return pd.DataFrame(
@@ -308,9 +295,7 @@ def _retarget(difficulty: float, epoch_seconds: float) -> float:
     return difficulty * ratio
 
 
-def _simulate_blocks(
-    hashrate_ehs: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _simulate_blocks(hashrate_ehs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Height of each day's last block and the day's block-weighted mean difficulty.
 
     Blocks are Poisson in the day's hashrate / difficulty. When the draw crosses the next multiple
@@ -362,9 +347,7 @@ def _supply_btc(heights: np.ndarray) -> np.ndarray:
     return satoshi / 1e8
 
 
-def _fees_btc(
-    days: pd.DatetimeIndex, blocks: np.ndarray, heights: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def _fees_btc(days: pd.DatetimeIndex, blocks: np.ndarray, heights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     per_block = np.exp(_log_path(days, FEE_PER_BLOCK_ANCHORS, 0.0))
     noise = rng.lognormal(0.0, FEE_NOISE_SIGMA, len(days))
     spiking = (days.year == FEE_SPIKE_YEAR) & (rng.random(len(days)) < FEE_SPIKE_PROBABILITY)
@@ -398,9 +381,7 @@ def _synthetic_universe(
     delist_point = rng.random(count)
 
     first_session = np.where(pre_listed, 0, listing_session)
-    listed_on = np.where(
-        pre_listed, start - pd.to_timedelta(days_before, unit="D"), sessions[listing_session]
-    )
+    listed_on = np.where(pre_listed, start - pd.to_timedelta(days_before, unit="D"), sessions[listing_session])
     earliest_delisting = first_session + SESSIONS_PER_YEAR
     delists &= earliest_delisting < n
     delist_session = earliest_delisting + (delist_point * (n - earliest_delisting)).astype(int)
@@ -467,9 +448,7 @@ def _simulate_equities(
     trading = (position >= [t.first for t in tickers]) & (position < [t.stop for t in tickers])
     rows, columns = np.nonzero(trading)
     symbols = np.array([t.symbol for t in tickers], dtype=object)
-    prices = pd.DataFrame(
-        {"date": sessions[rows], "ticker": symbols[columns], "close": closes[rows, columns]}
-    )
+    prices = pd.DataFrame({"date": sessions[rows], "ticker": symbols[columns], "close": closes[rows, columns]})
     splits = pd.DataFrame(
         [(t.symbol, ex_date, ratio) for t in tickers for ex_date, ratio in t.splits],
         columns=["ticker", "ex_date", "ratio"],
@@ -532,9 +511,7 @@ def _ticker_splits(
     return tuple((sessions[p], float(rng.choice(SYNTHETIC_SPLIT_RATIOS))) for p in positions)
 
 
-def _adjusted_log_prices(
-    tickers: list[_Ticker], sessions: pd.DatetimeIndex, chain: pd.DataFrame
-) -> np.ndarray:
+def _adjusted_log_prices(tickers: list[_Ticker], sessions: pd.DatetimeIndex, chain: pd.DataFrame) -> np.ndarray:
     """(session x ticker) log of the split-adjusted price (see the module docstring), measured from
     each ticker's first session (clipped into the history for tickers that never trade in it)."""
     btc = np.log(chain["price_usd"].to_numpy()[_days_since_origin(sessions)])
@@ -551,9 +528,7 @@ def _adjusted_log_prices(
     return np.array([t.log_first_adjusted for t in tickers]) + market + noise
 
 
-def _split_factor(
-    dates: pd.DatetimeIndex, splits: tuple[tuple[pd.Timestamp, float], ...]
-) -> np.ndarray:
+def _split_factor(dates: pd.DatetimeIndex, splits: tuple[tuple[pd.Timestamp, float], ...]) -> np.ndarray:
     """Product of the ratios of splits still to come (ex_date > date): unadjusted / adjusted."""
     factor = np.ones(len(dates))
     for ex_date, ratio in splits:

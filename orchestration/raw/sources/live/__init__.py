@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.base import Source
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
@@ -52,7 +53,6 @@ from orchestration.raw.sources.live.shares import (
 )
 from orchestration.raw.sources.live.stooq import Stooq
 from orchestration.raw.sources.live.yahoo import Yahoo
-from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,7 @@ class LiveSource(Source):
         self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
 
     @classmethod
-    def from_environ(
-        cls, environ: Mapping[str, str], warehouse_dir: Path, *, refresh: bool = False
-    ) -> LiveSource:
+    def from_environ(cls, environ: Mapping[str, str], warehouse_dir: Path, *, refresh: bool = False) -> LiveSource:
         """The default live source; `refresh` (or WAREHOUSE_LIVE_REFRESH=1) downloads again even
         what is cached: a provider's corrected value, or a response the loader refused, is
         otherwise replayed from raw_responses/ on every run."""
@@ -151,9 +149,7 @@ class LiveSource(Source):
         }
         return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
 
-    def fetch(
-        self, dataset: str, start: date | None = None, end: date | None = None
-    ) -> pd.DataFrame:
+    def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         spec = DATASETS[dataset]
         self.warnings = []
         first_response = len(self.http.used)
@@ -193,16 +189,11 @@ class LiveSource(Source):
             if history.caveat:
                 self._warn(f"{ticker}: {history.caveat}")
             return history
-        raise SourceError(
-            f"{ticker}: no price feed answered for {start}..{end}: {' | '.join(failures)}"
-        )
+        raise SourceError(f"{ticker}: no price feed answered for {start}..{end}: {' | '.join(failures)}")
 
     def _shares_outstanding(self, start: date | None, end: date) -> pd.DataFrame:
         listed = list(self._listed(start, end))
-        reported = [
-            self.shares.shares(ticker, end, self._warn).assign(ticker=ticker)
-            for ticker, _, _ in listed
-        ]
+        reported = [self.shares.shares(ticker, end, self._warn).assign(ticker=ticker) for ticker, _, _ in listed]
         figures = combine(pd.concat(reported) if reported else pd.DataFrame(), self._overrides())
         for message in staleness_warnings(figures, {ticker: last for ticker, _, last in listed}):
             self._warn(message)

@@ -70,9 +70,7 @@ class CoinMetrics:
 
     def __init__(self, http: HttpClient, heights: HeightFeed) -> None:
         self.http, self.heights = http, heights
-        self.origin = (
-            f"Coin Metrics community API v4 {URL} (block heights anchored on {heights.origin})"
-        )
+        self.origin = f"Coin Metrics community API v4 {URL} (block heights anchored on {heights.origin})"
 
     def btc_daily(self, start: date | None, end: date, warn: Warn) -> pd.DataFrame:
         metrics = _metrics(self._rows(start, end))
@@ -99,9 +97,7 @@ class CoinMetrics:
         url: str | None = URL
         rows: list[dict[str, Any]] = []
         while url is not None:
-            page = self.http.get(
-                self.source, url, params, parse=_parse_page, covers_until=end
-            ).value
+            page = self.http.get(self.source, url, params, parse=_parse_page, covers_until=end).value
             rows += page.rows
             url, params = page.next_url, None  # next_page_url carries every parameter
         return rows
@@ -128,11 +124,7 @@ def _metrics(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 f"{ENDPOINT}: no {', '.join(missing)} for {day}: not published for that day (yet), "
                 f"or renamed; btc_daily needs {', '.join(REQUIRED)} every day"
             )
-        values = {
-            metric: float(row[metric])
-            for metric in REQUIRED + OPTIONAL
-            if row.get(metric) is not None
-        }
+        values = {metric: float(row[metric]) for metric in REQUIRED + OPTIONAL if row.get(metric) is not None}
         records.append({"date": day, **values})
     return pd.DataFrame(records, columns=["date", *REQUIRED, *OPTIONAL]).sort_values("date")
 
@@ -159,9 +151,7 @@ def _issuance_mismatches(metrics: pd.DataFrame, frame: pd.DataFrame, anchor: int
     halving day, where it means the heights are off by some blocks."""
     first_heights = pd.concat([pd.Series([anchor]), frame["block_height"].iloc[:-1]]) + 1
     messages = []
-    for first, row, issued in zip(
-        first_heights, frame.itertuples(), metrics["IssTotNtv"], strict=True
-    ):
+    for first, row, issued in zip(first_heights, frame.itertuples(), metrics["IssTotNtv"], strict=True):
         implied = _subsidy_btc(int(first), int(row.block_height))
         if pd.notna(issued) and abs(implied - issued) > 1e-6:
             messages.append(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 import pandas as pd
@@ -17,7 +17,7 @@ Warn = Callable[[str], None]  # collects what the lead surfaces as Dagster metad
 
 
 def utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 class HeightFeed(Protocol):
@@ -44,9 +44,7 @@ class TickerHistory:
 
 
 def no_splits() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"ex_date": pd.Series(dtype="datetime64[ns]"), "ratio": pd.Series(dtype="float64")}
-    )
+    return pd.DataFrame({"ex_date": pd.Series(dtype="datetime64[ns]"), "ratio": pd.Series(dtype="float64")})
 
 
 class PriceFeed(Protocol):

@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -74,9 +74,7 @@ class SourceShapeError(SourceError):
 class _Transient(Exception):
     """An attempt worth repeating (429, 5xx, timeout, connection error)."""
 
-    def __init__(
-        self, status: int | None, detail: str, retry_after: float | None, body: str
-    ) -> None:
+    def __init__(self, status: int | None, detail: str, retry_after: float | None, body: str) -> None:
         super().__init__(detail)
         self.status, self.retry_after, self.body = status, retry_after, body
 
@@ -96,7 +94,7 @@ class Reply(Generic[T]):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class HttpClient:
@@ -274,7 +272,7 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max((when - now).total_seconds(), 0.0)
 
 

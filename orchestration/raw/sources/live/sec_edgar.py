@@ -50,9 +50,7 @@ class SecEdgar:
     source = "sec_edgar"
     origin = f"SEC EDGAR company facts {URL}"
 
-    def __init__(
-        self, http: HttpClient, user_agent: str | None, ciks: dict[str, int] | None = None
-    ) -> None:
+    def __init__(self, http: HttpClient, user_agent: str | None, ciks: dict[str, int] | None = None) -> None:
         self.http, self.user_agent = http, (user_agent or "").strip()
         self.ciks = load_ciks() if ciks is None else ciks
 
@@ -78,9 +76,7 @@ class SecEdgar:
         except SourceHTTPError as error:
             if error.status != 404:
                 raise
-            warn(
-                f"{ticker}: SEC EDGAR has no company facts for CIK {cik} (HTTP 404); check ciks.csv"
-            )
+            warn(f"{ticker}: SEC EDGAR has no company facts for CIK {cik} (HTTP 404); check ciks.csv")
             return _no_figures()
         return reply.value
 
@@ -95,9 +91,7 @@ def _parse(endpoint: str, text: str) -> pd.DataFrame:
     if not rows:
         return _no_figures()
     frame = pd.DataFrame(rows)
-    per_filing = frame.groupby(["as_of", "accn"], as_index=False).agg(
-        shares=("shares", "sum"), filed=("filed", "max")
-    )
+    per_filing = frame.groupby(["as_of", "accn"], as_index=False).agg(shares=("shares", "sum"), filed=("filed", "max"))
     by_filing = per_filing.sort_values(["as_of", "filed", "accn"])
     latest = by_filing.drop_duplicates("as_of", keep="last")
     return latest[["as_of", "shares"]].reset_index(drop=True)
@@ -114,6 +108,4 @@ def _item(document: Any, endpoint: str, index: int) -> dict[str, Any]:
 
 
 def _no_figures() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"as_of": pd.Series(dtype="datetime64[ns]"), "shares": pd.Series(dtype="int64")}
-    )
+    return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[ns]"), "shares": pd.Series(dtype="int64")})

@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.raw.loader import load_frame
 from orchestration.raw.contract import DATASETS
+from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.csv_files import read_text_csv
 
 OVERRIDES_FILE = "shares_overrides.csv"
@@ -31,9 +31,7 @@ STALE_AFTER_DAYS = 120
 def read_overrides(path: Path) -> pd.DataFrame:
     """ticker, as_of, shares from the analyst's file, validated and typed like a raw load."""
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: shares overrides file not found (columns ticker, as_of, shares)"
-        )
+        raise FileNotFoundError(f"{path}: shares overrides file not found (columns ticker, as_of, shares)")
     text = read_text_csv(path, DATASETS["shares_outstanding"])
     with duckdb.connect() as conn:
         load_frame(
@@ -60,9 +58,7 @@ def staleness_warnings(figures: pd.DataFrame, last_days: dict[str, date]) -> lis
     """One warning per miner whose latest figure on or before its last day is stale or missing."""
     messages = []
     for ticker, last_day in last_days.items():
-        mine = figures.loc[
-            (figures["ticker"] == ticker) & (figures["as_of"] <= pd.Timestamp(last_day))
-        ]
+        mine = figures.loc[(figures["ticker"] == ticker) & (figures["as_of"] <= pd.Timestamp(last_day))]
         if mine.empty:
             messages.append(
                 f"{ticker}: no shares outstanding figure on or before {last_day}, so no market "

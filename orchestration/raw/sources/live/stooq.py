@@ -55,8 +55,6 @@ def _parse(endpoint: str, text: str) -> pd.DataFrame:
     header = text.split("\n", 1)[0].strip().split(",")
     missing = [column for column in ("Date", "Close") if column not in header]
     if missing:
-        raise SourceShapeError(
-            endpoint, f"CSV column(s) {', '.join(missing)} (body: {text[:80]!r})"
-        )
+        raise SourceShapeError(endpoint, f"CSV column(s) {', '.join(missing)} (body: {text[:80]!r})")
     frame = pd.read_csv(io.StringIO(text), usecols=["Date", "Close"], parse_dates=["Date"])
     return frame.rename(columns={"Date": "date", "Close": "close"})

@@ -65,17 +65,13 @@ class Yahoo:
         closes = unadjust(chart.value.closes, pd.concat([chart.value.splits, later]))
         return TickerHistory(closes, chart.value.splits)
 
-    def _later_splits(
-        self, ticker: str, after_range: datetime, fetched_at: datetime
-    ) -> pd.DataFrame:
+    def _later_splits(self, ticker: str, after_range: datetime, fetched_at: datetime) -> pd.DataFrame:
         """Splits after the range that Yahoo had already applied when it sent the closes."""
         if fetched_at <= after_range:
             return no_splits()
         return self._chart(ticker, after_range, fetched_at, covers_until=None).value.splits
 
-    def _chart(
-        self, ticker: str, period1: datetime, period2: datetime, covers_until: date | None
-    ) -> Reply[_Chart]:
+    def _chart(self, ticker: str, period1: datetime, period2: datetime, covers_until: date | None) -> Reply[_Chart]:
         url = URL.format(ticker=ticker)
         params = {
             "period1": int(period1.timestamp()),
@@ -109,16 +105,10 @@ def _parse_chart(endpoint: str, text: str) -> _Chart:
         return _Chart(pd.DataFrame({"date": _dates([], zone), "close": []}), splits)
     closes = require(document, endpoint, *RESULT, "indicators", "quote", 0, "close")
     if len(closes) != len(timestamps):
-        raise SourceShapeError(
-            endpoint, f"close per timestamp ({len(closes)} for {len(timestamps)})"
-        )
-    frame = pd.DataFrame(
-        {"date": _dates(timestamps, zone), "close": pd.Series(closes, dtype="float64")}
-    )
+        raise SourceShapeError(endpoint, f"close per timestamp ({len(closes)} for {len(timestamps)})")
+    frame = pd.DataFrame({"date": _dates(timestamps, zone), "close": pd.Series(closes, dtype="float64")})
     # Yahoo pads with null closes and, while a session runs, may repeat the day as a live bar.
-    return _Chart(
-        frame.dropna().drop_duplicates("date", keep="last").reset_index(drop=True), splits
-    )
+    return _Chart(frame.dropna().drop_duplicates("date", keep="last").reset_index(drop=True), splits)
 
 
 def _splits(endpoint: str, document: Any, zone: str) -> pd.DataFrame:
@@ -137,9 +127,7 @@ def _splits(endpoint: str, document: Any, zone: str) -> pd.DataFrame:
     if not rows:
         return no_splits()
     frame = pd.DataFrame(rows)
-    return frame.assign(ex_date=_dates(frame["ex_date"], zone)).sort_values(
-        "ex_date", ignore_index=True
-    )
+    return frame.assign(ex_date=_dates(frame["ex_date"], zone)).sort_values("ex_date", ignore_index=True)
 
 
 def _dates(timestamps: Any, zone: str) -> pd.DatetimeIndex:
