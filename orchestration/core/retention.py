@@ -10,7 +10,7 @@ deleted, and pruning is best effort: a folder it cannot read or delete (another 
 it first) is left, and never fails the step whose work it tidies.
 
 Dagster's own run history in DAGSTER_HOME is not pruned here: the publish gate reads the latest
-materialisation and check evaluation of every asset from it (see the README, *Housekeeping*).
+materialisation and check evaluation of every asset from it (see docs/operations.md, *Housekeeping*).
 """
 
 from __future__ import annotations
