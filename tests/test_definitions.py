@@ -176,3 +176,14 @@ def test_the_note_month_is_the_latest_complete_month_or_the_last_partition_befor
 def test_every_mart_is_downstream_of_the_raw_data_it_is_built_from(graph, mart, raw):
     ancestors = graph.get_ancestor_asset_keys(dg.AssetKey(["marts", mart]))
     assert {dg.AssetKey(["raw", name]) for name in raw} <= ancestors
+
+
+def test_a_dbt_model_outside_the_layer_folders_is_an_error_not_a_mart():
+    from orchestration.transform.assets import group_for
+
+    assert group_for(["miner_warehouse", "marts", "mart_monthly_note"], "model") == "marts"
+    assert group_for(["miner_warehouse", "miner_universe"], "seed") == "raw"
+    with pytest.raises(ValueError, match=r"miner_warehouse\.scratch_model is outside the layer folders"):
+        group_for(["miner_warehouse", "scratch_model"], "model")
+    with pytest.raises(ValueError, match="outside the layer folders"):
+        group_for(["miner_warehouse", "reports", "r1"], "model")

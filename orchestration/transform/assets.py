@@ -24,10 +24,18 @@ PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
-    """models/<layer>/... -> <layer>; seeds are reference inputs, grouped with raw data."""
+    """models/<layer>/... -> <layer>; seeds are reference inputs, grouped with raw data.
+
+    A model anywhere else is an error, not a guess: the marts group is what the publish asset
+    depends on and publishes, so a stray model must never land in it silently."""
     if resource_type == "seed":
         return "raw"
-    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else "marts"
+    if len(fqn) > 2 and fqn[1] in LAYERS:
+        return fqn[1]
+    raise ValueError(
+        f"dbt {resource_type} {'.'.join(fqn)} is outside the layer folders models/{{{','.join(LAYERS)}}}/: "
+        "move it into the layer it belongs to"
+    )
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
