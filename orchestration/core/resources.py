@@ -48,7 +48,7 @@ def refuse_newer_storage(path: Path) -> None:
                 f"{path} was written by a newer DuckDB than this pipeline's {duckdb.__version__} "
                 f"({str(error).splitlines()[0].removeprefix('IO Error: ')}): the warehouse now pins DuckDB "
                 f"{duckdb.__version__} so that DuckDB 1.x readers can open what it publishes "
-                "(docs/deployment.md). The build file holds only what runs rebuild: move it aside (mv '{path}' "
+                f"(docs/deployment.md). The build file holds only what runs rebuild: move it aside (mv '{path}' "
                 f"'{path}.duckdb2') and run `make run` without MONTHS (a full refresh; a live source replays "
                 "its saved responses)"
             )
