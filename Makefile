@@ -4,14 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 UI_PORT ?= 3000
-
-# Absolute, whatever was given (Dagster refuses a relative DAGSTER_HOME; dbt runs in dbt_project/).
-override WAREHOUSE_DIR := $(abspath $(WAREHOUSE_DIR))
-export WAREHOUSE_DIR
-export DAGSTER_HOME ?= $(WAREHOUSE_DIR)/dagster_home
-override DAGSTER_HOME := $(abspath $(DAGSTER_HOME))
+# WAREHOUSE_DIR and DAGSTER_HOME, when given (environment or command line), reach the programs as
+# they are: no make function touches them, so a path with spaces or quotes stays one path. Unset,
+# the programs use warehouse/ in the repository and WAREHOUSE_DIR/dagster_home.
 export DAGSTER_DISABLE_TELEMETRY := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
@@ -35,14 +31,10 @@ $(READERS)/%/.installed: | $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(READERS)/$* duckdb==$*
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml:
-	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
-
 ## run: materialise every asset on the WAREHOUSE_SOURCE (default: demo) and publish;
 ##      MONTHS=YYYY-MM..YYYY-MM reloads only those months (then rebuilds, checks, publishes);
 ##      VERBOSE=1 prints Dagster's and dbt's whole stream instead of one line per step.
-run: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+run: $(VENV)/.installed
 	$(PY) -m orchestration.cli.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
 
 ## test: lint (ruff) then the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
@@ -62,10 +54,11 @@ note: $(VENV)/.installed
 
 ## sql: the duckdb CLI (pinned, from .venv), read-only on the published file; Q="select ..." runs one query and exits.
 sql: $(VENV)/.installed
-	@test -e "$(WAREHOUSE_DIR)/published.duckdb" || { echo "sql: no published file at $(WAREHOUSE_DIR)/published.duckdb: run make run first" >&2; exit 1; }
-	@$(VENV)/bin/duckdb -readonly "$(WAREHOUSE_DIR)/published.duckdb" $(if $(Q),-c "$$Q")
+	@db="$${WAREHOUSE_DIR:-warehouse}/published.duckdb"; \
+	test -e "$$db" || { echo "sql: no published file at $$db: run make run first" >&2; exit 1; }; \
+	$(VENV)/bin/duckdb -readonly "$$db" $(if $(Q),-c "$$Q")
 
-## docs: dbt's docs site and the quality gate's results of the current build, in $(WAREHOUSE_DIR)/docs (offline pages).
+## docs: dbt's docs site and the quality gate's results of the current build, in WAREHOUSE_DIR/docs (offline pages).
 docs: $(VENV)/.installed
 	$(PY) -m orchestration.cli.docs
 
@@ -73,9 +66,10 @@ docs: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
-## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in $(DAGSTER_HOME).
-ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in DAGSTER_HOME.
+ui: $(VENV)/.installed
 	$(PY) -m orchestration.cli.ui --port $(UI_PORT)
 
+## clean: delete the warehouse folder (refusing /, the home folder and the repository) and dbt's target.
 clean:
-	rm -rf $(WAREHOUSE_DIR) dbt_project/target dbt_project/logs
+	$(PYTHON) -m orchestration.cli.clean

@@ -17,11 +17,14 @@ def test_dbt_profile_names_the_build_file_of_the_paths():
     assert WarehousePaths(Path("/w")).dbt_env() == {"WAREHOUSE_DIR": "/w"}
 
 
-def test_the_makefile_uses_the_same_names():
+def test_the_makefile_leaves_the_paths_to_the_programs():
+    """No make function splits a path with a space: the Makefile derives no warehouse path but
+    the published file `make sql` opens, in the shell, from the same default folder."""
     makefile = (REPO_ROOT / "Makefile").read_text()
-    assert "export DAGSTER_HOME ?= $(WAREHOUSE_DIR)/dagster_home" in makefile
-    assert WarehousePaths(Path("/w")).dagster_home == Path("/w/dagster_home")
-    assert f"$(WAREHOUSE_DIR)/{PUBLISHED_FILE}" in makefile
+    assert "$(WAREHOUSE_DIR)" not in makefile and "$(DAGSTER_HOME)" not in makefile
+    assert f'db="$${{WAREHOUSE_DIR:-warehouse}}/{PUBLISHED_FILE}"' in makefile
+    assert load_settings({}).warehouse_dir == REPO_ROOT / "warehouse"
+    assert load_settings({}).dagster_home == WarehousePaths(REPO_ROOT / "warehouse").dagster_home
 
 
 def test_every_path_lies_in_the_warehouse_folder(tmp_path):
@@ -33,8 +36,8 @@ def test_every_path_lies_in_the_warehouse_folder(tmp_path):
     assert (paths.build_db, paths.published_db) == (tmp_path / "build.duckdb", tmp_path / "published.duckdb")
 
 
-def test_settings_read_dagster_home_once(tmp_path):
-    assert load_settings({"WAREHOUSE_DIR": str(tmp_path)}).dagster_home is None
+def test_dagster_home_defaults_to_the_warehouse_folder(tmp_path):
+    assert load_settings({"WAREHOUSE_DIR": str(tmp_path)}).dagster_home == tmp_path / "dagster_home"
     assert (
         load_settings({"WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "h")}).dagster_home
         == tmp_path / "h"

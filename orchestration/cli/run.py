@@ -22,6 +22,7 @@ prepare_environment()
 import dagster as dg  # noqa: E402
 
 from orchestration.cli.run_log import RunLog  # noqa: E402
+from orchestration.core.instance import open_instance  # noqa: E402
 from orchestration.core.partitions import MONTHLY  # noqa: E402
 from orchestration.core.paths import WarehousePaths  # noqa: E402
 from orchestration.note import latest_complete_month  # noqa: E402
@@ -210,8 +211,9 @@ def main(
 
     defs = build_definitions(settings)
     if instance is None:
-        # `make run` sets DAGSTER_HOME under the warehouse so runs show up in `make ui`'s history.
-        instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
+        # The warehouse's own instance (DAGSTER_HOME, by default under the warehouse): its runs show up in
+        # `make ui`'s history, and the publish gate reads the checks recorded there.
+        instance = open_instance(settings.dagster_home) if settings.dagster_home else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
     note_job = defs.resolve_job_def("publish_note")
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file

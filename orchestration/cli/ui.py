@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestration.core.paths import REPO_ROOT
-from orchestration.core.settings import prepare_environment
+from orchestration.core.settings import SettingsError, load_settings, prepare_environment, prepare_instance_home
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -46,10 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=180, help="seconds to wait for the UI to answer")
     args = parser.parse_args(argv)
     prepare_environment()
+    try:
+        settings = load_settings(check_demo_scale=False)
+    except SettingsError as error:
+        print(f"Cannot start the UI: {error}", file=sys.stderr)
+        return 2
+    # The warehouse's own instance, as `make run` uses it: the UI shows its runs and checks.
+    home = prepare_instance_home(settings.dagster_home)
     dagster = Path(sys.executable).parent / "dagster"
     server = subprocess.Popen(
         [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)],
         cwd=REPO_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(settings.warehouse_dir)},
         start_new_session=True,
         preexec_fn=_default_sigint,
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.core.settings import prepare_instance_home
+
 INSTANCE_OWNER = "warehouse_dir.txt"  # in a persistent instance's folder (DAGSTER_HOME): whose history it is
 
 
@@ -64,3 +66,11 @@ def _last_published_to(instance: dg.DagsterInstance) -> str | None:
     event = instance.get_latest_materialization_event(dg.AssetKey("published_warehouse"))
     path = event.asset_materialization.metadata.get("path") if event and event.asset_materialization else None
     return str(Path(path.value).parent.resolve()) if path else None
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The persistent instance in `home` (DAGSTER_HOME; by default WAREHOUSE_DIR/dagster_home),
+    made ready first (prepare_instance_home). DAGSTER_HOME is set for this process and what it
+    starts, which is how Dagster's public `DagsterInstance.get()` finds an instance."""
+    os.environ["DAGSTER_HOME"] = str(prepare_instance_home(home))
+    return dg.DagsterInstance.get()

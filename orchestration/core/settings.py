@@ -31,7 +31,7 @@ class Settings:
     demo_tickers: int | None = None  # WAREHOUSE_DEMO_TICKERS: scale the demo (benchmarks)
     demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
     keep_runs: int = DEFAULT_KEEP_RUNS  # WAREHOUSE_KEEP_RUNS: dbt run folders, GX results and run logs kept
-    dagster_home: Path | None = None  # DAGSTER_HOME: the persistent Dagster instance (else an ephemeral one)
+    dagster_home: Path | None = None  # DAGSTER_HOME, else WAREHOUSE_DIR/dagster_home (None: an ephemeral instance)
 
     @property
     def paths(self) -> WarehousePaths:
@@ -71,7 +71,9 @@ def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool 
         demo_tickers=_number(env, "WAREHOUSE_DEMO_TICKERS", r"[0-9]+", "a whole number of tickers", int),
         demo_years=_number(env, "WAREHOUSE_DEMO_YEARS", r"[+-]?[0-9]*\.?[0-9]+", "a number of years", float),
         keep_runs=DEFAULT_KEEP_RUNS if keep_runs is None else keep_runs,
-        dagster_home=_absolute(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        dagster_home=_absolute(env["DAGSTER_HOME"])
+        if env.get("DAGSTER_HOME")
+        else WarehousePaths(warehouse_dir).dagster_home,
     )
     if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
         _check_demo_scale(settings, env)
@@ -134,3 +136,14 @@ def prepare_environment() -> None:
     scripts = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def prepare_instance_home(home: Path) -> Path:
+    """A Dagster instance folder made ready: created, with a dagster.yaml that turns Dagster's
+    telemetry off (Dagster's CLI and UI read their switch only there, not from the environment).
+    A dagster.yaml already there (a team's storage settings) is left as it is."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home
