@@ -31,11 +31,16 @@ def make_build(path: Path, months: int, price: float) -> Path:
     return path
 
 
+def publish_as(build: Path, published: Path, run_id: str, **hooks):
+    """publish() as the tests here call it: a synthetic test source whose gate passed."""
+    return publish(build, published, run_id=run_id, source="test", is_synthetic=True, gate_result="passed", **hooks)
+
+
 @pytest.fixture
 def warehouse(tmp_path):
     build = make_build(tmp_path / "build.duckdb", months=3, price=100.0)
     published = tmp_path / "published.duckdb"
-    publish(build, published, run_id="run-1", source="test", is_synthetic=True, gate_result="passed")
+    publish_as(build, published, "run-1")
     return tmp_path, build, published
 
 
@@ -61,9 +66,7 @@ def test_second_publication_replaces_tables_and_keeps_the_log(warehouse):
     tmp_path, build, published = warehouse
     reader = duckdb.connect(str(published), read_only=True)  # e.g. a BI tool holding the file open
     make_build(tmp_path / "build2.duckdb", months=5, price=200.0)
-    publish(
-        tmp_path / "build2.duckdb", published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed"
-    )
+    publish_as(tmp_path / "build2.duckdb", published, "run-2")
     assert reader.execute("select count(*), max(btc_price_avg_usd) from mart_monthly_note").fetchone() == (3, 100.0)
     reader.close()
     with duckdb.connect(str(published), read_only=True) as conn:
@@ -83,15 +86,7 @@ def test_failure_before_rename_leaves_the_old_file_byte_for_byte(warehouse):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        publish(
-            build,
-            published,
-            run_id="run-2",
-            source="test",
-            is_synthetic=True,
-            gate_result="passed",
-            before_rename=crash,
-        )
+        publish_as(build, published, "run-2", before_rename=crash)
     assert sha256(published) == before
     assert not list((tmp_path / "publications").glob(".*.tmp"))
     assert len(list((tmp_path / "publications").glob("2*"))) == 1
@@ -138,42 +133,21 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select run_id from publication_log").fetchall() == [("run-1",)]
     # The next publication clears the orphan and succeeds.
-    publish(new_build, published, run_id="run-3", source="test", is_synthetic=True, gate_result="passed")
+    publish_as(new_build, published, "run-3")
     assert not list((tmp_path / "publications").glob(".*.tmp"))
 
 
 def test_a_publication_with_fewer_months_says_which_months_readers_lost(warehouse):
     tmp_path, _, published = warehouse  # 2024-01 .. 2024-03
-    longer = publish(
-        make_build(tmp_path / "b5.duckdb", months=5, price=1.0),
-        published,
-        run_id="run-2",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    longer = publish_as(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published, "run-2")
     assert (longer.previous_first_month, longer.previous_last_month) == ("2024-01-01", "2024-03-01")
     assert longer.lost_months() is None  # grew: 2024-01 .. 2024-05
-    shorter = publish(
-        make_build(tmp_path / "b2.duckdb", months=2, price=1.0),
-        published,
-        run_id="run-3",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    shorter = publish_as(make_build(tmp_path / "b2.duckdb", months=2, price=1.0), published, "run-3")
     assert shorter.lost_months() == "2024-03 .. 2024-05"
 
 
 def test_the_first_publication_has_nothing_to_compare(tmp_path):
-    first = publish(
-        make_build(tmp_path / "b.duckdb", months=2, price=1.0),
-        tmp_path / "p.duckdb",
-        run_id="run-1",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    first = publish_as(make_build(tmp_path / "b.duckdb", months=2, price=1.0), tmp_path / "p.duckdb", "run-1")
     assert (first.previous_first_month, first.lost_months()) == (None, None)
 
 
@@ -213,14 +187,7 @@ def test_the_duckdb_file_and_the_exports_switch_together(warehouse):
     tmp_path, _, published = warehouse
     first = _current(tmp_path)
     held_exports = (tmp_path / "exports").resolve()  # a reader that resolved the exports before the switch
-    second = publish(
-        make_build(tmp_path / "b2.duckdb", months=5, price=2.0),
-        published,
-        run_id="run-2",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    second = publish_as(make_build(tmp_path / "b2.duckdb", months=5, price=2.0), published, "run-2")
     assert published.resolve().parent == (tmp_path / "exports").resolve().parent == _current(tmp_path) != first
     assert _current(tmp_path).name == second.publication_id
     metadata = pq.read_metadata(tmp_path / "exports" / "mart_monthly_note.parquet").metadata
@@ -236,12 +203,7 @@ def test_the_duckdb_file_and_the_exports_switch_together(warehouse):
 
 def test_two_publications_before_the_current_are_kept(warehouse):
     tmp_path, build, published = warehouse
-    ids = [
-        publish(
-            build, published, run_id=f"run-{n}", source="test", is_synthetic=True, gate_result="passed"
-        ).publication_id
-        for n in range(2, 6)
-    ]
+    ids = [publish_as(build, published, f"run-{n}").publication_id for n in range(2, 6)]
     assert sorted(p.name for p in (tmp_path / "publications").glob("2*")) == ids[-3:]
     with duckdb.connect(str(published), read_only=True) as conn:  # the log keeps every publication
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 5
@@ -260,14 +222,7 @@ def test_a_published_file_from_before_the_folders_is_carried_then_replaced(tmp_p
             "insert into publication_log values ('2026-11-01 00:00', 'old', 'demo', true, "
             "'2024-01-01', '2024-02-01', '{}', 'passed')"
         )
-    result = publish(
-        make_build(tmp_path / "b.duckdb", months=3, price=1.0),
-        published,
-        run_id="new",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    result = publish_as(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published, "new")
     assert published.is_symlink() and result.notices == ()
     assert result.previous_last_month == "2024-02-01"
     with duckdb.connect(str(published), read_only=True) as conn:
@@ -281,14 +236,7 @@ def test_a_previous_file_this_duckdb_cannot_read_is_kept_and_said(tmp_path):
     """E.g. a file written by DuckDB 2.x: its log cannot be carried; the file is kept, not lost."""
     published = tmp_path / "published.duckdb"
     published.write_bytes(b"\0" * 8 + b"DUCK" + b"\xe7\x03" + b"\0" * 4082)  # a header no 1.x release reads
-    result = publish(
-        make_build(tmp_path / "b.duckdb", months=3, price=1.0),
-        published,
-        run_id="new",
-        source="test",
-        is_synthetic=True,
-        gate_result="passed",
-    )
+    result = publish_as(make_build(tmp_path / "b.duckdb", months=3, price=1.0), published, "new")
     (notice,) = result.notices
     assert "publication_log was not carried over" in notice and "legacy-" in notice
     (kept,) = (tmp_path / "publications").glob("legacy-*-published.duckdb")
@@ -320,14 +268,7 @@ def test_a_reader_holding_the_file_read_write_does_not_block_publication(warehou
         assert reader.stdout.readline().strip() == "3"
         with pytest.raises(duckdb.IOException, match="lock"):
             duckdb.connect(str(published), read_only=True)  # the lock is real
-        result = publish(
-            make_build(tmp_path / "b5.duckdb", months=5, price=1.0),
-            published,
-            run_id="run-2",
-            source="test",
-            is_synthetic=True,
-            gate_result="passed",
-        )
+        result = publish_as(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published, "run-2")
         assert result.previous_last_month == "2024-03-01"  # the log was carried all the same
         out, _ = reader.communicate("\n", timeout=60)
         assert out.strip() == "3"  # the reader keeps its publication until it reconnects
@@ -350,7 +291,7 @@ def test_a_copy_of_the_warehouse_that_followed_the_links_publishes(warehouse):
     copy = tmp_path / "copy"
     shutil.copytree(tmp_path, copy, symlinks=False, ignore=shutil.ignore_patterns("copy"))
     assert not (copy / "published.duckdb").is_symlink() and (copy / "publications" / "current").is_dir()
-    publish(build, copy / "published.duckdb", run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+    publish_as(build, copy / "published.duckdb", "run-2")
     assert all((copy / p).is_symlink() for p in ("published.duckdb", "exports", "publications/current"))
     with duckdb.connect(str(copy / "published.duckdb"), read_only=True) as conn:
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
@@ -363,7 +304,7 @@ def test_a_folder_of_someone_elses_files_where_the_exports_link_goes_is_left_alo
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "my_notes.txt").write_text("mine")
     with pytest.raises(PublishError, match="exports is a folder with files of its own"):
-        publish(build, published, run_id="run-2", source="test", is_synthetic=True, gate_result="passed")
+        publish_as(build, published, "run-2")
     assert (tmp_path / "exports" / "my_notes.txt").read_text() == "mine"
     with duckdb.connect(str(published), read_only=True) as conn:  # the publication did not switch
         assert conn.execute("select run_id from publication_log").fetchall() == [("run-1",)]
