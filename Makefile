@@ -37,16 +37,18 @@ $(READERS)/%/.installed: | $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m orchestration.cli.run $(if $(MONTHS),--months="$$MONTHS") $(if $(filter 1,$(VERBOSE)),--verbose)
 
-## test: lint (ruff) then the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
+## test: lint (ruff, sqlfluff) then the pytest suite (no network; the older DuckDB clients it reads the published file with are installed first).
 test: $(VENV)/.installed $(foreach version,$(READER_VERSIONS),$(READERS)/$(version)/.installed)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint models
 	$(PY) -m pytest
 
 ## fmt: fix what the linter and the formatter can fix.
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	$(VENV)/bin/sqlfluff fix models
 
 ## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
 note: $(VENV)/.installed

@@ -38,8 +38,9 @@ month_end as (
 
     select
         monthly.*,
-        cast({{ dbt.datediff('monthly.month', dbt.dateadd('month', 1, 'monthly.month'), 'day') }} as integer)
-            as days_in_month,
+        cast(
+            {{ dbt.datediff('monthly.month', dbt.dateadd('month', 1, 'monthly.month'), 'day') }} as integer  -- noqa: LT05
+        ) as days_in_month,
         days.last_block_height as month_end_block_height,
         days.price_usd as btc_price_close_month_end_usd,
         days.price_7d_avg_usd as btc_price_month_end_usd,
@@ -134,9 +135,10 @@ final as (
 
     from valued
     left join valued as previous
-        on previous.month = cast({{ dbt.dateadd('month', -1, 'valued.month') }} as date)
-        and not previous.is_partial_month
-        and not valued.is_partial_month
+        on
+            previous.month = cast({{ dbt.dateadd('month', -1, 'valued.month') }} as date)
+            and not previous.is_partial_month
+            and not valued.is_partial_month
 
 )
 

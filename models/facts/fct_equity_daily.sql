@@ -21,7 +21,9 @@ reports as (
 
 latest_factor as (
 
-    select ticker, max(cumulative_factor) filter (where valid_to is null) as factor_today
+    select
+        ticker,
+        max(cumulative_factor) filter (where valid_to is null) as factor_today
     from factors
     group by ticker
 
@@ -38,9 +40,10 @@ priced as (
 
     from prices
     left join factors
-        on factors.ticker = prices.ticker
-        and prices.trading_day >= factors.valid_from
-        and {{ before_interval_end('prices.trading_day', 'factors.valid_to') }}
+        on
+            factors.ticker = prices.ticker
+            and prices.trading_day >= factors.valid_from
+            and {{ before_interval_end('prices.trading_day', 'factors.valid_to') }}
     left join latest_factor
         on latest_factor.ticker = prices.ticker
 
@@ -60,9 +63,10 @@ with_shares as (
 
     from priced
     left join reports
-        on reports.ticker = priced.ticker
-        and priced.trading_day >= reports.effective_from
-        and {{ before_interval_end('priced.trading_day', 'reports.next_effective_from') }}
+        on
+            reports.ticker = priced.ticker
+            and priced.trading_day >= reports.effective_from
+            and {{ before_interval_end('priced.trading_day', 'reports.next_effective_from') }}
 
 ),
 

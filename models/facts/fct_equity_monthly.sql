@@ -45,7 +45,10 @@ totals as (
 
 leaders as (
 
-    select month, ticker as leader_ticker, monthly_return as leader_return
+    select
+        month,
+        ticker as leader_ticker,
+        monthly_return as leader_return
     from miners
     where return_rank = 1
 
@@ -53,11 +56,15 @@ leaders as (
 
 laggards as (
 
-    select miners.month, miners.ticker as laggard_ticker, miners.monthly_return as laggard_return
+    select
+        miners.month,
+        miners.ticker as laggard_ticker,
+        miners.monthly_return as laggard_return
     from miners
     inner join totals
-        on totals.month = miners.month
-        and totals.ranked_miners = miners.return_rank
+        on
+            totals.month = miners.month
+            and totals.ranked_miners = miners.return_rank
 
 ),
 
@@ -70,18 +77,21 @@ changes as (
         month_ends.is_partial_month,
         totals.miner_count,
         totals.combined_market_cap_usd,
-        case when not month_ends.is_partial_month then
-            totals.combined_market_cap_usd / nullif(previous_month.combined_market_cap_usd, 0) - 1
+        case
+            when not month_ends.is_partial_month then
+                totals.combined_market_cap_usd / nullif(previous_month.combined_market_cap_usd, 0) - 1
         end as combined_market_cap_mom,
-        case when not month_ends.is_partial_month then
-            totals.like_for_like_market_cap_usd / nullif(totals.like_for_like_previous_market_cap_usd, 0) - 1
+        case
+            when not month_ends.is_partial_month then
+                totals.like_for_like_market_cap_usd / nullif(totals.like_for_like_previous_market_cap_usd, 0) - 1
         end as combined_market_cap_like_for_like_mom
 
     from totals
     inner join month_ends on month_ends.month = totals.month
     left join month_ends as previous_end
-        on previous_end.month = cast({{ dbt.dateadd('month', -1, 'totals.month') }} as date)
-        and not previous_end.is_partial_month
+        on
+            previous_end.month = cast({{ dbt.dateadd('month', -1, 'totals.month') }} as date)
+            and not previous_end.is_partial_month
     left join totals as previous_month
         on previous_month.month = previous_end.month
 
@@ -91,10 +101,10 @@ ratios as (
 
     select
         changes.*,
-        {%- for gauge, denominator in gauges.items() %}
+    {%- for gauge, denominator in gauges.items() %}
         changes.combined_market_cap_usd / nullif(chain.{{ denominator }}, 0) as {{ gauge }}_ratio
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
 
     from changes
     left join chain on chain.month = changes.month
@@ -105,11 +115,11 @@ running as (
 
     select
         ratios.*,
-        {%- for gauge in gauges %}
-        max(case when not is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_peak,
-        avg(case when not is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_avg
+    {%- for gauge in gauges %}
+        max(case when not ratios.is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_peak,
+        avg(case when not ratios.is_partial_month then {{ gauge }}_ratio end) over ({{ to_date }}) as {{ gauge }}_avg
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
 
     from ratios
 
@@ -121,12 +131,13 @@ peak_months as (
 
     select
         running.*,
-        {%- for gauge in gauges %}
-        case when {{ gauge }}_peak is not null then
-            min(month) over (partition by {{ gauge }}_peak)
+    {%- for gauge in gauges %}
+        case
+            when {{ gauge }}_peak is not null then
+                min(running.month) over (partition by {{ gauge }}_peak)
         end as {{ gauge }}_peak_month
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
 
     from running
 
@@ -145,13 +156,13 @@ final as (
         leaders.leader_return,
         laggards.laggard_ticker,
         laggards.laggard_return,
-        {%- for gauge in gauges %}
+    {%- for gauge in gauges %}
         peak_months.{{ gauge }}_ratio,
         peak_months.{{ gauge }}_peak,
         peak_months.{{ gauge }}_peak_month,
         peak_months.{{ gauge }}_avg
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
 
     from peak_months
     left join leaders on leaders.month = peak_months.month

@@ -19,12 +19,12 @@ mined_days as (
 tip as (
 
     select
-        day as as_of_date,
-        last_block_height as tip_height,
-        blocks_per_day_30d_avg
+        days.day as as_of_date,
+        days.last_block_height as tip_height,
+        days.blocks_per_day_30d_avg
 
     from days
-    where day = (select max(day) from days)
+    where days.day = (select max(all_days.day) from days as all_days)
 
 ),
 
@@ -59,11 +59,13 @@ progress as (
         bounds.next_halving_height,
         next_halving_day.day as next_halving_date,
         tip.as_of_date,
-        case when tip.tip_height < bounds.next_halving_height
-            then bounds.next_halving_height - tip.tip_height
+        case
+            when tip.tip_height < bounds.next_halving_height
+                then bounds.next_halving_height - tip.tip_height
         end as blocks_to_next_halving,
-        case when tip.tip_height < bounds.next_halving_height
-            then tip.blocks_per_day_30d_avg
+        case
+            when tip.tip_height < bounds.next_halving_height
+                then tip.blocks_per_day_30d_avg
         end as blocks_per_day_30d_avg
 
     from bounds

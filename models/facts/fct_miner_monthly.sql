@@ -30,7 +30,10 @@ splits as (
 
 last_close as (
 
-    select month, ticker, max(trading_day) as last_close_day
+    select
+        month,
+        ticker,
+        max(trading_day) as last_close_day
     from daily
     group by month, ticker
 
@@ -74,12 +77,14 @@ monthly as (
     from last_close
     inner join universe on universe.ticker = last_close.ticker
     inner join daily
-        on daily.ticker = last_close.ticker
-        and daily.trading_day = last_close.last_close_day
+        on
+            daily.ticker = last_close.ticker
+            and daily.trading_day = last_close.last_close_day
     inner join month_ends on month_ends.month = last_close.month
     left join split_months
-        on split_months.ticker = last_close.ticker
-        and split_months.month = last_close.month
+        on
+            split_months.ticker = last_close.ticker
+            and split_months.month = last_close.month
 
 ),
 
@@ -88,17 +93,19 @@ with_returns as (
     select
         monthly.*,
         previous_month.market_cap_usd as previous_month_market_cap_usd,
-        case when monthly.is_member and not monthly.is_partial_month then
-            monthly.split_adjusted_close_month_end_usd
-            / previous_month.split_adjusted_close_month_end_usd - 1
+        case
+            when monthly.is_member and not monthly.is_partial_month then
+                monthly.split_adjusted_close_month_end_usd
+                / previous_month.split_adjusted_close_month_end_usd - 1
         end as monthly_return
 
     from monthly
     left join monthly as previous_month
-        on previous_month.ticker = monthly.ticker
-        and previous_month.month = cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date)
-        and previous_month.is_member
-        and not previous_month.is_partial_month
+        on
+            previous_month.ticker = monthly.ticker
+            and previous_month.month = cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date)
+            and previous_month.is_member
+            and not previous_month.is_partial_month
 
 ),
 
@@ -109,7 +116,7 @@ ranks as (
         ticker,
         row_number() over (
             partition by month
-            order by monthly_return desc, market_cap_usd desc nulls last, ticker
+            order by monthly_return desc, market_cap_usd desc nulls last, ticker asc
         ) as return_rank
 
     from with_returns
@@ -139,8 +146,9 @@ final as (
 
     from with_returns
     left join ranks
-        on ranks.month = with_returns.month
-        and ranks.ticker = with_returns.ticker
+        on
+            ranks.month = with_returns.month
+            and ranks.ticker = with_returns.ticker
 
 )
 

@@ -27,9 +27,9 @@ factors as (
 -- calendar's years starts on its own date. The seven days are looked up by equality: as a range
 -- join on the sessions the planner could pick a join order that cost seconds at 1,000 tickers.
 days_back as (
-{% for days in range(7) %}
-    select {{ days }} as days{{ ' union all' if not loop.last }}
-{%- endfor %}
+    {% for days in range(7) %}
+        select {{ days }} as days{{ ' union all' if not loop.last }}
+    {%- endfor %}
 
 ),
 
@@ -55,7 +55,9 @@ latest_per_session as (
 
     select
         anchored.*,
-        row_number() over (partition by ticker, effective_from order by reported_as_of desc) as recency
+        row_number()
+            over (partition by anchored.ticker, anchored.effective_from order by anchored.reported_as_of desc)
+            as recency
 
     from anchored
 
@@ -83,9 +85,10 @@ with_factor as (
 
     from intervals
     left join factors
-        on factors.ticker = intervals.ticker
-        and intervals.reported_as_of >= factors.valid_from
-        and {{ before_interval_end('intervals.reported_as_of', 'factors.valid_to') }}
+        on
+            factors.ticker = intervals.ticker
+            and intervals.reported_as_of >= factors.valid_from
+            and {{ before_interval_end('intervals.reported_as_of', 'factors.valid_to') }}
 
 )
 

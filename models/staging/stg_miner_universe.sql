@@ -15,9 +15,21 @@ seed_universe as (
 
 chosen as (
 
-    select ticker, name, exchange, listed_on, delisted_on from source_universe
+    select
+        ticker,
+        name,
+        exchange,
+        listed_on,
+        delisted_on
+    from source_universe
     union all
-    select ticker, name, exchange, listed_on, delisted_on from seed_universe
+    select
+        ticker,
+        name,
+        exchange,
+        listed_on,
+        delisted_on
+    from seed_universe
     where not exists (select 1 from source_universe)
 
 ),
