@@ -47,6 +47,10 @@ def number_format(column: str, data_type: str) -> str | None:
     return "#,##0.00"
 
 
+def sql_text(value: str | None) -> str:
+    return "null" if value is None else "'" + value.replace("'", "''") + "'"
+
+
 def _columns(conn: duckdb.DuckDBPyConnection, database: str, table: str) -> list[tuple[str, str, str | None]]:
     return conn.execute(
         "select column_name, data_type, comment from duckdb_columns() "
@@ -65,13 +69,9 @@ def _tables(conn: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, s
 
 def write_parquet(conn: duckdb.DuckDBPyConnection, database: str, table: str, path: Path, publication_id: str) -> None:
     conn.execute(
-        f"copy (select * from {database}.main.\"{table}\") to '{_quoted(path)}' "
-        f"(format parquet, compression zstd, kv_metadata {{publication_id: '{_quoted(publication_id)}'}})"
+        f'copy (select * from {database}.main."{table}") to {sql_text(str(path))} '
+        f"(format parquet, compression zstd, kv_metadata {{publication_id: {sql_text(publication_id)}}})"
     )
-
-
-def _quoted(text: object) -> str:
-    return str(text).replace("'", "''")
 
 
 def write_workbook(conn: duckdb.DuckDBPyConnection, database: str, path: Path, publication_id: str) -> list[str]:

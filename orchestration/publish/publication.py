@@ -27,8 +27,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.core.paths import CURRENT, EXPORTS, PUBLICATIONS, PUBLISHED_FILE
-from orchestration.publish.exports import WORKBOOK, write_exports
+from orchestration.core.paths import CURRENT, EXPORTS, PUBLICATIONS, PUBLISHED_FILE, WarehousePaths
+from orchestration.publish.exports import WORKBOOK, sql_text, write_exports
 
 MARTS_SCHEMA = "marts"
 LOG_TABLE = "publication_log"
@@ -100,10 +100,6 @@ class Publication:
         if self.previous_last_month and self.last_month and self.last_month < self.previous_last_month:
             lost.append(f"{shift(self.last_month, 1)} .. {self.previous_last_month[:7]}")
         return "; ".join(lost) or None
-
-
-def sql_text(value: str | None) -> str:
-    return "null" if value is None else "'" + value.replace("'", "''") + "'"
 
 
 def _mart_tables(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
@@ -200,21 +196,18 @@ def _verify(folder: Path, expected: dict[str, int]) -> None:
                 raise PublishError(f"verification failed: {parquet.name} has {got} rows, expected {count}")
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), reverse=True) + [folder]:
-        handle = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def _fsync_dir(folder: Path) -> None:
-    handle = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
     try:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Every file and folder under `folder`, deepest first, then `folder` itself."""
+    for path in [*sorted(folder.rglob("*"), reverse=True), folder]:
+        _fsync(path)
 
 
 def _link(link: Path, target: str, publications: Path) -> None:
@@ -283,8 +276,8 @@ def publish(
     `before_rename` is called with the verified new folder (still under its temporary name) just
     before it is made current (tests use it to simulate a crash at the worst moment).
     """
-    warehouse = published_db.parent
-    publications = warehouse / PUBLICATIONS
+    paths = WarehousePaths(published_db.parent)
+    publications = paths.publications
     publications.mkdir(parents=True, exist_ok=True)
     for stale in publications.glob(".*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a publish that was killed; one publisher at a time
@@ -338,10 +331,10 @@ def publish(
         # The readers' two paths are fixed links through `current` (made once; first, so that anything
         # in their way stops the publication before it switches), then the one switch: file and exports.
         _link(published_db, f"{PUBLICATIONS}/{CURRENT}/{PUBLISHED_FILE}", publications)
-        _link(warehouse / EXPORTS, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}", publications)
+        _link(paths.exports, f"{PUBLICATIONS}/{CURRENT}/{EXPORTS}", publications)
         _link(publications / CURRENT, publication_id, publications)
-        _fsync_dir(publications)
-        _fsync_dir(warehouse)
+        _fsync(paths.publications)
+        _fsync(paths.root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (publications / CURRENT).is_symlink() or os.readlink(publications / CURRENT) != publication_id:
@@ -359,6 +352,6 @@ def publish(
         previous_first_month=previous_first,
         previous_last_month=previous_last,
         publication_id=publication_id,
-        exports=tuple(warehouse / EXPORTS / path.name for path in exports),
+        exports=tuple(paths.exports / path.name for path in exports),
         notices=tuple(notices),
     )
