@@ -3,7 +3,7 @@
 Copies the scale's build file to WORK_DB, drops every schema dbt built there (only `raw` and the
 seed schema `seeds` stay: the baseline has to start from the raw tables), then runs
 `bench/baseline.sql` REPEATS times (env BENCH_BASELINE_REPEATS, default 3), each on a fresh
-connection and ending with a CHECKPOINT (its four marts are on disk, as dbt's are). Writes the
+connection and ending with a CHECKPOINT (its five marts are on disk, as dbt's are). Writes the
 duration of each repetition as JSON. The fastest one is "the limit".
 """
 

@@ -1,4 +1,4 @@
--- The limit: the four published marts computed straight from the raw tables, by hand, in one
+-- The limit: the five published marts computed straight from the raw tables, by hand, in one
 -- script (DuckDB SQL). `make bench` runs it against a copy of a scale's build file from which every
 -- dbt schema has been dropped (only `raw` and the dbt seeds remain: `seeds.miner_universe`, the
 -- universe's fallback, and `seeds.nyse_sessions`, the exchange calendar), times it, and compares
@@ -134,8 +134,15 @@ with monthly as (
         avg(hashrate_ehs) as hashrate_avg_ehs,
         count(*) filter (where hashrate_implied) as implied_hashrate_days,
         avg(difficulty) as difficulty_avg,
-        avg(hashprice_usd_per_ehs_day) as hashprice_usd_per_ehs_day
-    from chain_days
+        avg(hashprice_usd_per_ehs_day) as hashprice_usd_per_ehs_day,
+        stddev_samp(log_return) * sqrt(365) as btc_price_volatility_annualized
+    from (
+        select
+            *,
+            case when lag(day) over (order by day) = day - 1
+                then ln(price_usd / lag(price_usd) over (order by day)) end as log_return
+        from chain_days
+    )
     group by month
 ),
 valued as (
@@ -179,7 +186,8 @@ select
     c.hashrate_month_end_7d_avg_ehs / p.hashrate_month_end_7d_avg_ehs - 1 as hashrate_month_end_mom,
     c.difficulty_avg / p.difficulty_avg - 1 as difficulty_avg_mom,
     c.difficulty_month_end / p.difficulty_month_end - 1 as difficulty_month_end_mom,
-    c.hashprice_usd_per_ehs_day / p.hashprice_usd_per_ehs_day - 1 as hashprice_mom
+    c.hashprice_usd_per_ehs_day / p.hashprice_usd_per_ehs_day - 1 as hashprice_mom,
+    c.btc_price_volatility_annualized
 from complete as c
 left join complete as p
     on p.month = cast(c.month - interval 1 month as date)
@@ -378,7 +386,136 @@ select
     mcap_to_4y_rewards_avg
 from running;
 
--- The four published marts. ------------------------------------------------------------------------
+
+-- The miners' operations: each miner-month against the network, then the members' totals. --------
+create or replace temp table miner_operations_monthly as
+with operations as (
+    select
+        upper(trim(ticker)) as ticker, cast(month as date) as month,
+        cast(operating_hashrate_ehs as double) as operating_hashrate_ehs,
+        cast(installed_hashrate_ehs as double) as installed_hashrate_ehs,
+        cast(btc_produced as double) as btc_produced, cast(btc_held as double) as btc_held,
+        cast(btc_sold as double) as btc_sold,
+        cast(fleet_efficiency_j_per_th as double) as fleet_efficiency_j_per_th,
+        cast(power_cost_usd_per_mwh as double) as power_cost_usd_per_mwh
+    from raw.miner_operations
+),
+sheets as (
+    select upper(trim(ticker)) as ticker, cast(as_of as date) as balance_sheet_as_of,
+           cast(cash_usd as double) as cash_usd, cast(total_debt_usd as double) as total_debt_usd
+    from raw.miner_balance_sheet
+),
+joined as (
+    select
+        m.month, m.ticker, m.name, m.is_member,
+        m.is_partial_month or coalesce(c.is_partial_month, true) as is_partial_month,
+        o.ticker is not null as has_operations_report,
+        o.operating_hashrate_ehs, o.installed_hashrate_ehs, c.hashrate_avg_ehs as network_hashrate_avg_ehs,
+        o.btc_produced, cast(c.miner_revenue_btc as double) as network_miner_revenue_btc, c.days_in_month,
+        o.btc_held, o.btc_sold, c.btc_price_close_month_end_usd, o.fleet_efficiency_j_per_th,
+        o.power_cost_usd_per_mwh, c.hashprice_usd_per_ehs_day, m.market_cap_usd,
+        b.balance_sheet_as_of, b.cash_usd, b.total_debt_usd,
+        cast(m.month + interval 1 month - interval 1 day as date) as month_last_day
+    from miner_monthly as m
+    left join operations as o on o.ticker = m.ticker and o.month = m.month
+    left join chain_monthly as c on c.month = m.month
+    asof left join sheets as b
+        on b.ticker = m.ticker and cast(m.month + interval 1 month - interval 1 day as date) >= b.balance_sheet_as_of
+),
+measured as (
+    select
+        *,
+        operating_hashrate_ehs / nullif(network_hashrate_avg_ehs, 0) as hashrate_share,
+        case when not is_partial_month then
+            btc_produced / nullif(network_miner_revenue_btc / nullif(network_hashrate_avg_ehs, 0), 0) end
+            as realized_hashrate_ehs,
+        fleet_efficiency_j_per_th * power_cost_usd_per_mwh * 24 as hashcost_usd_per_ehs_day,
+        market_cap_usd + total_debt_usd - cash_usd as enterprise_value_usd
+    from joined
+)
+select
+    m.month, m.ticker, m.name, m.is_member, m.is_partial_month, m.has_operations_report,
+    m.operating_hashrate_ehs, m.installed_hashrate_ehs, m.network_hashrate_avg_ehs, m.hashrate_share,
+    case when not m.is_partial_month then m.hashrate_share - p.hashrate_share end as hashrate_share_change,
+    m.btc_produced, m.network_miner_revenue_btc,
+    m.btc_produced / nullif(m.operating_hashrate_ehs, 0) / m.days_in_month as btc_per_ehs_day,
+    m.realized_hashrate_ehs,
+    m.realized_hashrate_ehs / nullif(m.operating_hashrate_ehs, 0) as hashrate_realization,
+    m.btc_held, m.btc_sold, m.btc_held * m.btc_price_close_month_end_usd as btc_held_value_usd,
+    m.fleet_efficiency_j_per_th, m.power_cost_usd_per_mwh, m.hashcost_usd_per_ehs_day,
+    m.hashprice_usd_per_ehs_day, m.hashprice_usd_per_ehs_day - m.hashcost_usd_per_ehs_day as gross_profit_usd_per_ehs_day,
+    m.hashprice_usd_per_ehs_day / nullif(24 * m.fleet_efficiency_j_per_th, 0) as breakeven_power_usd_per_mwh,
+    m.market_cap_usd, m.balance_sheet_as_of, m.cash_usd, m.total_debt_usd, m.enterprise_value_usd,
+    m.enterprise_value_usd / nullif(m.operating_hashrate_ehs, 0) as ev_per_ehs_usd
+from measured as m
+left join measured as p
+    on p.ticker = m.ticker and p.month = cast(m.month - interval 1 month as date) and not p.is_partial_month;
+
+create or replace temp table operations_monthly as
+with reporting as (
+    select
+        *,
+        is_member and has_operations_report as counts,
+        lag(installed_hashrate_ehs) over (partition by ticker order by month) as previous_installed,
+        lag(month) over (partition by ticker order by month) = cast(month - interval 1 month as date)
+            and lag(is_member and has_operations_report and not is_partial_month) over (partition by ticker order by month)
+            as previous_counts
+    from miner_operations_monthly
+),
+totals as (
+    select
+        month,
+        bool_or(is_partial_month) as is_partial_month,
+        count(*) filter (where counts) as listed_operations_coverage,
+        sum(operating_hashrate_ehs) filter (where counts) as listed_operating_hashrate_ehs,
+        sum(installed_hashrate_ehs - previous_installed) filter (where counts and previous_counts and not is_partial_month)
+            as listed_hashrate_added_ehs,
+        sum(btc_produced) filter (where counts) as listed_btc_produced,
+        sum(btc_held) filter (where counts) as listed_btc_held,
+        sum(market_cap_usd) filter (where counts) as covered_market_cap_usd,
+        sum(enterprise_value_usd) filter (where counts) as combined_ev_usd,
+        sum(operating_hashrate_ehs) filter (where counts and enterprise_value_usd is not null) as ev_hashrate_ehs,
+        max(network_hashrate_avg_ehs) as network_hashrate_avg_ehs
+    from reporting
+    group by month
+),
+multiples as (
+    select
+        t.*,
+        t.listed_operating_hashrate_ehs / nullif(t.network_hashrate_avg_ehs, 0) as listed_hashrate_share,
+        t.listed_operating_hashrate_ehs / nullif(t.network_hashrate_avg_ehs, 0) * c.next_4y_rewards_value_usd
+            as proportional_4y_rewards_value_usd,
+        t.covered_market_cap_usd
+            / nullif(t.listed_operating_hashrate_ehs / nullif(t.network_hashrate_avg_ehs, 0) * c.next_4y_rewards_value_usd, 0)
+            as mcap_to_proportional_4y_rewards
+    from totals as t
+    left join chain_monthly as c using (month)
+),
+running as (
+    select
+        *,
+        max(mcap_to_proportional_4y_rewards) filter (where not is_partial_month) over to_date
+            as mcap_to_proportional_4y_rewards_peak,
+        avg(mcap_to_proportional_4y_rewards) filter (where not is_partial_month) over to_date
+            as mcap_to_proportional_4y_rewards_avg
+    from multiples
+    window to_date as (order by month rows between unbounded preceding and current row)
+)
+select
+    r.month, r.listed_operations_coverage, r.listed_operating_hashrate_ehs, r.listed_hashrate_share,
+    case when not r.is_partial_month and not p.is_partial_month
+        then r.listed_hashrate_share - p.listed_hashrate_share end as listed_hashrate_share_change,
+    r.listed_hashrate_added_ehs, r.listed_btc_produced, r.listed_btc_held,
+    r.proportional_4y_rewards_value_usd, r.mcap_to_proportional_4y_rewards, r.mcap_to_proportional_4y_rewards_peak,
+    case when r.mcap_to_proportional_4y_rewards_peak is not null
+        then min(r.month) over (partition by r.mcap_to_proportional_4y_rewards_peak) end
+        as mcap_to_proportional_4y_rewards_peak_month,
+    r.mcap_to_proportional_4y_rewards_avg, r.combined_ev_usd,
+    r.combined_ev_usd / nullif(r.ev_hashrate_ehs, 0) as ev_per_ehs_usd
+from running as r
+left join running as p on p.month = cast(r.month - interval 1 month as date);
+
+-- The five published marts. ------------------------------------------------------------------------
 create or replace table marts.mart_chain_monthly as
 select * from chain_monthly order by month;
 
@@ -390,10 +527,12 @@ select
     c.* replace (c.is_partial_month or coalesce(e.is_partial_month, false) as is_partial_month),
     coalesce(e.miner_count, 0) as miner_count,
     e.* exclude (month, is_partial_month, miner_count),
+    o.* exclude (month),
     p.data_source,
     p.is_synthetic_data
 from chain_monthly as c
 left join equity_monthly as e using (month)
+left join operations_monthly as o using (month)
 cross join (
     select min(source_name) as data_source,
            max(case when cast(is_synthetic as boolean) then 1 else 0 end) = 1 as is_synthetic_data
@@ -408,7 +547,13 @@ select
     e.mcap_to_remaining_btc_avg,
     c.next_4y_rewards_value_usd,
     e.mcap_to_4y_rewards_ratio, e.mcap_to_4y_rewards_peak, e.mcap_to_4y_rewards_peak_month,
-    e.mcap_to_4y_rewards_avg
+    e.mcap_to_4y_rewards_avg,
+    o.* exclude (month),
+    c.btc_price_volatility_annualized
 from equity_monthly as e
 left join chain_monthly as c using (month)
+left join operations_monthly as o using (month)
 order by e.month;
+
+create or replace table marts.mart_miner_operations_monthly as
+select * from miner_operations_monthly order by month, ticker;

@@ -17,6 +17,7 @@ import duckdb
 MART_KEYS: dict[str, tuple[str, ...]] = {
     "mart_chain_monthly": ("month",),
     "mart_miner_monthly": ("month", "ticker"),
+    "mart_miner_operations_monthly": ("month", "ticker"),
     "mart_monthly_note": ("month",),
     "mart_valuation_history": ("month",),
 }

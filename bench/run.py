@@ -12,7 +12,7 @@ Per scale (tickers x years of synthetic daily data from 2019-01-01), in a fresh 
    the dbt step, gate = the Great Expectations check steps, publish = the publish step, note = the
    note job's step. Peak memory: see bench/procs.py.
 2. **baseline**: bench/baseline.sql on a copy of the build file holding only the raw tables (and the seeds:
-   the universe and the NYSE calendar), best of three; then every column of its four marts is compared with the
+   the universe and the NYSE calendar), best of three; then every column of its five marts is compared with the
    published ones (bench/compare.py).
 3. **refresh**: the `build_and_publish` job for one monthly partition (the latest month with data
    that is a partition), as the monthly schedule runs it, on the warehouse of step 1.

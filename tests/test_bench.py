@@ -72,21 +72,33 @@ def test_columns_types_and_duplicate_keys_are_checked(conn):
     assert [m.kind for m in check(conn)] == ["columns"]
 
 
-def test_compare_marts_covers_the_four_published_marts():
+def test_compare_marts_covers_the_five_published_marts():
     conn = duckdb.connect()
     for schema in ("a", "b"):
         conn.execute(f"create schema {schema}")
         for table in ("mart_chain_monthly", "mart_monthly_note", "mart_valuation_history"):
             conn.execute(f"create table {schema}.{table} as select date '2024-01-01' as month, 1.5 as x")
-        conn.execute(
-            f"create table {schema}.mart_miner_monthly as select date '2024-01-01' as month, 'MARA' as ticker, 2.0 as y"
-        )
+        for table in ("mart_miner_monthly", "mart_miner_operations_monthly"):
+            conn.execute(
+                f"create table {schema}.{table} as select date '2024-01-01' as month, 'MARA' as ticker, 2.0 as y"
+            )
     conn.execute("update b.mart_valuation_history set x = 2")
+    conn.execute("update b.mart_miner_operations_monthly set y = 3")
     mismatches, rows = compare_marts(conn, "a", "b")
     assert rows == dict.fromkeys(
-        ("mart_chain_monthly", "mart_miner_monthly", "mart_monthly_note", "mart_valuation_history"), 1
+        (
+            "mart_chain_monthly",
+            "mart_miner_monthly",
+            "mart_miner_operations_monthly",
+            "mart_monthly_note",
+            "mart_valuation_history",
+        ),
+        1,
     )
-    assert [(m.table, m.column) for m in mismatches] == [("mart_valuation_history", "x")]
+    assert sorted((m.table, m.column) for m in mismatches) == [
+        ("mart_miner_operations_monthly", "y"),
+        ("mart_valuation_history", "x"),
+    ]
 
 
 def test_scales_parse_and_are_bounded():

@@ -163,7 +163,7 @@ def test_bad_input_fails_with_its_reason_and_leaves_the_published_file(case, war
     assert code == 1
     assert "RUN FAILED - nothing was published" in output
     # the failing step's line, and the full log named last
-    assert re.search(r"^\[\s*\d+/10\] [\w /]+: FAILED  \d+\.\d s$", output, re.MULTILINE), output[-3000:]
+    assert re.search(r"^\[\s*\d+/\d+\] [\w /]+: FAILED  \d+\.\d s$", output, re.MULTILINE), output[-3000:]
     log = re.search(r"^The full log: (\S+) \(\d+ s\)$", output, re.MULTILINE)
     assert log and Path(log[1]).parent == warehouse / "logs" and "STEP_FAILURE" in Path(log[1]).read_text()
     for message in messages:
@@ -188,9 +188,8 @@ def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsy
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
-    assert "raw/equity_prices:gx_raw.equity_prices" in gate and gate.startswith(
-        "passed: 67 blocking checks clear the build"
-    )
+    assert "raw/equity_prices:gx_raw.equity_prices" in gate
+    assert re.match(r"passed: (\d+) blocking checks clear the build \(\1 evaluated in this run\)", gate), gate
 
 
 def test_a_shorter_export_publishes_and_the_summary_names_the_months_readers_lost(warehouse_copy, capsys):

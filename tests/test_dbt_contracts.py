@@ -23,11 +23,12 @@ def marts(manifest: dict) -> list[dict]:
     return [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["fqn"][1] == "marts"]
 
 
-def test_the_four_published_marts_exist(manifest):
+def test_the_five_published_marts_exist(manifest):
     assert {m["name"] for m in marts(manifest)} == {
         "mart_monthly_note",
         "mart_chain_monthly",
         "mart_miner_monthly",
+        "mart_miner_operations_monthly",
         "mart_valuation_history",
     }
 
@@ -44,7 +45,8 @@ def test_every_mart_enforces_its_contract_with_a_type_and_definition_per_column(
 
 def test_every_fact_behind_the_marts_has_unit_tests(manifest):
     tested = {n["model"] for n in manifest["unit_tests"].values()}
-    for fact in ("fct_chain_daily", "fct_chain_monthly", "fct_miner_monthly", "fct_equity_monthly", "fct_equity_daily"):
+    facts = ("fct_chain_daily", "fct_chain_monthly", "fct_miner_monthly", "fct_equity_monthly", "fct_equity_daily")
+    for fact in (*facts, "fct_miner_operations_monthly", "fct_operations_monthly"):
         assert fact in tested, f"{fact} has no dbt unit test"
 
 

@@ -53,6 +53,7 @@ from orchestration.cli import run
 from orchestration.core.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.raw.assets import RAW_ASSETS
+from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
 from orchestration.raw.sources.live.sec_edgar import load_ciks
@@ -401,7 +402,7 @@ def test_rerun_replays_from_disk_without_any_http_call(live_run, providers):
     assert result.success, "\n".join(run.failure_lines(result))
     assert providers.calls == {}
     loaded = {event.asset_key.path[1] for event in result.get_asset_materialization_events()}
-    assert loaded == {"btc_daily", "equity_prices", "splits", "shares_outstanding", "miner_universe"}
+    assert loaded == set(DATASETS)
     assert raw_tables(warehouse) == before
     with duckdb.connect(str(warehouse / "build.duckdb"), read_only=True) as conn:
         provenance = conn.execute("select distinct source_name, is_synthetic from raw.load_log").fetchall()

@@ -3,7 +3,7 @@ the loader validates against it, and the two other places that state its rules m
 
 - models/staging/sources.yml: the same tables, the same columns in the same order;
 - expectations/raw.<table>.json: the structural expectations (columns, types, not-null, key,
-  positive, non-empty) are exactly those the contract implies, all `critical`. The statistical and
+  positive, non-negative, non-empty) are exactly those the contract implies, all `critical`. The statistical and
   cross-row rules (ranges, moves, calendars, query columns) stay the suite's own and are not checked.
 
 A difference that is known and decided is listed in KNOWN_GAPS with why; the list can only shrink.
@@ -65,6 +65,8 @@ def expected_structure(dataset) -> set[str]:
             keys.add(f"expect_column_values_to_not_be_null({column})")
         if column in dataset.positive:
             keys.add(f"expect_column_values_to_be_between({column})>0")
+        if column in dataset.non_negative:
+            keys.add(f"expect_column_values_to_be_between({column})>=0")
     if len(dataset.key) == 1:
         keys.add(f"expect_column_values_to_be_unique({dataset.key[0]})")
     else:
@@ -79,9 +81,9 @@ def suite_structure(suite: dict, dataset) -> set[str]:
         kwargs, kind = expectation["kwargs"], expectation["type"]
         if expectation.get("severity") != "critical":
             continue
-        if kind == "expect_column_values_to_be_between" and kwargs.get("min_value") == 0 and kwargs.get("strict_min"):
+        if kind == "expect_column_values_to_be_between" and kwargs.get("min_value") == 0:
             if kwargs.get("max_value") is None:
-                found.add(f"{_key(expectation)}>0")
+                found.add(f"{_key(expectation)}{'>0' if kwargs.get('strict_min') else '>=0'}")
             continue
         if kind in STRUCTURAL:
             column = kwargs.get("column")

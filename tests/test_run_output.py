@@ -3,6 +3,7 @@ always writes, the month it reports, and what partitions record about their own 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -14,8 +15,20 @@ from orchestration.cli import run
 from orchestration.cli.run_log import ANSI
 from orchestration.core.retention import prune_run_logs
 from orchestration.core.settings import Settings
+from orchestration.raw.contract import DATASETS
+from orchestration.transform.project import DBT_PROJECT
 
-STEP_LINE = re.compile(r"^\[\s*(\d+)/10\] (.+?): (.+?)(  \d+\.\d s)?$")
+STEP_LINE = re.compile(rf"^\[\s*(\d+)/{len(DATASETS) + 5}\] (.+?): (.+?)(  \d+\.\d s)?$")
+
+
+def dbt_build_nodes() -> int:
+    """What the pipeline's `dbt build` runs: the project's models, seeds and data tests (its unit
+    tests run in the test suite, not in the build)."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    return sum(node["resource_type"] in {"model", "seed", "test"} for node in manifest["nodes"].values())
+
+
+DBT_NODES = dbt_build_nodes()
 
 
 def log_path(output: str) -> Path:
@@ -35,15 +48,16 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
     )
     assert "the demo source's data ends 2025-06-30" in lines[0]
     steps = [STEP_LINE.match(line) for line in lines if STEP_LINE.match(line)]
-    assert [int(m[1]) for m in steps] == list(range(1, 11))
+    # a load per raw dataset, then the raw gate, dbt, the marts gate, publish and the note
+    assert [int(m[1]) for m in steps] == list(range(1, len(DATASETS) + 6))
     labels = {m[2]: m[3] for m in steps}
     assert labels["raw load raw/btc_daily"] == "2373 rows (whole table)"
     assert labels["raw load raw/splits"] == "4 rows (whole table)"
-    assert labels["dbt build"].startswith("PASS=84 WARN=0 ERROR=0")
-    assert labels["raw gate"].startswith("5 Great Expectations suites")
+    assert re.fullmatch(rf"PASS={DBT_NODES} WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL={DBT_NODES}", labels["dbt build"])
+    assert labels["raw gate"].startswith(f"{len(DATASETS)} Great Expectations suites")
     assert labels["publish"] == "2019-01-01 .. 2025-06-01" and labels["note"] == "2025-06"
     assert all(m[4] for m in steps)  # each with its time
-    assert not any(" of 84 " in line or "dagster - INFO" in line for line in lines)  # not the stream
+    assert not any(f" of {DBT_NODES} " in line or "dagster - INFO" in line for line in lines)  # not the stream
     assert "warning: check gx_mart_monthly_note on marts/mart_monthly_note failed (WARN):" in lines
     assert (
         "The demo source has no data for 2025-07 .. 2026-12 (raw/btc_daily, raw/equity_prices: 0 rows; "
@@ -60,7 +74,9 @@ def test_the_full_log_is_written_under_the_warehouse_without_colour_codes(demo_r
     assert re.fullmatch(r"run-\d{8}T\d{6}Z-[0-9a-f]{8}\.log", path.name)
     text = path.read_text(encoding="utf-8")
     assert not ANSI.search(text) and "\x1b" not in text
-    assert "warehouse_dbt_assets - 1 of 84 OK created sql view model staging.stg_btc_daily" in text  # dbt's lines
+    assert (
+        f"warehouse_dbt_assets - 1 of {DBT_NODES} OK created sql view model staging.stg_btc_daily" in text
+    )  # dbt's lines
     assert 'STEP_SUCCESS - Finished execution of step "published_warehouse"' in text  # Dagster's events
     assert "publish_note" in text  # the note's run too
     assert "Latest month 2025-06: BTC average $" in text  # and what the terminal was told
@@ -126,7 +142,7 @@ def test_a_months_run_reports_and_renders_the_last_month_it_loaded(june_run):
 
 def test_verbose_keeps_the_whole_stream_and_the_log_file(june_run):
     _, warehouse, out, _ = june_run
-    assert "1 of 84 OK created sql view model staging.stg_btc_daily" in out  # dbt's lines, as dbt prints them
+    assert f"1 of {DBT_NODES} OK created sql view model staging.stg_btc_daily" in out  # dbt's lines, as dbt prints them
     assert re.search(
         r"^\S+ \S+ [+-]\d{4} - dagster - INFO - build_and_publish - .* - raw__btc_daily - "
         r"raw\.btc_daily: 30 rows from demo \(SYNTHETIC\) \(2024-06-01 \.\. 2024-06-30\)$",

@@ -14,6 +14,32 @@ epochs as (
 
 ),
 
+-- Each day's log return on the previous calendar day's price (the first day of a month uses the
+-- last day of the month before; a day without its previous day in the data has none).
+daily_returns as (
+
+    select
+        days.day,
+        days.month,
+        ln(days.price_usd / previous_day.price_usd) as log_return
+
+    from days
+    inner join days as previous_day
+        on previous_day.day = cast({{ dbt.dateadd('day', -1, 'days.day') }} as date)
+
+),
+
+volatility as (
+
+    select
+        month,
+        stddev_samp(log_return) * sqrt(365) as btc_price_volatility_annualized
+
+    from daily_returns
+    group by month
+
+),
+
 monthly as (
 
     select
@@ -131,9 +157,11 @@ final as (
         valued.hashrate_month_end_7d_avg_ehs / previous.hashrate_month_end_7d_avg_ehs - 1 as hashrate_month_end_mom,
         valued.difficulty_avg / previous.difficulty_avg - 1 as difficulty_avg_mom,
         valued.difficulty_month_end / previous.difficulty_month_end - 1 as difficulty_month_end_mom,
-        valued.hashprice_usd_per_ehs_day / previous.hashprice_usd_per_ehs_day - 1 as hashprice_mom
+        valued.hashprice_usd_per_ehs_day / previous.hashprice_usd_per_ehs_day - 1 as hashprice_mom,
+        volatility.btc_price_volatility_annualized
 
     from valued
+    left join volatility on volatility.month = valued.month
     left join valued as previous
         on
             previous.month = cast({{ dbt.dateadd('month', -1, 'valued.month') }} as date)

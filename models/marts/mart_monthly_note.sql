@@ -13,6 +13,12 @@ equity as (
 
 ),
 
+operations as (
+
+    select * from {{ ref('fct_operations_monthly') }}
+
+),
+
 provenance as (
 
     select
@@ -59,6 +65,7 @@ note as (
         chain.difficulty_avg_mom,
         chain.difficulty_month_end_mom,
         chain.hashprice_mom,
+        chain.btc_price_volatility_annualized,
         coalesce(equity.miner_count, 0) as miner_count,
         equity.combined_market_cap_usd,
         equity.combined_market_cap_mom,
@@ -75,11 +82,26 @@ note as (
         equity.mcap_to_4y_rewards_peak,
         equity.mcap_to_4y_rewards_peak_month,
         equity.mcap_to_4y_rewards_avg,
+        operations.listed_operations_coverage,
+        operations.listed_operating_hashrate_ehs,
+        operations.listed_hashrate_share,
+        operations.listed_hashrate_share_change,
+        operations.listed_hashrate_added_ehs,
+        operations.listed_btc_produced,
+        operations.listed_btc_held,
+        operations.proportional_4y_rewards_value_usd,
+        operations.mcap_to_proportional_4y_rewards,
+        operations.mcap_to_proportional_4y_rewards_peak,
+        operations.mcap_to_proportional_4y_rewards_peak_month,
+        operations.mcap_to_proportional_4y_rewards_avg,
+        operations.combined_ev_usd,
+        operations.ev_per_ehs_usd,
         provenance.data_source,
         provenance.is_synthetic_data
 
     from chain
     left join equity on equity.month = chain.month
+    left join operations on operations.month = chain.month
     cross join provenance
 
 )

@@ -14,6 +14,12 @@ chain as (
 
 ),
 
+operations as (
+
+    select * from {{ ref('fct_operations_monthly') }}
+
+),
+
 history as (
 
     select
@@ -30,10 +36,26 @@ history as (
         equity.mcap_to_4y_rewards_ratio,
         equity.mcap_to_4y_rewards_peak,
         equity.mcap_to_4y_rewards_peak_month,
-        equity.mcap_to_4y_rewards_avg
+        equity.mcap_to_4y_rewards_avg,
+        operations.listed_operations_coverage,
+        operations.listed_operating_hashrate_ehs,
+        operations.listed_hashrate_share,
+        operations.listed_hashrate_share_change,
+        operations.listed_hashrate_added_ehs,
+        operations.listed_btc_produced,
+        operations.listed_btc_held,
+        operations.proportional_4y_rewards_value_usd,
+        operations.mcap_to_proportional_4y_rewards,
+        operations.mcap_to_proportional_4y_rewards_peak,
+        operations.mcap_to_proportional_4y_rewards_peak_month,
+        operations.mcap_to_proportional_4y_rewards_avg,
+        operations.combined_ev_usd,
+        operations.ev_per_ehs_usd,
+        chain.btc_price_volatility_annualized
 
     from equity
     left join chain on chain.month = equity.month
+    left join operations on operations.month = equity.month
 
 )
 

@@ -18,6 +18,10 @@ class Dataset:
     key: tuple[str, ...]
     nullable: frozenset[str] = field(default_factory=frozenset)
     positive: frozenset[str] = field(default_factory=frozenset)  # must be > 0 where not null
+    non_negative: frozenset[str] = field(default_factory=frozenset)  # must be >= 0 where not null
+    # DATE columns that hold a calendar month: given as 'YYYY-MM' (or its first day), stored as the
+    # month's first day.
+    months: frozenset[str] = field(default_factory=frozenset)
     date_column: str | None = None  # the column a date range / month partition filters on
     # Loaded by monthly partition (a range replaces only its months). Not for sparse reference data
     # that a month needs from before the month: the latest shares report may be a quarter old.
@@ -46,6 +50,7 @@ DATASETS: dict[str, Dataset] = {
             key=("date",),
             nullable=frozenset({"hashrate_ehs"}),
             positive=frozenset({"price_usd", "hashrate_ehs", "difficulty", "block_height"}),
+            non_negative=frozenset({"fees_btc"}),
             date_column="date",
             description=(
                 "One row per UTC day: bitcoin price (USD), network hashrate (EH/s, may be empty), "
@@ -95,6 +100,47 @@ DATASETS: dict[str, Dataset] = {
                 "The source's own list of tracked miners. Empty means: use the built-in dbt seed `miner_universe`."
             ),
             when_empty="none from the source, so the built-in seed seeds/miner_universe.csv applies",
+        ),
+        Dataset(
+            name="miner_operations",
+            columns={
+                "ticker": "VARCHAR",
+                "month": "DATE",
+                "operating_hashrate_ehs": "DOUBLE",
+                "installed_hashrate_ehs": "DOUBLE",
+                "btc_produced": "DOUBLE",
+                "btc_held": "DOUBLE",
+                "btc_sold": "DOUBLE",
+                "fleet_efficiency_j_per_th": "DOUBLE",
+                "power_cost_usd_per_mwh": "DOUBLE",
+            },
+            key=("ticker", "month"),
+            nullable=frozenset({"fleet_efficiency_j_per_th", "power_cost_usd_per_mwh"}),
+            positive=frozenset({"fleet_efficiency_j_per_th", "power_cost_usd_per_mwh"}),
+            non_negative=frozenset(
+                {"operating_hashrate_ehs", "installed_hashrate_ehs", "btc_produced", "btc_held", "btc_sold"}
+            ),
+            months=frozenset({"month"}),
+            date_column="month",
+            # The analyst's file of the miners' monthly production updates, reloaded whole: a report
+            # arrives weeks after its month and is sometimes restated.
+            monthly=False,
+            description=(
+                "The miners' monthly operating updates, one row per ticker and month: average operating "
+                "hashrate (EH/s), installed hashrate at month end (EH/s), BTC produced, held at month end "
+                "and sold, fleet efficiency (J/TH) and all-in power cost (USD/MWh), the last two may be empty."
+            ),
+            when_empty="none from the source, so the operations columns of the marts are null",
+        ),
+        Dataset(
+            name="miner_balance_sheet",
+            columns={"ticker": "VARCHAR", "as_of": "DATE", "cash_usd": "DOUBLE", "total_debt_usd": "DOUBLE"},
+            key=("ticker", "as_of"),
+            non_negative=frozenset({"cash_usd", "total_debt_usd"}),
+            date_column="as_of",
+            monthly=False,
+            description=("Cash and total debt (USD) as filed, one row per ticker and balance-sheet date (quarterly)."),
+            when_empty="none from the source, so enterprise values are null",
         ),
     )
 }

@@ -116,10 +116,22 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
         )
         if bad:
             expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
+            kind = f"{sql_type}{expected}" if column not in dataset.months else "month (YYYY-MM)"
             raise RawDataError(
                 f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                f"value {bad[1]!r} is not a valid {sql_type}{expected}"
+                f"value {bad[1]!r} is not a valid {kind}"
             )
+        if column in dataset.months:
+            bad = _first(
+                conn,
+                f"select {ROW}, cast({col} as varchar) from {relation} "
+                f"where day(try_cast({col} as date)) <> 1 order by {ROW} limit 1",
+            )
+            if bad:
+                raise RawDataError(
+                    f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
+                    f"value {bad[1]!r} is not a month (YYYY-MM, or the month's first day)"
+                )
         if column not in dataset.nullable:
             empty = _first(conn, f"select {ROW} from {relation} where {col} is null order by {ROW} limit 1")
             if empty:
@@ -127,16 +139,18 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
                     f"{origin}: {_row_label(conn, relation, dataset, empty[0], present)}, column '{column}': "
                     "value is empty (required)"
                 )
-        if column in dataset.positive:
+        for rule, bound in ((dataset.positive, "> 0"), (dataset.non_negative, ">= 0")):
+            if column not in rule:
+                continue
             bad = _first(
                 conn,
                 f"select {ROW}, cast({col} as varchar) from {relation} "
-                f"where try_cast({col} as {sql_type}) <= 0 order by {ROW} limit 1",
+                f"where not (try_cast({col} as {sql_type}) {bound}) order by {ROW} limit 1",
             )
             if bad:
                 raise RawDataError(
                     f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                    f"value {bad[1]!r} must be > 0"
+                    f"value {bad[1]!r} must be {bound}"
                 )
     # Tickers as staging reads them (trimmed, upper case): 'mara' and 'MARA ' are MARA's key too.
     typed_key = [
@@ -176,12 +190,32 @@ def load_frame(
         raise ValueError(f"{dataset_name} has no date column to load a window of")
     numbered = frame.reset_index(drop=True)
     numbered[ROW] = range(1, len(numbered) + 1)
-    conn.register("incoming", numbered)
+    conn.register("delivered", numbered)
     try:
+        conn.execute(f"create or replace temp view incoming as {_months_as_days(conn, 'delivered', dataset)}")
         validate(conn, "incoming", dataset, origin)
         return _write(conn, dataset, "incoming", window, origin=origin, source_name=source_name, synthetic=synthetic)
     finally:
-        conn.unregister("incoming")
+        conn.execute("drop view if exists incoming")
+        conn.unregister("delivered")
+
+
+MONTH_TEXT = "[0-9]{4}-(0[1-9]|1[0-2])"
+
+
+def _months_as_days(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset) -> str:
+    """A query over `relation` in which a month column's text 'YYYY-MM' reads as the month's first
+    day; any other value is left as given, for validate() to name."""
+    present = dict(conn.execute(f"select column_name, column_type from (describe {relation})").fetchall())
+    text_months = [c for c in sorted(dataset.months) if present.get(c) == "VARCHAR"]
+    if not text_months:
+        return f"select * from {relation}"
+    replaced = ", ".join(
+        f"case when regexp_full_match(trim({_quote(c)}), '{MONTH_TEXT}') then trim({_quote(c)}) || '-01' "
+        f"else {_quote(c)} end as {_quote(c)}"
+        for c in text_months
+    )
+    return f"select * replace ({replaced}) from {relation}"
 
 
 def _write(

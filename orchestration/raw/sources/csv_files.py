@@ -17,6 +17,10 @@ a header row, ISO dates, `.` decimals.
     shares_outstanding.csv  ticker, as_of, shares
     universe.csv            ticker, name, exchange, listed_on, delisted_on  (optional: absent means
                             an empty universe, i.e. the built-in dbt seed is used)
+    miner_operations.csv    ticker, month (YYYY-MM), operating_hashrate_ehs, installed_hashrate_ehs,
+                            btc_produced, btc_held, btc_sold, fleet_efficiency_j_per_th,
+                            power_cost_usd_per_mwh  (optional; the last two may be empty)
+    balance_sheet.csv       ticker, as_of, cash_usd, total_debt_usd  (optional)
 
 Date ranges are ignored: the csv source loads whole files every time, so a partitioned run reloads
 the whole file and error row numbers stay the file's.
@@ -40,8 +44,10 @@ FILES = {
     "splits": "splits.csv",
     "shares_outstanding": "shares_outstanding.csv",
     "miner_universe": "universe.csv",
+    "miner_operations": "miner_operations.csv",
+    "miner_balance_sheet": "balance_sheet.csv",
 }
-OPTIONAL = frozenset({"miner_universe"})
+OPTIONAL = frozenset({"miner_universe", "miner_operations", "miner_balance_sheet"})
 
 
 def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:

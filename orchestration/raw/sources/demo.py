@@ -183,6 +183,8 @@ class DemoSource(Source):
             "splits": splits,
             "shares_outstanding": shares,
             "miner_universe": reported_universe,
+            "miner_operations": pd.DataFrame(columns=list(DATASETS["miner_operations"].columns)),
+            "miner_balance_sheet": pd.DataFrame(columns=list(DATASETS["miner_balance_sheet"].columns)),
         }
         return {name: _conform(frame, DATASETS[name]) for name, frame in frames.items()}
 

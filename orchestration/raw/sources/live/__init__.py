@@ -146,6 +146,8 @@ class LiveSource(Source):
             "splits": price_feeds,
             "shares_outstanding": self.shares.origin + overrides,
             "miner_universe": "none (the dbt seed miner_universe is used)",
+            "miner_operations": "none (no public API publishes the miners' production updates)",
+            "miner_balance_sheet": "none",
         }
         return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
 
