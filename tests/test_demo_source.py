@@ -1,5 +1,5 @@
 """Invariants of the synthetic demo source: schema, determinism, chain arithmetic, NYSE calendar,
-listings, splits and share reports."""
+listings, splits, share reports, and miner operations consistent with the chain."""
 
 from __future__ import annotations
 
@@ -350,7 +350,117 @@ def test_synthetic_tickers_list_delist_and_split_during_the_history() -> None:
     assert all((row.ticker, row.ex_date) in traded for row in extra.itertuples())
 
 
-def test_seed_tickers_do_not_depend_on_the_number_of_tickers(prices: pd.DataFrame) -> None:
-    scaled = DemoSource(tickers=20).fetch("equity_prices")
-    seeded = scaled[~scaled["ticker"].str.startswith("SYN")].reset_index(drop=True)
-    pd.testing.assert_frame_equal(seeded, prices)
+def test_seed_tickers_do_not_depend_on_the_number_of_tickers(frames: dict[str, pd.DataFrame]) -> None:
+    # operations too: the synthetic miners are scaled to fit beside the seed ones, not the other way
+    scaled = DemoSource(tickers=20)
+    for name in ("equity_prices", "miner_operations", "miner_balance_sheet"):
+        frame = scaled.fetch(name)
+        seeded = frame[~frame["ticker"].str.startswith("SYN")].reset_index(drop=True)
+        pd.testing.assert_frame_equal(seeded, frames[name])
+
+
+# --- miner operations and balance sheets --------------------------------------------------------
+
+
+def network_months(chain: pd.DataFrame) -> pd.DataFrame:
+    """Per month: the network's mean daily hashrate and its production (subsidies + fees, BTC),
+    the subsidies recomputed from the heights with Python ints."""
+    supply = [subsidy_sum_sat(HEIGHT_BEFORE_2019)] + [subsidy_sum_sat(int(h)) for h in chain["block_height"]]
+    days = chain.assign(reward=np.diff(supply) / 1e8 + chain["fees_btc"])
+    return days.groupby(days["date"].dt.to_period("M").dt.to_timestamp()).agg(
+        network_hashrate=("hashrate_ehs", "mean"), network_btc=("reward", "sum")
+    )
+
+
+def with_network(operations: pd.DataFrame, chain: pd.DataFrame) -> pd.DataFrame:
+    rows = operations.join(network_months(chain), on="month")
+    rows["share"] = rows["operating_hashrate_ehs"] / rows["network_hashrate"]
+    rows["realization"] = rows["btc_produced"] / (rows["share"] * rows["network_btc"])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def operations(frames: dict[str, pd.DataFrame], chain: pd.DataFrame) -> pd.DataFrame:
+    return with_network(frames["miner_operations"], chain)
+
+
+def test_operations_cover_every_listed_month(operations: pd.DataFrame, universe: pd.DataFrame) -> None:
+    assert set(operations["ticker"]) == set(universe["ticker"])
+    for row in universe.itertuples():
+        first = max(row.listed_on.to_period("M").to_timestamp(), FIRST_DAY)
+        last = (
+            LAST_DAY
+            if pd.isna(row.delisted_on)
+            else row.delisted_on.to_period("M").to_timestamp() - pd.DateOffset(months=1)
+        )
+        months = operations.loc[operations["ticker"] == row.ticker, "month"]
+        assert months.tolist() == list(pd.date_range(first, last, freq="MS")), row.ticker
+    assert operations.loc[operations["ticker"] == "SDIG", "month"].max() == pd.Timestamp("2025-02-01")  # delisted 03-14
+    assert operations.loc[operations["ticker"] == "CORZ", "month"].min() == pd.Timestamp("2024-01-01")  # listed 01-24
+    assert operations.drop(columns=["share", "realization"]).notna().all().all()  # every column, every month
+
+
+def test_production_is_the_operating_share_of_the_networks(operations: pd.DataFrame) -> None:
+    # e.g. 28 EH/s of a 596 EH/s network (4.7 %) x 15,050 BTC = 707 BTC at network-average luck
+    assert operations["realization"].between(0.75, 1.2).all()
+    assert operations["realization"].between(0.85, 1.05).mean() > 0.9
+    assert (operations["btc_produced"] <= operations["network_btc"]).all()
+    assert (operations["installed_hashrate_ehs"] >= operations["operating_hashrate_ehs"]).all()
+
+
+def test_the_seed_miners_run_a_quarter_of_the_network_in_mid_2024(operations: pd.DataFrame) -> None:
+    june = operations[operations["month"] == pd.Timestamp("2024-06-01")].set_index("ticker")
+    assert 0.2 < june["share"].sum() < 0.3
+    assert 25 < june.at["MARA", "operating_hashrate_ehs"] < 32 and 15 < june.at["CLSK", "operating_hashrate_ehs"] < 20
+    assert (june["share"] < 0.06).all() and (june["operating_hashrate_ehs"] > 1).all()
+    by_month = operations.groupby("month")["share"].sum()
+    assert by_month.max() < 0.35 and by_month["2019"].max() < 0.05  # a percent or two in 2019
+    assert by_month.diff().abs().max() < 0.05  # no jump the gate would warn about
+
+
+def test_hashrate_grows_in_steps_and_fleets_get_more_efficient(operations: pd.DataFrame) -> None:
+    mara = operations[operations["ticker"] == "MARA"]
+    installed = mara["installed_hashrate_ehs"].to_numpy()
+    assert (np.diff(installed) >= 0).all()  # fleets are added, not removed
+    assert 0.3 < (np.diff(installed) == 0).mean() < 0.9  # flat between energizations
+    assert installed[-1] > 20 * installed[0]
+    efficiency = operations.groupby(operations["month"].dt.year)["fleet_efficiency_j_per_th"].median()
+    assert 35 < efficiency[2019] < 50 and 17 < efficiency[2025] < 23
+    assert operations["power_cost_usd_per_mwh"].between(25, 65).all()
+
+
+def test_holdings_accumulate_production_less_sales(operations: pd.DataFrame) -> None:
+    for ticker, rows in operations.groupby("ticker"):
+        held = rows["btc_held"].to_numpy()
+        np.testing.assert_allclose(
+            held[1:], held[:-1] + rows["btc_produced"].to_numpy()[1:] - rows["btc_sold"].to_numpy()[1:], atol=1e-7
+        )
+        assert (held >= 0).all(), ticker
+    selling = (operations["btc_sold"] > 0).groupby(operations["ticker"]).mean()  # share of months with a sale
+    assert (selling == 0).any()  # some miners hold everything
+    assert (selling > 0.9).any() and selling.between(0.01, 0.5).any()  # some sell monthly, some now and then
+
+
+def test_balance_sheets_at_the_quarter_ends_while_listed(
+    frames: dict[str, pd.DataFrame], universe: pd.DataFrame
+) -> None:
+    sheets = frames["miner_balance_sheet"]
+    for row in universe.itertuples():
+        quarter_ends = pd.date_range(max(row.listed_on, FIRST_DAY), LAST_DAY, freq="QE")
+        if not pd.isna(row.delisted_on):
+            quarter_ends = quarter_ends[quarter_ends < row.delisted_on]
+        assert sheets.loc[sheets["ticker"] == row.ticker, "as_of"].tolist() == list(quarter_ends), row.ticker
+    june = sheets[sheets["as_of"] == pd.Timestamp("2024-06-30")].set_index("ticker")
+    assert june["cash_usd"].between(5e6, 1e9).all() and june["total_debt_usd"].max() < 2e9
+    assert (sheets["total_debt_usd"] == 0).any() and sheets["total_debt_usd"].max() > 3e8
+
+
+def test_scaled_operations_stay_a_minority_of_the_network() -> None:
+    scaled = DemoSource(tickers=200, years=5)
+    operations = with_network(scaled.fetch("miner_operations"), scaled.fetch("btc_daily"))
+    assert operations["ticker"].nunique() > 150
+    assert operations.groupby("month")["share"].sum().max() < 0.35
+    assert operations["share"].max() < 0.1 and (operations["operating_hashrate_ehs"] > 0).all()
+    assert operations["realization"].between(0.75, 1.2).all()
+    sheets = scaled.fetch("miner_balance_sheet")
+    assert sheets["as_of"].dt.is_quarter_end.all() and sheets["as_of"].max() <= pd.Timestamp("2023-12-31")

@@ -8,13 +8,19 @@ and lets a benchmark scale it up, so it is shaped by three needs:
   like bitcoin (clamped to 4x), subsidies halve every 210,000 blocks, and supply is the exact sum of
   subsidies. Equities trade only on NYSE sessions of their listing period, closes are UNADJUSTED
   around splits and share counts are reported on the basis in force on their date, which is what
-  the split-adjustment models have to undo.
+  the split-adjustment models have to undo. The miners' monthly operations are drawn against that
+  chain: each produces about its operating share of the month's subsidies + fees (so the marts'
+  hashrate realization is near 1), holds exactly what it produced less what it sold, and all of
+  them together run at most a third of the network, however many tickers there are
+  (`_simulate_operations`); balance sheets are quarterly, sized on the fleets.
 * Determinism. Everything derives from `seed` through `numpy.random.default_rng([seed, stream,
-  ...])`: one stream per chain component and one per ticker (keyed by its index in the universe),
-  so over the same history the 14 seed tickers get the same series whatever `tickers` is.
+  ...])`: one stream per chain component and two per ticker (equity, operations; keyed by its index
+  in the universe), so over the same history the 14 seed tickers get the same series whatever
+  `tickers` is (the synthetic miners' hashrate is scaled to fit beside theirs).
 * Speed. The history is generated once per instance and cached; `fetch` only filters. Only the
   chain's block/difficulty recursion and the mean-reverting noise recursions loop over days;
-  equities are built as one (session x ticker) matrix, each step vectorised over all tickers.
+  equities are built as one (session x ticker) matrix, each step vectorised over all tickers, and
+  operations as (month x ticker) matrices (holdings and fleet mixes loop over months only).
 
 BTC price and hashrate are log-interpolated between real-looking anchors plus mean-reverting noise
 and follow a fixed trend beyond the last anchor, so `years=20` (to 2038) still looks sensible. A
@@ -115,7 +121,58 @@ NEGATIVE_DRIFT = (0.05, 0.15)  # per year
 BTC_TREND_SHARE = 0.5  # share of BTC's secular trend a miner keeps (dilution eats the rest)
 QUARTERLY_DILUTION = (0.02, 0.08)
 
+# --- miner operations and balance sheets (see _simulate_operations) ---
+# Per seed miner: operating EH/s in June 2024 (roughly as reported then; the demo network runs about
+# 600 EH/s), what it does with the bitcoin it mines, and its convertible/term debt per installed EH/s.
+HOLD, SELL, OCCASIONAL = range(3)
+SEED_OPERATIONS = {
+    "MARA": (27.0, HOLD, 30e6),
+    "CORZ": (19.0, SELL, 35e6),
+    "CLSK": (17.0, OCCASIONAL, 25e6),
+    "RIOT": (13.0, HOLD, 0.0),
+    "IREN": (11.0, SELL, 20e6),
+    "BITF": (8.0, SELL, 2e6),
+    "CIFR": (8.0, SELL, 10e6),
+    "BTDR": (7.5, SELL, 30e6),
+    "WULF": (7.5, SELL, 45e6),
+    "HUT": (5.0, HOLD, 25e6),
+    "HIVE": (5.0, OCCASIONAL, 3e6),
+    "CAN": (4.0, OCCASIONAL, 5e6),
+    "SDIG": (3.5, SELL, 15e6),
+    "BTBT": (2.5, OCCASIONAL, 0.0),
+}  # fmt: skip
+REFERENCE_MONTH, REFERENCE_NETWORK_EHS = "2024-06-15", 600.0  # when SEED_OPERATIONS' sizes hold; the network then
+# The listed miners' combined share of the network relative to June 2024 (log-linear, flat after the
+# last anchor): a percent or two in 2019, about a quarter in mid-2024, nearer a third in 2025.
+LISTED_SHARE_ANCHORS = (
+    ("2019-01-15", 0.1), ("2020-06-15", 0.18), ("2021-05-15", 0.3), ("2022-12-15", 0.6), ("2023-12-15", 0.85),
+    ("2024-06-15", 1.0), ("2025-06-15", 1.15),
+)  # fmt: skip
+SHARE_PATH_EXPONENT = (0.7, 1.3)  # per miner: how much faster than the others it grew
+SYNTHETIC_SHARE = (0.002, 0.03)  # a synthetic miner's June 2024 share of the network, log-uniform
+SEED_SHARE_CAP, LISTED_SHARE_CAP = 0.30, 0.33  # the most the seed / all miners may run in any month
+INSTALLED_HEADROOM = 1.15  # installed over operating once a fleet is energized
+ENERGIZE_CHANCE = 0.35  # per month: a new site or batch of machines comes online
+UPTIME, UPTIME_NOISE, SUMMER_CURTAILMENT = (0.88, 0.96), 0.02, (0.0, 0.12)  # July-August demand response
+REALIZATION, REALIZATION_NOISE, REALIZATION_BOUNDS = (0.92, 1.0), 0.035, (0.75, 1.2)  # pool luck and fees
+SYNTHETIC_POLICY_WEIGHTS = (0.3, 0.4, 0.3)  # HOLD, SELL, OCCASIONAL
+SOLD_SHARE, SOLD_SHARE_NOISE = (0.6, 1.0), 0.1  # of a SELL miner's production, per miner; monthly
+OCCASIONAL_CHANCE, OCCASIONAL_SHARE = 0.1, (0.2, 0.7)  # per month; of what an OCCASIONAL miner holds
+# Efficiency (J/TH) of the machines a miner buys, log-linear, improving 7 % a year after the last anchor.
+MACHINE_EFFICIENCY_ANCHORS = (
+    ("2019-01-01", 38.0), ("2020-06-01", 31.0), ("2022-06-01", 23.0), ("2024-06-01", 16.5), ("2025-06-01", 15.0),
+)  # fmt: skip
+MACHINE_EFFICIENCY_GAIN_BEYOND = -0.07
+EFFICIENCY_SPREAD, INITIAL_FLEET_AGE = (0.95, 1.25), (1.0, 1.3)  # per miner; its first fleet vs new machines
+FLEET_REPLACED = 0.01  # per month, of the fleet, by machines bought that month
+POWER_COST_USD_PER_MWH, POWER_COST_DRIFT = (28.0, 55.0), 0.015  # starting level, monthly log drift
+POWER_COST_BOUNDS = (25.0, 65.0)
+CASH_PER_EHS, CASH_NOISE = (4e6, 20e6), 0.35  # USD per installed EH/s, log-uniform; quarterly lognormal
+SYNTHETIC_DEBT_PER_EHS, SYNTHETIC_DEBT_FREE = (5e6, 40e6), 0.4
+DEBT_ISSUE_CHANCE, DEBT_ISSUE_SIZE = 0.25, (0.8, 1.2)  # per quarter; of the installed fleet's debt capacity
+
 _STREAM_HASHRATE, _STREAM_PRICE, _STREAM_BLOCKS, _STREAM_FEES, _STREAM_UNIVERSE, _STREAM_TICKER = range(6)
+_STREAM_OPERATIONS = 6
 _PANDAS_DTYPES = {
     "DATE": "datetime64[us]",
     "BIGINT": "int64",
@@ -126,7 +183,7 @@ _PANDAS_DTYPES = {
 
 
 class DemoSource(Source):
-    """Synthetic chain and equities for 2019-01-01..2025-06-30 by default (see module docstring).
+    """Synthetic chain, equities and miner operations for 2019-01-01..2025-06-30 by default (see module docstring).
 
     `years` sets the history to start .. start + years - 1 day; `tickers` adds synthetic miners to
     the 14 of the seed file (and then `miner_universe` lists all of them).
@@ -177,14 +234,15 @@ class DemoSource(Source):
         universe = self._universe(sessions)
         prices, splits, shares = _simulate_equities(universe, sessions, self.start, self.end, chain, self.seed)
         reported_universe = universe.iloc[0:0] if self.tickers is None else universe
+        operations, balance_sheets = _simulate_operations(universe, chain, self.start, self.end, self.seed)
         frames = {
             "btc_daily": btc_daily,
             "equity_prices": prices,
             "splits": splits,
             "shares_outstanding": shares,
             "miner_universe": reported_universe,
-            "miner_operations": pd.DataFrame(columns=list(DATASETS["miner_operations"].columns)),
-            "miner_balance_sheet": pd.DataFrame(columns=list(DATASETS["miner_balance_sheet"].columns)),
+            "miner_operations": operations,
+            "miner_balance_sheet": balance_sheets,
         }
         return {name: _conform(frame, DATASETS[name]) for name, frame in frames.items()}
 
@@ -552,3 +610,270 @@ def _shares_reports(
     adjusted = ticker.market_cap / first_price * growth
     shares = np.rint(adjusted / _split_factor(as_of, ticker.splits)).astype(np.int64)
     return pd.DataFrame({"ticker": ticker.symbol, "as_of": as_of, "shares": shares})
+
+
+# --- miner operations and balance sheets ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Operators:
+    """The miners' fixed operating parameters (one value per ticker) and monthly draws (month x
+    ticker), columns in key order."""
+
+    share: np.ndarray  # of the network in June 2024, before the universe is scaled to fit
+    exponent: np.ndarray  # its share follows the listed miners' path to this power
+    policy: np.ndarray  # HOLD, SELL or OCCASIONAL
+    sold_share: np.ndarray  # of production, for a SELL miner
+    debt_per_ehs: np.ndarray  # USD per installed EH/s at June 2024 machine costs
+    cash_per_ehs: np.ndarray
+    machines: np.ndarray  # its machines' J/TH relative to the market's
+    initial_fleet: np.ndarray  # its first fleet's J/TH relative to its new machines
+    initial_holdings: np.ndarray  # BTC held when its rows start, in months of its first production
+    power_cost: np.ndarray  # USD/MWh in the history's first month
+    uptime: np.ndarray
+    curtailment: np.ndarray  # uptime lost in July and August
+    realization: np.ndarray  # its production per operating EH/s relative to the network's, on average
+    energize: np.ndarray  # monthly uniforms: a fleet comes online below ENERGIZE_CHANCE
+    ramp: np.ndarray  # how far into the month the new machines run
+    sell_event: np.ndarray  # an OCCASIONAL miner sells below OCCASIONAL_CHANCE
+    sell_share: np.ndarray
+    debt_issue: np.ndarray  # at a quarter end: debt is issued below DEBT_ISSUE_CHANCE
+    debt_issue_size: np.ndarray
+    uptime_noise: np.ndarray  # monthly normals
+    realization_noise: np.ndarray
+    power_drift: np.ndarray
+    sold_noise: np.ndarray
+    cash_noise: np.ndarray
+
+
+_SCALARS, _MONTHLY_UNIFORMS, _MONTHLY_NORMALS = 14, 6, 5
+
+
+def _draw_operators(symbols: np.ndarray, keys: np.ndarray, months: int, seed: int) -> _Operators:
+    """Three draws per ticker from its own stream (keyed by its index in the universe, like its
+    equity), so a miner's parameters do not depend on how many others there are; every ticker
+    draws the same amounts, and the seed miners' fixed figures (SEED_OPERATIONS) only replace draws."""
+    scalars = np.empty((_SCALARS, len(symbols)))
+    uniforms = np.empty((_MONTHLY_UNIFORMS, months, len(symbols)))
+    normals = np.empty((_MONTHLY_NORMALS, months, len(symbols)))
+    for column, key in enumerate(keys):
+        rng = _rng(seed, _STREAM_OPERATIONS, int(key))
+        scalars[:, column] = rng.random(_SCALARS)
+        uniforms[:, :, column] = rng.random((_MONTHLY_UNIFORMS, months))
+        normals[:, :, column] = rng.standard_normal((_MONTHLY_NORMALS, months))
+
+    def between(u: np.ndarray, bounds: tuple[float, float], log: bool = False) -> np.ndarray:
+        low, high = np.log(bounds) if log else bounds
+        value = low + (high - low) * u
+        return np.exp(value) if log else value
+
+    share, exponent, policy, sold, debt_free, debt, cash, machines, fleet, held, power, uptime, curtail, real = scalars
+    share = between(share, SYNTHETIC_SHARE, log=True)
+    policy = np.searchsorted(np.cumsum(SYNTHETIC_POLICY_WEIGHTS), policy, side="right")
+    debt_per_ehs = np.where(debt_free < SYNTHETIC_DEBT_FREE, 0.0, between(debt, SYNTHETIC_DEBT_PER_EHS, log=True))
+    for column, symbol in enumerate(symbols):
+        if symbol in SEED_OPERATIONS:
+            ehs, policy[column], debt_per_ehs[column] = SEED_OPERATIONS[symbol]
+            share[column] = ehs / REFERENCE_NETWORK_EHS
+    energize, ramp, sell_event, sell_share, debt_issue, debt_issue_size = uniforms
+    uptime_noise, realization_noise, power_drift, sold_noise, cash_noise = normals
+    return _Operators(
+        share=share,
+        exponent=between(exponent, SHARE_PATH_EXPONENT),
+        policy=policy,
+        sold_share=between(sold, SOLD_SHARE),
+        debt_per_ehs=debt_per_ehs,
+        cash_per_ehs=between(cash, CASH_PER_EHS, log=True),
+        machines=between(machines, EFFICIENCY_SPREAD),
+        initial_fleet=between(fleet, INITIAL_FLEET_AGE),
+        initial_holdings=between(held, (0.0, 6.0)),
+        power_cost=between(power, POWER_COST_USD_PER_MWH),
+        uptime=between(uptime, UPTIME),
+        curtailment=between(curtail, SUMMER_CURTAILMENT),
+        realization=between(real, REALIZATION),
+        energize=energize,
+        ramp=ramp,
+        sell_event=sell_event,
+        sell_share=between(sell_share, OCCASIONAL_SHARE),
+        debt_issue=debt_issue,
+        debt_issue_size=between(debt_issue_size, DEBT_ISSUE_SIZE),
+        uptime_noise=UPTIME_NOISE * uptime_noise,
+        realization_noise=REALIZATION_NOISE * realization_noise,
+        power_drift=POWER_COST_DRIFT * power_drift,
+        sold_noise=SOLD_SHARE_NOISE * sold_noise,
+        cash_noise=CASH_NOISE * cash_noise,
+    )
+
+
+def _machine_efficiency(days: pd.DatetimeIndex) -> np.ndarray:
+    """J/TH of the machines miners buy on `days`: also what a fleet's dollars per EH/s follow."""
+    return np.exp(_log_path(days, MACHINE_EFFICIENCY_ANCHORS, MACHINE_EFFICIENCY_GAIN_BEYOND))
+
+
+def _network_months(chain: pd.DataFrame, months: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Per month (first days): the network's mean daily hashrate (EH/s) and the BTC all miners
+    earned (subsidies + fees), from the whole chain (from CHAIN_ORIGIN), as the chain facts sum them."""
+    before_origin = _supply_btc(np.array([LAST_HEIGHT_BEFORE_ORIGIN]))[0]
+    subsidy = np.diff(chain["supply_btc"].to_numpy(), prepend=before_origin)
+    by_month = pd.DataFrame(
+        {"hashrate": chain["hashrate_ehs"].to_numpy(), "reward": subsidy + chain["fees_btc"].to_numpy()},
+        index=chain["date"].dt.to_period("M").dt.to_timestamp(),
+    ).groupby(level=0)
+    return by_month["hashrate"].mean().reindex(months).to_numpy(), by_month["reward"].sum().reindex(months).to_numpy()
+
+
+def _simulate_operations(
+    universe: pd.DataFrame, chain: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(miner_operations, miner_balance_sheet) for every ticker while listed, consistent with `chain`.
+
+    Built as (month x ticker) matrices. Each miner's installed hashrate steps up, in the months a
+    fleet is energized, to its target: its share path (June 2024 size x the listed miners' path,
+    LISTED_SHARE_ANCHORS, to its own power) x the network, with headroom; it never falls (the 2021
+    China ban left the US fleets running, so their share jumped). Operating hashrate is the month's
+    average: last month's fleet plus part of the new machines, times uptime (summer curtailment).
+    The whole universe is then scaled so the seed miners run at most SEED_SHARE_CAP of the network
+    and all miners LISTED_SHARE_CAP in any month, whatever `tickers`: one factor per group, so each
+    miner's path keeps its shape. Production is operating share x the network's subsidies + fees x
+    a realization factor (pool luck and fees, within REALIZATION_BOUNDS), in satoshi, so holdings
+    are exact: held = previous held + produced - sold. Rows: each listed ticker's complete months,
+    from its listing month through the month before its delisting; balance sheets at the quarter
+    ends it was listed on.
+    """
+    months = pd.date_range(start.to_period("M").to_timestamp(), end, freq="MS")  # including partial ones
+    complete = (months >= start) & (months + pd.offsets.MonthEnd(0) <= end)
+    universe = universe.reset_index(drop=True)
+    order = np.argsort(universe["ticker"].to_numpy(), kind="stable")  # columns in key order
+    rows = universe.iloc[order]
+    symbols = rows["ticker"].to_numpy(dtype=object)
+    ops = _draw_operators(symbols, order, len(months), seed)
+
+    position = np.arange(len(months))[:, None]
+    listed_month = rows["listed_on"].dt.to_period("M").dt.to_timestamp()
+    delisted_month = rows["delisted_on"].dt.to_period("M").dt.to_timestamp()
+    first = months.searchsorted(listed_month)
+    stop = np.where(delisted_month.notna(), months.searchsorted(delisted_month.fillna(months[0])), len(months))
+    listed = (position >= first) & (position < stop)
+
+    hashrate, reward = _network_months(chain, months)
+    middle = months + pd.Timedelta(days=14)
+    listed_path = np.exp(_log_path(middle, LISTED_SHARE_ANCHORS, 0.0))[:, None]
+    target = ops.share * listed_path**ops.exponent * hashrate[:, None] * INSTALLED_HEADROOM
+    steps = listed & ((ops.energize < ENERGIZE_CHANCE) | (position == first))
+    installed = np.fmax.accumulate(np.where(steps, target, np.nan), axis=0)  # carried forward, never lower
+    previous = np.vstack([installed[:1], installed[:-1]])
+    previous = np.where(np.isnan(previous), installed, previous)
+    summer = np.isin(months.month, (7, 8))[:, None]
+    uptime = np.clip(ops.uptime - ops.curtailment * summer + ops.uptime_noise, 0.6, 0.99)
+    operating = uptime * (previous + ops.ramp * (installed - previous))
+
+    synthetic = np.array([s.startswith(SYNTHETIC_PREFIX) for s in symbols], dtype=bool)
+    shares = np.where(listed, operating, 0.0) / hashrate[:, None]
+    seed_sum, synthetic_sum = shares[:, ~synthetic].sum(axis=1), shares[:, synthetic].sum(axis=1)
+    seed_scale = min(1.0, SEED_SHARE_CAP / seed_sum.max()) if seed_sum.max() > 0 else 1.0
+    room = (LISTED_SHARE_CAP - seed_sum * seed_scale)[synthetic_sum > 0] / synthetic_sum[synthetic_sum > 0]
+    synthetic_scale = min(1.0, room.min()) if len(room) else 1.0
+    scale = np.where(synthetic, synthetic_scale, seed_scale)
+    fleet = np.where(listed, installed, 0.0)  # unscaled and unrounded: what the fleets' mixes weigh
+    efficiency = _fleet_efficiency(middle, fleet, np.where(listed, previous, 0.0), first, ops)
+    operating = np.where(listed, np.maximum((operating * scale).round(4), 1e-4), 0.0)
+    installed = np.where(listed, np.maximum((installed * scale).round(4), operating), 0.0)
+
+    realization = np.clip(ops.realization + ops.realization_noise, *REALIZATION_BOUNDS)
+    produced = np.rint(operating / hashrate[:, None] * reward[:, None] * realization * 1e8)  # satoshi
+    held, sold = _holdings(produced, listed, first, ops)
+    power = np.clip(ops.power_cost * np.exp(np.cumsum(ops.power_drift, axis=0)), *POWER_COST_BOUNDS)
+
+    column, row = np.nonzero((listed & complete[:, None]).T)  # ticker-major: sorted by (ticker, month)
+    operations = pd.DataFrame(
+        {
+            "ticker": symbols[column],
+            "month": months[row],
+            "operating_hashrate_ehs": operating[row, column],
+            "installed_hashrate_ehs": installed[row, column],
+            "btc_produced": produced[row, column] / 1e8,
+            "btc_held": held[row, column] / 1e8,
+            "btc_sold": sold[row, column] / 1e8,
+            "fleet_efficiency_j_per_th": efficiency[row, column].round(2),
+            "power_cost_usd_per_mwh": power[row, column].round(2),
+        }
+    )
+    # Dollars per EH/s fall as machines improve: the balance sheets scale with the fleet's cost.
+    machine_cost = _machine_efficiency(months) / _machine_efficiency(pd.DatetimeIndex([REFERENCE_MONTH]))
+    fleet_cost = installed * machine_cost[:, None]
+    return operations, _balance_sheets(rows, symbols, months, fleet_cost, ops, start, end)
+
+
+def _holdings(
+    produced: np.ndarray, listed: np.ndarray, first: np.ndarray, ops: _Operators
+) -> tuple[np.ndarray, np.ndarray]:
+    """(held at month end, sold) in satoshi: HOLD miners never sell, SELL miners sell most of each
+    month's production, OCCASIONAL ones now and then a chunk of what they hold. Month by month
+    (what a miner can sell depends on what it holds), each step over all tickers at once."""
+    held, sold = np.zeros_like(produced), np.zeros_like(produced)
+    level = np.zeros(produced.shape[1])
+    for month in range(len(produced)):
+        starting = first == month
+        level[starting] = np.rint(ops.initial_holdings[starting] * produced[month, starting])
+        available = level + produced[month]
+        share = np.clip(ops.sold_share + ops.sold_noise[month], 0.0, 1.0)
+        selling = np.where(ops.policy == SELL, share * produced[month], 0.0)
+        chunk = (ops.policy == OCCASIONAL) & (ops.sell_event[month] < OCCASIONAL_CHANCE)
+        selling = np.where(chunk, ops.sell_share[month] * available, selling)
+        sold[month] = np.where(listed[month], np.floor(np.minimum(selling, available)), 0.0)
+        level = np.where(listed[month], available - sold[month], 0.0)
+        held[month] = level
+    return held, sold
+
+
+def _fleet_efficiency(
+    middle: pd.DatetimeIndex, installed: np.ndarray, previous: np.ndarray, first: np.ndarray, ops: _Operators
+) -> np.ndarray:
+    """J/TH of each fleet: the installed-weighted mean of its machines. A first fleet is older than
+    the market's new machines; each month new capacity and FLEET_REPLACED of the old come at the
+    month's machine efficiency, so fleets improve in steps as they grow, and slowly in between."""
+    machines = _machine_efficiency(middle)[:, None] * ops.machines
+    out = np.full_like(installed, np.nan)
+    fleet = np.full(installed.shape[1], np.nan)
+    for month in range(len(installed)):
+        starting = first == month
+        fleet[starting] = machines[month, starting] * ops.initial_fleet[starting]
+        kept = np.minimum(previous[month] * (1 - FLEET_REPLACED), installed[month])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mixed = (fleet * kept + machines[month] * (installed[month] - kept)) / installed[month]
+        fleet = np.where(installed[month] > 0, mixed, fleet)
+        out[month] = fleet
+    return out
+
+
+def _balance_sheets(
+    rows: pd.DataFrame,
+    symbols: np.ndarray,
+    months: pd.DatetimeIndex,
+    fleet_cost: np.ndarray,
+    ops: _Operators,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
+    """Cash and total debt at each quarter end in [start, end] a ticker is listed on, sized on its
+    installed fleet (`fleet_cost`: EH/s x the machines' cost per EH/s relative to June 2024's): cash
+    varies quarter to quarter; debt (convertible notes, term loans) is issued now and then, sized on
+    the fleet then, and stays outstanding (a larger issue refinances the earlier ones)."""
+    quarter_ends = pd.date_range(start, end, freq="QE")
+    at = months.searchsorted(quarter_ends.to_period("M").to_timestamp())
+    ends = quarter_ends.to_numpy()[:, None]
+    listed_on, delisted_on = rows["listed_on"].to_numpy(), rows["delisted_on"].to_numpy()
+    listed = (listed_on <= ends) & (np.isnat(delisted_on) | (ends < delisted_on))
+    fleet = fleet_cost[at]
+    cash = fleet * ops.cash_per_ehs * np.exp(ops.cash_noise[at])
+    issues = listed & (ops.debt_issue[at] < DEBT_ISSUE_CHANCE)
+    debt = np.fmax.accumulate(np.where(issues, fleet * ops.debt_per_ehs * ops.debt_issue_size[at], np.nan), axis=0)
+    column, row = np.nonzero(listed.T)
+    return pd.DataFrame(
+        {
+            "ticker": symbols[column],
+            "as_of": quarter_ends[row],
+            "cash_usd": cash[row, column].round(-3),
+            "total_debt_usd": np.nan_to_num(debt[row, column]).round(-3),  # none before the first issue
+        }
+    )
