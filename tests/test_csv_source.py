@@ -1,6 +1,6 @@
 """The csv source through the raw loader, into an in-memory DuckDB: good files load with their
 values untouched, each kind of bad input stops the load naming the file, 1-based row, column and
-value, and the optional universe file may be absent."""
+value, and the optional files (universe, miner operations, balance sheets) may be absent."""
 
 from __future__ import annotations
 
@@ -147,6 +147,49 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "whole number)",
     ),
     (
+        "month 13",
+        "miner_operations.csv",
+        lambda path: replace_in(path, "MARA,2024-06,", "MARA,2024-13,"),
+        "row 3 (ticker MARA, month 2024-13), column 'month': value '2024-13' is not a valid month (YYYY-MM)",
+    ),
+    (
+        "a day that is not the month's first",
+        "miner_operations.csv",
+        lambda path: replace_in(path, "MARA,2024-06,", "MARA,2024-06-15,"),
+        "row 3 (ticker MARA, month 2024-06), column 'month': value '2024-06-15' is not a month (YYYY-MM, or the "
+        "month's first day)",
+    ),
+    (
+        "negative production",
+        "miner_operations.csv",
+        lambda path: replace_in(path, ",616,", ",-616,"),
+        "row 1 (ticker MARA, month 2024-05), column 'btc_produced': value '-616' must be >= 0",
+    ),
+    (
+        "zero power cost",
+        "miner_operations.csv",
+        lambda path: replace_in(path, ",35.1", ",0"),
+        "row 2 (ticker RIOT, month 2024-05), column 'power_cost_usd_per_mwh': value '0' must be > 0",
+    ),
+    (
+        "duplicate (ticker, month)",
+        "miner_operations.csv",
+        lambda path: replace_in(path, "RIOT,2024-06", "RIOT,2024-05"),
+        "row 4, column(s) 'ticker, month': duplicate key (RIOT, 2024-05), first seen at row 2",
+    ),
+    (
+        "duplicate month spelt as its first day",
+        "miner_operations.csv",
+        lambda path: replace_in(path, "RIOT,2024-06", "riot,2024-05-01"),
+        "row 4, column(s) 'ticker, month': duplicate key (RIOT, 2024-05), first seen at row 2",
+    ),
+    (
+        "negative cash",
+        "balance_sheet.csv",
+        lambda path: replace_in(path, "RIOT,2024-03-31,689000000", "RIOT,2024-03-31,-689000000"),
+        "row 2 (ticker RIOT, as_of 2024-03-31), column 'cash_usd': value '-689000000' must be >= 0",
+    ),
+    (
         "a row with a field too many",
         "equity_prices.csv",
         lambda path: replace_in(path, "2024-06-04,MARA,22.64,USD", "2024-06-04,MARA,22.64,USD,x"),
@@ -194,6 +237,44 @@ def test_universe_file_loads_with_empty_delisting_as_null(folder: Path) -> None:
         ("MARA", None),
         ("SDIG", date(2025, 3, 14)),
     ]
+
+
+def test_operations_and_balance_sheets_load_typed_with_months_as_first_days(folder: Path) -> None:
+    source, conn = CsvSource(folder), duckdb.connect()
+    assert load(source, "miner_operations", conn).row_count == 4
+    assert load(source, "miner_balance_sheet", conn).row_count == 3
+    assert conn.execute(
+        "select ticker, month, btc_produced, fleet_efficiency_j_per_th, power_cost_usd_per_mwh "
+        "from raw.miner_operations where month = date '2024-06-01' order by ticker"
+    ).fetchall() == [("MARA", date(2024, 6, 1), 590.0, 21.2, None), ("RIOT", date(2024, 6, 1), 255.0, 24.0, 34.8)]
+    assert conn.execute("select * from raw.miner_balance_sheet order by as_of, ticker limit 1").fetchone() == (
+        "MARA",
+        date(2024, 3, 31),
+        324_000_000.0,
+        747_000_000.0,
+    )
+    for dataset in ("miner_operations", "miner_balance_sheet"):
+        described = conn.execute(f"describe raw.{dataset}").fetchall()
+        assert {row[0]: row[1] for row in described} == DATASETS[dataset].columns
+
+
+def test_a_month_may_be_given_as_its_first_day(folder: Path) -> None:
+    replace_in(folder / "miner_operations.csv", "MARA,2024-06,", "MARA,2024-06-01,")
+    conn = duckdb.connect()
+    load(CsvSource(folder), "miner_operations", conn)
+    assert conn.execute("select count(*) from raw.miner_operations where month = date '2024-06-01'").fetchone() == (2,)
+
+
+def test_absent_operations_and_balance_sheets_load_as_empty_tables(folder: Path) -> None:
+    (folder / "miner_operations.csv").unlink()
+    (folder / "balance_sheet.csv").unlink()
+    source, conn = CsvSource(folder), duckdb.connect()
+    for dataset in ("miner_operations", "miner_balance_sheet"):
+        assert list(source.fetch(dataset).columns) == list(DATASETS[dataset].columns)
+        result = load(source, dataset, conn)
+        assert (result.row_count, result.table_rows, result.first_date) == (0, 0, None)
+        described = conn.execute(f"describe raw.{dataset}").fetchall()
+        assert {row[0]: row[1] for row in described} == DATASETS[dataset].columns
 
 
 def test_missing_required_file_names_path_and_columns(folder: Path) -> None:

@@ -85,10 +85,12 @@ def _row_label(
     """Row `row` as the user knows it: its number and key values, e.g. 'row 6 (date 2024-05-31,
     ticker RIOT)'. The number alone names a line of a CSV file, not a row of a live source's
     frame assembled from many responses. Text is shown as given; a typed value (a timestamp for
-    a date) in the dataset's type."""
+    a date) in the dataset's type; a month as YYYY-MM, as a file gives it."""
 
     def as_text(column: str) -> str:
         col = _quote(column)
+        if column in dataset.months:
+            return f"coalesce(strftime(try_cast({col} as date), '%Y-%m'), cast({col} as varchar))"
         if types[column] == "VARCHAR":
             return f"cast({col} as varchar)"
         return f"coalesce(cast(try_cast({col} as {dataset.columns[column]}) as varchar), cast({col} as varchar))"
@@ -159,11 +161,16 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
         else f"try_cast({_quote(c)} as {dataset.columns[c]})"
         for c in dataset.key
     ]
+    # shown as the user wrote them: a month as YYYY-MM (the file may spell it as its first day too)
+    shown = [
+        f"strftime({k}, '%Y-%m')" if c in dataset.months else f"cast({k} as varchar)"
+        for c, k in zip(dataset.key, typed_key)
+    ]
     dup = _first(
         conn,
         f"select {ROW}, first_row, key_text from ("
         f"  select {ROW}, min({ROW}) over (partition by {', '.join(typed_key)}) as first_row,"
-        f"         concat_ws(', ', {', '.join(f'cast({k} as varchar)' for k in typed_key)}) as key_text"
+        f"         concat_ws(', ', {', '.join(shown)}) as key_text"
         f"  from {relation}) where {ROW} > first_row order by {ROW} limit 1",
     )
     if dup:
