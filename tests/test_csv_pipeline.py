@@ -9,7 +9,9 @@ opened before the run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import re
 import shutil
 from datetime import date
@@ -56,14 +58,16 @@ def published_once(tmp_path_factory):
     root = tmp_path_factory.mktemp("csv")
     folder = write_folder(root / "exports")
     warehouse = root / "warehouse"
-    code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder))
-    return folder, warehouse, code
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = run.main(dg.DagsterInstance.ephemeral(), Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder))
+    return folder, warehouse, code, out.getvalue()
 
 
 @pytest.fixture
 def warehouse_copy(published_once, tmp_path):
     """A private copy of the published csv warehouse and its export folder, to break."""
-    folder, warehouse, code = published_once
+    folder, warehouse, code, _ = published_once
     assert code == 0
     shutil.copytree(folder, tmp_path / "exports")
     shutil.copytree(warehouse, tmp_path / "warehouse", ignore=shutil.ignore_patterns("gx"))
@@ -71,7 +75,7 @@ def warehouse_copy(published_once, tmp_path):
 
 
 def test_csv_source_builds_and_publishes_real_chain_numbers(published_once):
-    _, warehouse, code = published_once
+    _, warehouse, code, _ = published_once
     assert code == 0
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         months = conn.execute(
@@ -90,6 +94,21 @@ def test_csv_source_builds_and_publishes_real_chain_numbers(published_once):
     in_may = real[real["date"].dt.month == 5]
     assert may[0] == in_may["blocks_mined"].sum()
     assert float(may[1]) == pytest.approx(in_may["blocks_mined"].sum() * 3.125)  # all of May after the halving
+
+
+def test_without_the_optional_operations_files_the_summary_says_so_once(published_once):
+    """The folder has only the four required files: the run publishes, and says once why the
+    operations and enterprise-value columns are empty."""
+    _, _, code, output = published_once
+    assert code == 0, output[-2000:]
+    lines = output.splitlines()
+    operations = (
+        "No miner operations from the csv source (miner_operations.csv absent or empty): the operations columns "
+        "are null."
+    )
+    sheets = "No balance sheets from the csv source (balance_sheet.csv absent or empty): enterprise values are null."
+    assert lines.count(operations) == 1 and lines.count(sheets) == 1
+    assert lines.index(sheets) < next(i for i, line in enumerate(lines) if line.startswith("Published "))
 
 
 def edit_csv(path: Path, change) -> None:

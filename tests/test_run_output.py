@@ -53,6 +53,9 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
     labels = {m[2]: m[3] for m in steps}
     assert labels["raw load raw/btc_daily"] == "2373 rows (whole table)"
     assert labels["raw load raw/splits"] == "4 rows (whole table)"
+    for dataset in ("miner_operations", "miner_balance_sheet"):  # the demo has them: no sentence about their absence
+        assert re.fullmatch(r"\d+ rows \(whole table\)", labels[f"raw load raw/{dataset}"])
+    assert not any(line.startswith(("No miner operations", "No balance sheets")) for line in lines)
     assert re.fullmatch(rf"PASS={DBT_NODES} WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL={DBT_NODES}", labels["dbt build"])
     assert labels["raw gate"].startswith(f"{len(DATASETS)} Great Expectations suites")
     assert labels["publish"] == "2019-01-01 .. 2025-06-01" and labels["note"] == "2025-06"
@@ -74,9 +77,8 @@ def test_the_full_log_is_written_under_the_warehouse_without_colour_codes(demo_r
     assert re.fullmatch(r"run-\d{8}T\d{6}Z-[0-9a-f]{8}\.log", path.name)
     text = path.read_text(encoding="utf-8")
     assert not ANSI.search(text) and "\x1b" not in text
-    assert (
-        f"warehouse_dbt_assets - 1 of {DBT_NODES} OK created sql view model staging.stg_btc_daily" in text
-    )  # dbt's lines
+    # dbt's lines
+    assert f"warehouse_dbt_assets - 1 of {DBT_NODES} OK created sql view model staging.stg_btc_daily" in text
     assert 'STEP_SUCCESS - Finished execution of step "published_warehouse"' in text  # Dagster's events
     assert "publish_note" in text  # the note's run too
     assert "Latest month 2025-06: BTC average $" in text  # and what the terminal was told
@@ -171,6 +173,17 @@ def test_months_without_data_are_named_with_the_sources_end():
         "the csv source has no data for 2026-11 .. 2026-12 (raw/equity_prices: 0 rows)",
     ]
     assert str(run.last_month_loaded(loaded)) == "2026-11-01"
+
+
+def test_a_missing_optional_input_is_one_sentence():
+    assert run.missing_input_lines({"miner_operations": 0, "miner_balance_sheet": 12, "splits": 0}, "csv") == [
+        "No miner operations from the csv source (miner_operations.csv absent or empty): the operations columns "
+        "are null."
+    ]
+    assert run.missing_input_lines({"miner_balance_sheet": 0}, "live") == [
+        "No balance sheets from the live source: enterprise values are null."
+    ]
+    assert run.missing_input_lines({}, "demo") == []  # not loaded by the run: nothing to say
 
 
 def test_old_run_logs_are_pruned_to_the_newest(tmp_path):

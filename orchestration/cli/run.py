@@ -29,6 +29,7 @@ from orchestration.note import latest_complete_month  # noqa: E402
 from orchestration.publish.exports import WORKBOOK  # noqa: E402
 from orchestration.raw.assets import month_ranges  # noqa: E402
 from orchestration.raw.contract import DATASETS  # noqa: E402
+from orchestration.raw.sources.csv_files import FILES  # noqa: E402
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -180,6 +181,34 @@ def no_data_lines(loaded: dict[str, dict[str, int]], source: str, data_end: str 
     ]
 
 
+# Optional inputs whose absence leaves published columns null, not the run failed: (what, consequence).
+OPTIONAL_INPUTS = {
+    "miner_operations": ("miner operations", "the operations columns are null"),
+    "miner_balance_sheet": ("balance sheets", "enterprise values are null"),
+}
+
+
+def table_rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Rows in each whole-table raw dataset after the run, from its materialisation's metadata."""
+    rows: dict[str, int] = {}
+    for event in result.get_asset_materialization_events():
+        count = event.materialization.metadata.get("dagster/row_count")
+        if event.asset_key.path[0] == "raw" and not event.partition and count is not None:
+            rows[event.asset_key.path[-1]] = count.value
+    return rows
+
+
+def missing_input_lines(rows: dict[str, int], source: str) -> list[str]:
+    """One sentence per optional dataset the source delivered no rows of: a reader of the summary
+    must know why a column is empty, once, not from a null in every row."""
+    lines = []
+    for name, (what, consequence) in OPTIONAL_INPUTS.items():
+        if rows.get(name, 1) == 0:
+            where = f" ({FILES[name]} absent or empty)" if source == "csv" else ""
+            lines.append(f"No {what} from the {source} source{where}: {consequence}.")
+    return lines
+
+
 def note_month(latest_complete: date, partition_keys: list[str]) -> date:
     """The month whose note `make run` renders: the latest complete published month, or, when the
     data runs past the last monthly partition (a scaled demo reaching into future years), the last
@@ -267,6 +296,8 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         # a MONTHS run the source has nothing for is worth a warning; a full refresh's empty
         # months after the source's last day are what "the partitions to date" means
         say(f"warning: {line}" if months else f"{line[0].upper()}{line[1:]}")
+    for line in missing_input_lines(table_rows(result), settings.source):
+        say(line)
     for line in summary_lines(settings.paths, month):
         say(line)
     if not note.success:
