@@ -1,22 +1,19 @@
 """The one Definitions object: `make run`, `make ui` and the tests all load this. It only assembles
 what the stages define: raw -> transform -> quality -> publish -> note, and the automation over them."""
 
+import dagster as dg
+
+from orchestration.automation import build_and_publish, daily_refresh, monthly_publish, note_after_publish
+from orchestration.core.resources import BuildDuckDBResource, WarehouseResource
 from orchestration.core.settings import Settings, load_settings, prepare_environment
-
-prepare_environment()
-
-import dagster as dg  # noqa: E402
-
-from orchestration.automation import build_and_publish, daily_refresh, monthly_publish, note_after_publish  # noqa: E402
-from orchestration.core.resources import BuildDuckDBResource, WarehouseResource  # noqa: E402
-from orchestration.note.asset import monthly_note, publish_note  # noqa: E402
-from orchestration.publish.asset import published_warehouse  # noqa: E402
-from orchestration.quality.checks import GX_CHECKS  # noqa: E402
-from orchestration.raw.assets import LOAD_LOG, RAW_ASSETS  # noqa: E402
-from orchestration.raw.resources import SourceResource  # noqa: E402
-from orchestration.transform.assets import warehouse_dbt_assets  # noqa: E402
-from orchestration.transform.project import DBT_PROJECT  # noqa: E402
-from orchestration.transform.resource import WarehouseDbtCliResource  # noqa: E402
+from orchestration.note.asset import monthly_note, publish_note
+from orchestration.publish.asset import published_warehouse
+from orchestration.quality.checks import warehouse_gx_checks
+from orchestration.raw.assets import LOAD_LOG, RAW_ASSETS
+from orchestration.raw.resources import SourceResource
+from orchestration.transform.assets import warehouse_dbt_assets
+from orchestration.transform.project import dbt_project
+from orchestration.transform.resource import WarehouseDbtCliResource
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -28,7 +25,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             keep_runs=settings.keep_runs,
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
-        "dbt": WarehouseDbtCliResource(project_dir=DBT_PROJECT),
+        "dbt": WarehouseDbtCliResource(project_dir=dbt_project()),
         "source": SourceResource(
             kind=settings.source,
             warehouse_dir=str(settings.warehouse_dir),
@@ -39,11 +36,17 @@ def build_resources(settings: Settings) -> dict[str, object]:
     }
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """The asset graph bound to one warehouse folder and source (what the environment selects)."""
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The asset graph bound to one warehouse folder and source (default: what the environment
+    selects). The process environment is prepared here, not on import: telemetry off and this
+    interpreter's dbt first on PATH are read only when Dagster, dbt and GX run, never when they
+    are imported (GX, whose progress-bar library reads TQDM_DISABLE on import, is imported later,
+    by quality.gx_suites after the same call)."""
+    prepare_environment()
+    settings = settings or load_settings()
     return dg.Definitions(
         assets=[*RAW_ASSETS, LOAD_LOG, warehouse_dbt_assets, published_warehouse, monthly_note],
-        asset_checks=GX_CHECKS,
+        asset_checks=list(warehouse_gx_checks()),
         jobs=[build_and_publish, publish_note],
         schedules=[monthly_publish, daily_refresh],
         sensors=[note_after_publish],
@@ -53,4 +56,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+# What `dagster dev -m orchestration.definitions` and workspace.yaml load.
+defs = build_definitions()

@@ -6,17 +6,19 @@ import os
 import tempfile
 from pathlib import Path
 
-# Before anything imports orchestration.definitions: every test run gets its own warehouse.
+import pytest
+
+from orchestration.core.settings import prepare_environment
+
+# Before anything imports orchestration.definitions (whose `defs` reads the settings): every test
+# run gets its own warehouse.
 _SESSION_WAREHOUSE = Path(tempfile.mkdtemp(prefix="warehouse-test-"))
 os.environ["WAREHOUSE_DIR"] = str(_SESSION_WAREHOUSE)
 os.environ["WAREHOUSE_SOURCE"] = "demo"
 os.environ.pop("DAGSTER_HOME", None)
-
-from orchestration.core.settings import prepare_environment  # noqa: E402
-
+# Telemetry off and this venv's dbt first on PATH for the whole session: tests also start dbt
+# themselves, without going through build_definitions() or `make run`'s main().
 prepare_environment()
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

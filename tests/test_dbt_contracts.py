@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.transform.project import DBT_PROJECT
+from orchestration.transform.project import DBT_DIR, dbt_project
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return json.loads(DBT_PROJECT.manifest_path.read_text())
+    return json.loads(dbt_project().manifest_path.read_text())
 
 
 def marts(manifest: dict) -> list[dict]:
@@ -59,7 +59,7 @@ def test_every_dbt_unit_test_passes(demo_run, manifest):
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     command = [
         str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
-        "--project-dir", str(DBT_PROJECT.project_dir), "--profiles-dir", str(DBT_PROJECT.project_dir),
+        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(warehouse / "unit_test_target"), "--log-path", str(warehouse / "unit_test_logs"),
     ]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -96,7 +96,7 @@ def test_a_nan_or_an_infinity_in_a_mart_fails_its_finite_check(demo_run, tmp_pat
     command = [
         str(Path(sys.executable).parent / "dbt"), "test",
         "--select", "mart_valuation_history,test_name:numbers_are_finite",
-        "--project-dir", str(DBT_PROJECT.project_dir), "--profiles-dir", str(DBT_PROJECT.project_dir),
+        "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--store-failures",
     ]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

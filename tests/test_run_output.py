@@ -16,7 +16,7 @@ from orchestration.cli.run_log import ANSI
 from orchestration.core.retention import prune_run_logs
 from orchestration.core.settings import Settings
 from orchestration.raw.contract import DATASETS
-from orchestration.transform.project import DBT_PROJECT
+from orchestration.transform.project import dbt_project
 
 STEP_LINE = re.compile(rf"^\[\s*(\d+)/{len(DATASETS) + 5}\] (.+?): (.+?)(  \d+\.\d s)?$")
 
@@ -24,7 +24,7 @@ STEP_LINE = re.compile(rf"^\[\s*(\d+)/{len(DATASETS) + 5}\] (.+?): (.+?)(  \d+\.
 def dbt_build_nodes() -> int:
     """What the pipeline's `dbt build` runs: the project's models, seeds and data tests (its unit
     tests run in the test suite, not in the build)."""
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    manifest = json.loads(dbt_project().manifest_path.read_text())
     return sum(node["resource_type"] in {"model", "seed", "test"} for node in manifest["nodes"].values())
 
 

@@ -13,23 +13,19 @@ import sys
 import uuid
 from datetime import date
 
+import dagster as dg
 import duckdb
 
+from orchestration.cli.run_log import RunLog
+from orchestration.core.instance import open_instance
+from orchestration.core.partitions import MONTHLY
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.settings import Settings, load_settings, prepare_environment
-
-prepare_environment()
-
-import dagster as dg  # noqa: E402
-
-from orchestration.cli.run_log import RunLog  # noqa: E402
-from orchestration.core.instance import open_instance  # noqa: E402
-from orchestration.core.partitions import MONTHLY  # noqa: E402
-from orchestration.core.paths import WarehousePaths  # noqa: E402
-from orchestration.note import latest_complete_month  # noqa: E402
-from orchestration.publish.exports import WORKBOOK  # noqa: E402
-from orchestration.raw.assets import month_ranges  # noqa: E402
-from orchestration.raw.contract import DATASETS  # noqa: E402
-from orchestration.raw.sources.csv_files import FILES  # noqa: E402
+from orchestration.note import latest_complete_month
+from orchestration.publish.exports import WORKBOOK
+from orchestration.raw.assets import month_ranges
+from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources.csv_files import FILES
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -230,6 +226,7 @@ def main(
     """Run everything on `settings` (default: the environment's) for `months` (default: all, a full
     refresh; else 'YYYY-MM..YYYY-MM': reload those months, rebuild, check, publish), then summarise.
     `verbose` shows the whole stream instead of a line per step."""
+    prepare_environment()  # before Dagster's instance, dbt or GX start: they read it when they run
     try:
         settings = settings or load_settings()
         tags = partition_range_tags(months)

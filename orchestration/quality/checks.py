@@ -8,6 +8,7 @@ context and one Data Docs build for the layer instead of one per suite. Any subs
 runs on its own (the UI's "Execute checks" on one asset runs that asset's suite only).
 """
 
+import functools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -113,4 +114,8 @@ def gx_checks(suite_files: list[Path]) -> list[dg.AssetChecksDefinition]:
     return [gx_gate(layer, suites) for layer, suites in sorted(layers.items())]
 
 
-GX_CHECKS = gx_checks(suite_paths())
+@functools.cache
+def warehouse_gx_checks() -> tuple[dg.AssetChecksDefinition, ...]:
+    """The gates of every suite under expectations/, read when first asked for, not on import, and
+    the same objects on every call (the Definitions and the publish gate must name the same checks)."""
+    return tuple(gx_checks(suite_paths()))

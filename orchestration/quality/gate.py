@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from orchestration.quality.checks import GX_CHECKS
+from orchestration.quality.checks import warehouse_gx_checks
 from orchestration.quality.instance_queries import latest_evaluations, latest_materialisations
 from orchestration.raw.assets import RAW_ASSETS
 from orchestration.transform.assets import mart_keys, warehouse_dbt_assets
@@ -44,7 +44,7 @@ def blocking_checks_upstream(
 
 def publication_checks() -> dict[dg.AssetCheckKey, tuple[dg.AssetKey, ...]]:
     """The checks the publish asset requires: every blocking check upstream of the marts."""
-    return blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *GX_CHECKS], mart_keys())
+    return blocking_checks_upstream([*RAW_ASSETS, warehouse_dbt_assets, *warehouse_gx_checks()], mart_keys())
 
 
 @dataclass(frozen=True)

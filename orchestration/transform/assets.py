@@ -17,7 +17,7 @@ from orchestration.core.paths import WarehousePaths
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.retention import prune_run_folders
 from orchestration.transform.metadata import with_relation_metadata
-from orchestration.transform.project import DBT_PROJECT
+from orchestration.transform.project import dbt_project
 
 LAYERS = ("staging", "intermediate", "facts", "marts")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's name, in its target folder
@@ -77,7 +77,7 @@ def environment(**values: str):
                 os.environ[name] = value
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(manifest=dbt_project().manifest_path, project=dbt_project(), dagster_dbt_translator=TRANSLATOR)
 def warehouse_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, warehouse: WarehouseResource
 ):

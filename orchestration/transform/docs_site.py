@@ -33,7 +33,7 @@ from orchestration.core.offline_html import make_offline
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.retention import prune_run_folders
 from orchestration.transform.assets import PARTIAL_PARSE, dbt_run_folder, keep_parse_state
-from orchestration.transform.project import DBT_PROJECT
+from orchestration.transform.project import DBT_DIR
 
 STATIC_PAGE = "static_index.html"  # dbt's name for the self-contained page, in its target folder
 TRACKING_OFF = '"send_anonymous_usage_stats": false'  # in the manifest inlined in the page
@@ -52,9 +52,9 @@ def docs_generate_args(target_path: Path) -> list[str]:
         "--no-send-anonymous-usage-stats",
         "--quiet",
         "--project-dir",
-        str(DBT_PROJECT.project_dir),
+        str(DBT_DIR),
         "--profiles-dir",
-        str(DBT_PROJECT.profiles_dir),
+        str(DBT_DIR),
         "--target-path",
         str(target_path),
         "--log-path",

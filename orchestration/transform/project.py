@@ -2,16 +2,19 @@
 
 dagster-dbt's `prepare_if_dev()` only re-parses under `dagster dev`; `make run`, the tests and the
 schedule daemon would otherwise load a stale or missing manifest. So outside `dagster dev` the
-project is also prepared whenever a model, macro, seed or project file is newer than the manifest.
+project is also prepared whenever a model, macro, seed or project file is newer than the manifest,
+when the project is first asked for (dbt_project()).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from orchestration.core.paths import REPO_ROOT
+from orchestration.core.settings import prepare_environment
 
 DBT_DIR = REPO_ROOT / "dbt_project"
 WATCHED = (REPO_ROOT / "models", REPO_ROOT / "macros", REPO_ROOT / "seeds", DBT_DIR)
@@ -32,7 +35,16 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime()
 
 
-DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-DBT_PROJECT.prepare_if_dev()
-if manifest_is_stale(DBT_PROJECT):
-    DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The project, its manifest made current on first use, not on import: modules that only need
+    its folders (the docs site, the tests) never start a parse. The dbt asset definitions need the
+    manifest when they are defined (dagster-dbt reads it in `@dbt_assets`), so loading the
+    Definitions still parses once when a model changed; the parse is a dbt subprocess, started
+    after the environment is prepared (this venv's dbt, telemetry off)."""
+    prepare_environment()
+    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+    project.prepare_if_dev()
+    if manifest_is_stale(project):
+        project.preparer.prepare(project)
+    return project
