@@ -32,6 +32,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             csv_dir=str(settings.csv_dir) if settings.csv_dir else None,
             demo_tickers=settings.demo_tickers,
             demo_years=settings.demo_years,
+            sec_user_agent=settings.sec_user_agent,
+            shares_overrides=str(settings.shares_overrides) if settings.shares_overrides else None,
+            live_refresh=settings.live_refresh,
         ),
     }
 

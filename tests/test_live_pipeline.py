@@ -227,7 +227,7 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     """One `build_and_publish` run over a partition range, the source built afresh (a new process)."""
     make_source.cache_clear()
-    defs = build_definitions(Settings(warehouse_dir=warehouse, source="live"))
+    defs = build_definitions(Settings(warehouse_dir=warehouse, source="live", sec_user_agent=USER_AGENT))
     return defs.resolve_job_def("build_and_publish").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={
@@ -245,11 +245,9 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def env():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEC_USER_AGENT", USER_AGENT)
-        patch.delenv("WAREHOUSE_SHARES_OVERRIDES", raising=False)
-        patch.delenv("WAREHOUSE_CSV_DIR", raising=False)
-        yield
+    """The live settings (SEC_USER_AGENT, no overrides) are `materialize`'s Settings, whatever the
+    environment holds; the sources this module built are dropped afterwards."""
+    yield
     make_source.cache_clear()
 
 

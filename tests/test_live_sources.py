@@ -18,6 +18,8 @@ import requests
 import responses
 from responses import registries
 
+from orchestration.core.settings import load_settings
+from orchestration.definitions import build_resources
 from orchestration.raw.contract import DATASETS, RawDataError
 from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.live import LiveSource, read_universe
@@ -467,12 +469,21 @@ def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> 
     assert "data.sec.gov" in source.origin("shares_outstanding")
 
 
-def test_from_environ_reads_the_given_mapping(tmp_path: Path) -> None:
+def test_the_settings_reach_the_live_source_through_make_source(tmp_path: Path) -> None:
+    """The live source's variables are read by the settings (core/settings.py), never by the source."""
     (tmp_path / "shares_overrides.csv").write_text("ticker,as_of,shares\n")
-    source = LiveSource.from_environ(
-        {"SEC_USER_AGENT": USER_AGENT, "WAREHOUSE_CSV_DIR": str(tmp_path)}, tmp_path / "warehouse"
+    settings = load_settings(
+        {
+            "WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+            "WAREHOUSE_SOURCE": "live",
+            "SEC_USER_AGENT": USER_AGENT,
+            "WAREHOUSE_CSV_DIR": str(tmp_path),
+        }
     )
+    source = build_resources(settings)["source"].get()
+    assert isinstance(source, LiveSource)
     assert source.shares_overrides == tmp_path / "shares_overrides.csv"
+    assert source.shares.user_agent == USER_AGENT
     assert source.http.cache_dir == tmp_path / "warehouse" / "raw_responses"
     assert isinstance(source.chain, CoinMetrics)
     assert source.http.refresh is False  # saved responses are replayed unless asked
@@ -480,5 +491,7 @@ def test_from_environ_reads_the_given_mapping(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "refresh"), [("1", True), ("true", True), ("0", False), ("", False)])
 def test_live_refresh_setting_downloads_again(tmp_path: Path, value: str, refresh: bool) -> None:
-    source = LiveSource.from_environ({"WAREHOUSE_LIVE_REFRESH": value}, tmp_path / "warehouse")
+    settings = load_settings({"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_LIVE_REFRESH": value})
+    assert settings.live_refresh is refresh
+    source = LiveSource.configured(tmp_path / "warehouse", refresh=settings.live_refresh)
     assert source.http.refresh is refresh

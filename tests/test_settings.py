@@ -51,6 +51,22 @@ def test_demo_scale_settings_are_read_as_numbers(tmp_path):
     assert other.source == "csv"
 
 
+def test_the_live_sources_variables_are_read_here(tmp_path):
+    """SEC_USER_AGENT, WAREHOUSE_SHARES_OVERRIDES (else shares_overrides.csv in WAREHOUSE_CSV_DIR when
+    it is there) and WAREHOUSE_LIVE_REFRESH: read with the others, passed to the source."""
+    base = {"WAREHOUSE_DIR": str(tmp_path), "WAREHOUSE_SOURCE": "live"}
+    unset = load_settings(base)
+    assert (unset.sec_user_agent, unset.shares_overrides, unset.live_refresh) == (None, None, False)
+    assert load_settings({**base, "WAREHOUSE_CSV_DIR": str(tmp_path)}).shares_overrides is None  # no file there
+    (tmp_path / "shares_overrides.csv").write_text("ticker,as_of,shares\n")
+    found = load_settings({**base, "WAREHOUSE_CSV_DIR": str(tmp_path), "SEC_USER_AGENT": "Jane jane@example.com"})
+    assert found.shares_overrides == tmp_path / "shares_overrides.csv"
+    assert found.sec_user_agent == "Jane jane@example.com"
+    named = load_settings({**base, "WAREHOUSE_CSV_DIR": str(tmp_path), "WAREHOUSE_SHARES_OVERRIDES": "/data/mine.csv"})
+    assert named.shares_overrides == Path("/data/mine.csv")  # named wins; checked when the source reads it
+    assert load_settings({**base, "WAREHOUSE_LIVE_REFRESH": " Yes "}).live_refresh is True
+
+
 def test_make_run_with_an_unusable_setting_or_months_says_so_and_exits_2(monkeypatch, tmp_path, capsys):
     from orchestration.cli import run
 

@@ -15,6 +15,12 @@ from pathlib import Path
 from orchestration.core.paths import REPO_ROOT, WarehousePaths
 
 SOURCES = ("demo", "csv", "live")
+# The analyst's share counts the live source reads from WAREHOUSE_CSV_DIR when
+# WAREHOUSE_SHARES_OVERRIDES does not name a file.
+SHARES_OVERRIDES_FILE = "shares_overrides.csv"
+# WAREHOUSE_LIVE_REFRESH values that mean "download again": the live source's errors name the variable.
+LIVE_REFRESH = "WAREHOUSE_LIVE_REFRESH"
+YES = frozenset({"1", "true", "yes"})
 # Runs whose dbt folders, GX results and run logs are kept (WAREHOUSE_KEEP_RUNS; pruned by retention.py).
 DEFAULT_KEEP_RUNS = 30
 
@@ -32,6 +38,12 @@ class Settings:
     demo_years: float | None = None  # WAREHOUSE_DEMO_YEARS: history length from 2019-01-01 (benchmarks)
     keep_runs: int = DEFAULT_KEEP_RUNS  # WAREHOUSE_KEEP_RUNS: dbt run folders, GX results and run logs kept
     dagster_home: Path | None = None  # DAGSTER_HOME, else WAREHOUSE_DIR/dagster_home (None: an ephemeral instance)
+    # The live source's (sources/live): the User-Agent SEC EDGAR requires (SEC_USER_AGENT), the analyst's
+    # share counts (WAREHOUSE_SHARES_OVERRIDES, else WAREHOUSE_CSV_DIR/shares_overrides.csv when there),
+    # and WAREHOUSE_LIVE_REFRESH=1: download again what raw_responses/ already holds.
+    sec_user_agent: str | None = None
+    shares_overrides: Path | None = None
+    live_refresh: bool = False
 
     @property
     def paths(self) -> WarehousePaths:
@@ -63,6 +75,9 @@ def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool 
         raise SettingsError("WAREHOUSE_SOURCE=csv needs WAREHOUSE_CSV_DIR: the folder of your CSV files (not set)")
     if source == "csv" and not csv_dir.is_dir():
         raise SettingsError(f"WAREHOUSE_CSV_DIR={env['WAREHOUSE_CSV_DIR']!r}: no such folder ({csv_dir})")
+    shares_overrides = _absolute(env["WAREHOUSE_SHARES_OVERRIDES"]) if env.get("WAREHOUSE_SHARES_OVERRIDES") else None
+    if shares_overrides is None and csv_dir is not None and (csv_dir / SHARES_OVERRIDES_FILE).is_file():
+        shares_overrides = csv_dir / SHARES_OVERRIDES_FILE
     keep_runs = _number(env, "WAREHOUSE_KEEP_RUNS", r"0*[1-9][0-9]*", "a whole number of runs of at least 1", int)
     settings = Settings(
         warehouse_dir=warehouse_dir,
@@ -74,6 +89,9 @@ def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool 
         dagster_home=_absolute(env["DAGSTER_HOME"])
         if env.get("DAGSTER_HOME")
         else WarehousePaths(warehouse_dir).dagster_home,
+        sec_user_agent=env.get("SEC_USER_AGENT") or None,
+        shares_overrides=shares_overrides,
+        live_refresh=env.get(LIVE_REFRESH, "").strip().lower() in YES,
     )
     if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
         _check_demo_scale(settings, env)

@@ -15,6 +15,18 @@ class SourceResource(dg.ConfigurableResource):
     csv_dir: str | None = None
     demo_tickers: int | None = None
     demo_years: float | None = None
+    sec_user_agent: str | None = None
+    shares_overrides: str | None = None
+    live_refresh: bool = False
 
     def get(self) -> Source:
-        return make_source(self.kind, self.warehouse_dir, self.csv_dir, self.demo_tickers, self.demo_years)
+        return make_source(
+            self.kind,
+            self.warehouse_dir,
+            self.csv_dir,
+            self.demo_tickers,
+            self.demo_years,
+            sec_user_agent=self.sec_user_agent,
+            shares_overrides=self.shares_overrides,
+            live_refresh=self.live_refresh,
+        )

@@ -16,9 +16,14 @@ def make_source(
     csv_dir: str | None = None,
     demo_tickers: int | None = None,
     demo_years: float | None = None,
+    *,
+    sec_user_agent: str | None = None,
+    shares_overrides: str | None = None,
+    live_refresh: bool = False,
 ) -> Source:
     """The source selected by WAREHOUSE_SOURCE (one instance per process: the demo is generated once,
-    live responses are cached under warehouse_dir/raw_responses)."""
+    live responses are cached under warehouse_dir/raw_responses). Every value comes from the
+    settings (core/settings.py); no source reads the environment itself."""
     if kind == "demo":
         from orchestration.raw.sources.demo import DemoSource
 
@@ -28,11 +33,14 @@ def make_source(
 
         return CsvSource(csv_dir)
     if kind == "live":
-        import os
-
         from orchestration.raw.sources.live import LiveSource
 
-        return LiveSource.from_environ(os.environ, Path(warehouse_dir))
+        return LiveSource.configured(
+            Path(warehouse_dir),
+            sec_user_agent=sec_user_agent,
+            shares_overrides=Path(shares_overrides) if shares_overrides else None,
+            refresh=live_refresh,
+        )
     raise ValueError(f"unknown source {kind!r}")
 
 

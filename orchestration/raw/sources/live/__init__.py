@@ -23,21 +23,23 @@ are logged.
 Terms of use differ per provider and two are NON-COMMERCIAL (Coin Metrics community data: CC BY-NC
 4.0; Yahoo Finance: personal use): see each module's docstring before publishing commercially.
 
-Configuration, read by `from_environ` from the mapping it is given: SEC_USER_AGENT (needed for
-shares_outstanding); the overrides file is WAREHOUSE_SHARES_OVERRIDES (a path that must exist) or
-else `shares_overrides.csv` in WAREHOUSE_CSV_DIR when it exists there.
+Configuration comes from the settings (core/settings.py reads the environment), passed to
+`configured`: SEC_USER_AGENT (needed for shares_outstanding); the overrides file is
+WAREHOUSE_SHARES_OVERRIDES (a path that must exist) or else `shares_overrides.csv` in
+WAREHOUSE_CSV_DIR when it exists there; WAREHOUSE_LIVE_REFRESH=1 downloads again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
+from orchestration.core.settings import LIVE_REFRESH
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.base import Source
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
@@ -45,32 +47,13 @@ from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFee
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
 from orchestration.raw.sources.live.mempool import Mempool
 from orchestration.raw.sources.live.sec_edgar import SecEdgar
-from orchestration.raw.sources.live.shares import (
-    OVERRIDES_FILE,
-    combine,
-    read_overrides,
-    staleness_warnings,
-)
+from orchestration.raw.sources.live.shares import combine, read_overrides, staleness_warnings
 from orchestration.raw.sources.live.stooq import Stooq
 from orchestration.raw.sources.live.yahoo import Yahoo
 
 log = logging.getLogger(__name__)
 
 SEED_UNIVERSE = MINER_UNIVERSE_SEED
-ENV_SEC_USER_AGENT = "SEC_USER_AGENT"
-ENV_SHARES_OVERRIDES = "WAREHOUSE_SHARES_OVERRIDES"
-ENV_CSV_DIR = "WAREHOUSE_CSV_DIR"
-ENV_REFRESH = "WAREHOUSE_LIVE_REFRESH"  # "1": download again what raw_responses/ already holds
-
-
-def overrides_path(environ: Mapping[str, str]) -> Path | None:
-    """WAREHOUSE_SHARES_OVERRIDES if set, else WAREHOUSE_CSV_DIR/shares_overrides.csv if present."""
-    if environ.get(ENV_SHARES_OVERRIDES):
-        return Path(environ[ENV_SHARES_OVERRIDES])
-    csv_dir = environ.get(ENV_CSV_DIR)
-    if csv_dir and (Path(csv_dir) / OVERRIDES_FILE).is_file():
-        return Path(csv_dir) / OVERRIDES_FILE
-    return None
 
 
 def read_universe(path: Path = SEED_UNIVERSE) -> pd.DataFrame:
@@ -93,7 +76,7 @@ def responses_note(used: Sequence[Saved]) -> str:
         where = f"{len(paths)} files in {folders}, each holding the URL it answers (ticker, CIK)"
     replayed = len({saved.path for saved in used if saved.replayed})
     if replayed:
-        how = f"{replayed} of them replayed from an earlier run; {ENV_REFRESH}=1 downloads them again"
+        how = f"{replayed} of them replayed from an earlier run; {LIVE_REFRESH}=1 downloads them again"
     else:
         how = "downloaded in this run"
     return f"; responses: {where} ({how})"
@@ -126,15 +109,22 @@ class LiveSource(Source):
         self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], warehouse_dir: Path, *, refresh: bool = False) -> LiveSource:
-        """The default live source; `refresh` (or WAREHOUSE_LIVE_REFRESH=1) downloads again even
-        what is cached: a provider's corrected value, or a response the loader refused, is
-        otherwise replayed from raw_responses/ on every run."""
-        refresh = refresh or environ.get(ENV_REFRESH, "").strip().lower() in {"1", "true", "yes"}
+    def configured(
+        cls,
+        warehouse_dir: Path,
+        *,
+        sec_user_agent: str | None = None,
+        shares_overrides: Path | None = None,
+        refresh: bool = False,
+    ) -> LiveSource:
+        """The default live source with the settings' values (SEC_USER_AGENT, the overrides file);
+        `refresh` (WAREHOUSE_LIVE_REFRESH=1) downloads again even what is cached: a provider's
+        corrected value, or a response the loader refused, is otherwise replayed from
+        raw_responses/ on every run."""
         return cls(
             HttpClient(WarehousePaths(Path(warehouse_dir)).raw_responses, refresh=refresh),
-            sec_user_agent=environ.get(ENV_SEC_USER_AGENT),
-            shares_overrides=overrides_path(environ),
+            sec_user_agent=sec_user_agent,
+            shares_overrides=shares_overrides,
         )
 
     def origin(self, dataset: str) -> str:

@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.core.settings import SHARES_OVERRIDES_FILE as OVERRIDES_FILE
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.csv_files import read_text_csv
 
-OVERRIDES_FILE = "shares_overrides.csv"
 STALE_AFTER_DAYS = 120
 
 
