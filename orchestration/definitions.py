@@ -11,6 +11,7 @@ from orchestration.publish.asset import published_warehouse
 from orchestration.quality.checks import warehouse_gx_checks
 from orchestration.raw.assets import LOAD_LOG, RAW_ASSETS
 from orchestration.raw.resources import SourceResource
+from orchestration.raw.sources import check_source_settings
 from orchestration.transform.assets import warehouse_dbt_assets
 from orchestration.transform.project import dbt_project
 from orchestration.transform.resource import WarehouseDbtCliResource
@@ -47,6 +48,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     by quality.gx_suites after the same call)."""
     prepare_environment()
     settings = settings or load_settings()
+    check_source_settings(settings)
     return dg.Definitions(
         assets=[*RAW_ASSETS, LOAD_LOG, warehouse_dbt_assets, published_warehouse, monthly_note],
         asset_checks=list(warehouse_gx_checks()),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.core.settings import SettingsError, load_settings
+from orchestration.raw.sources import check_source_settings
 
 
 @pytest.mark.parametrize(
@@ -29,8 +30,9 @@ from orchestration.core.settings import SettingsError, load_settings
     ],
 )  # fmt: skip
 def test_a_setting_that_cannot_be_used_is_named_with_its_value(environ, message, tmp_path):
+    """As a run checks them: the settings, then the source's own rules (the demo's scale)."""
     with pytest.raises(SettingsError) as raised:
-        load_settings({"WAREHOUSE_DIR": str(tmp_path), **environ})
+        check_source_settings(load_settings({"WAREHOUSE_DIR": str(tmp_path), **environ}))
     assert str(raised.value) == message
 
 
@@ -49,6 +51,7 @@ def test_demo_scale_settings_are_read_as_numbers(tmp_path):
         }
     )
     assert other.source == "csv"
+    check_source_settings(other)
 
 
 def test_the_live_sources_variables_are_read_here(tmp_path):

@@ -36,7 +36,7 @@ def refusal(folder: Path) -> str | None:
 
 def main() -> int:
     try:
-        folder = load_settings(check_demo_scale=False).warehouse_dir
+        folder = load_settings().warehouse_dir
     except SettingsError as error:
         print(f"clean: {error}", file=sys.stderr)
         return 2

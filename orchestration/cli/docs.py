@@ -16,7 +16,7 @@ from orchestration.core.settings import Settings, SettingsError, load_settings, 
 def main(settings: Settings | None = None) -> int:
     prepare_environment()
     try:
-        settings = settings or load_settings(check_demo_scale=False)
+        settings = settings or load_settings()
     except SettingsError as error:
         print(f"Cannot build the docs: {error}", file=sys.stderr)
         return 2

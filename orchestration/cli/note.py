@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", help="YYYY-MM (default: the latest complete month)")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(check_demo_scale=False)  # the note reads the published file only
+        settings = load_settings()  # reads the published file only: no source, so no source's rules
     except SettingsError as error:
         print(f"note: {error}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
 from orchestration.raw.assets import month_ranges
 from orchestration.raw.contract import DATASETS
+from orchestration.raw.sources import check_source_settings
 from orchestration.raw.sources.csv_files import FILES
 
 
@@ -229,6 +230,7 @@ def main(
     prepare_environment()  # before Dagster's instance, dbt or GX start: they read it when they run
     try:
         settings = settings or load_settings()
+        check_source_settings(settings)
         tags = partition_range_tags(months)
     except ValueError as error:  # a SettingsError or a MONTHS that names no partitions: before any loading
         print(f"Cannot run: {error}", file=sys.stderr)

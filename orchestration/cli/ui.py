@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     prepare_environment()
     try:
-        settings = load_settings(check_demo_scale=False)
+        settings = load_settings()
     except SettingsError as error:
         print(f"Cannot start the UI: {error}", file=sys.stderr)
         return 2

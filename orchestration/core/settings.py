@@ -61,10 +61,10 @@ class Settings:
         return self.paths.published_db
 
 
-def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool = True) -> Settings:
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """The settings of `environ` (default: the process environment); SettingsError names what is
-    wrong. `check_demo_scale=False` skips the demo generator's rules, for readers of the published
-    file that never build a source (`make note`)."""
+    wrong. The source's own rules on its settings (the demo's scale) are the source's to check,
+    where a run is about to build one: raw.sources.check_source_settings."""
     env = os.environ if environ is None else environ
     source = env.get("WAREHOUSE_SOURCE", "demo").strip().lower() or "demo"
     if source not in SOURCES:
@@ -93,8 +93,6 @@ def load_settings(environ: dict[str, str] | None = None, check_demo_scale: bool 
         shares_overrides=shares_overrides,
         live_refresh=env.get(LIVE_REFRESH, "").strip().lower() in YES,
     )
-    if check_demo_scale and source == "demo" and (settings.demo_tickers is not None or settings.demo_years is not None):
-        _check_demo_scale(settings, env)
     return settings
 
 
@@ -106,21 +104,6 @@ def _number(env, name: str, pattern: str, what: str, kind: type):
     if not re.fullmatch(pattern, text):
         raise SettingsError(f"{name}={env[name]!r} is not {what}")
     return kind(text)
-
-
-def _check_demo_scale(settings: Settings, env) -> None:
-    """The demo generator's own rules (at least the seed miners, a positive span), checked before
-    any run starts, with the variables that set them named."""
-    from orchestration.raw.sources.demo import DemoSource
-
-    try:
-        DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
-    except ValueError as error:
-        given = ", ".join(
-            f"{name}={env[name]!r}" if env.get(name, "").strip() else f"{name} unset"
-            for name in ("WAREHOUSE_DEMO_TICKERS", "WAREHOUSE_DEMO_YEARS")
-        )
-        raise SettingsError(f"{given}: {error}") from None
 
 
 def _absolute(path: str | Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from orchestration.core.settings import Settings, SettingsError
 from orchestration.raw.contract import DATASETS, Dataset
 from orchestration.raw.sources.base import Source
 
@@ -44,4 +45,25 @@ def make_source(
     raise ValueError(f"unknown source {kind!r}")
 
 
-__all__ = ["DATASETS", "Dataset", "Source", "make_source"]
+def check_source_settings(settings: Settings) -> None:
+    """The selected source's own rules on its settings, checked before a run starts so that a bad
+    value stops it with the variables named (SettingsError), not a step failing later. The demo
+    generator's: at least the seed miners, a positive span of years."""
+    if settings.source != "demo" or (settings.demo_tickers is None and settings.demo_years is None):
+        return
+    from orchestration.raw.sources.demo import DemoSource
+
+    try:
+        DemoSource(tickers=settings.demo_tickers, years=settings.demo_years)
+    except ValueError as error:
+        given = ", ".join(
+            f"{name}={f'{value:g}'!r}" if value is not None else f"{name} unset"
+            for name, value in (
+                ("WAREHOUSE_DEMO_TICKERS", settings.demo_tickers),
+                ("WAREHOUSE_DEMO_YEARS", settings.demo_years),
+            )
+        )
+        raise SettingsError(f"{given}: {error}") from None
+
+
+__all__ = ["DATASETS", "Dataset", "Source", "check_source_settings", "make_source"]

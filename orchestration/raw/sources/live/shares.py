@@ -2,8 +2,9 @@
 
 Overrides. `shares_overrides.csv` (ticker, as_of, shares) is kept by the analyst for miners whose
 filings carry no cover-page figure (foreign private issuers filing 20-F/40-F/6-K) or carry a wrong
-one. It follows the csv source's rules for shares_outstanding.csv and is validated by the raw
-loader, so a bad value is reported with the file, row, column and value. Where an override and an
+one. It follows the csv source's rules for shares_outstanding.csv and is typed by the raw
+contract's rules (raw/text_values.py: the loader's checks and wording, without DuckDB, which
+sources never touch), so a bad value is reported with the file, row, column and value. Where an override and an
 SEC figure share (ticker, as_of), the override wins: it is the analyst's deliberate correction.
 
 Staleness. A market cap needs a recent share count, so a miner whose latest figure on or before the
@@ -17,13 +18,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.core.settings import SHARES_OVERRIDES_FILE as OVERRIDES_FILE
 from orchestration.raw.contract import DATASETS
-from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.csv_files import read_text_csv
+from orchestration.raw.text_values import typed_text_rows
 
 STALE_AFTER_DAYS = 120
 
@@ -32,17 +32,9 @@ def read_overrides(path: Path) -> pd.DataFrame:
     """ticker, as_of, shares from the analyst's file, validated and typed like a raw load."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: shares overrides file not found (columns ticker, as_of, shares)")
-    text = read_text_csv(path, DATASETS["shares_outstanding"])
-    with duckdb.connect() as conn:
-        load_frame(
-            conn,
-            "shares_outstanding",
-            text,
-            origin=str(path),
-            source_name="shares_overrides",
-            synthetic=False,
-        )
-        return conn.sql("select ticker, as_of, shares from raw.shares_outstanding").df()
+    dataset = DATASETS["shares_outstanding"]
+    typed = typed_text_rows(read_text_csv(path, dataset), dataset, origin=str(path))
+    return typed[["ticker", "as_of", "shares"]]
 
 
 def combine(reported: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
