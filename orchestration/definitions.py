@@ -45,7 +45,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     selects). The process environment is prepared here, not on import: telemetry off and this
     interpreter's dbt first on PATH are read only when Dagster, dbt and GX run, never when they
     are imported (GX, whose progress-bar library reads TQDM_DISABLE on import, is imported later,
-    by quality.gx_suites after the same call)."""
+    by quality.gx_engine after the same call)."""
     prepare_environment()
     settings = settings or load_settings()
     check_source_settings(settings)

@@ -17,7 +17,8 @@ from orchestration.cli import docs as make_docs
 from orchestration.core.offline_html import POLICY_META, make_offline
 from orchestration.core.paths import REPO_ROOT, WarehousePaths
 from orchestration.core.settings import Settings
-from orchestration.quality import gx_suites
+from orchestration.quality import gx_engine
+from orchestration.quality.suites import suite_tables
 
 OUTSIDE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.IGNORECASE)
@@ -90,7 +91,7 @@ def test_quality_page_lists_every_suite_with_its_latest_result(docs):
     code, settings = docs
     page_path = settings.warehouse_dir / "docs" / "quality.html"
     page = page_path.read_text(encoding="utf-8")
-    suites = gx_suites.suite_tables()
+    suites = suite_tables()
 
     assert code == 0
     for suite, table in suites.items():
@@ -165,7 +166,7 @@ def test_each_gate_writes_the_quality_page_with_its_failures(tmp_path):
                           "kwargs": {"column": "n", "min_value": 0}}],
     }))  # fmt: skip
 
-    gx_suites.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
+    gx_engine.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
 
     page = (tmp_path / "docs" / "quality.html").read_text(encoding="utf-8")
     section = page.split('<h2 id="raw.listing">', 1)[1]

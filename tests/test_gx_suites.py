@@ -8,14 +8,15 @@ import duckdb
 import pandas as pd
 
 from orchestration.core.paths import WarehousePaths
-from orchestration.quality import gx_suites
+from orchestration.quality import gx_engine
+from orchestration.quality.suites import SuiteOutcome
 
 
 def expectation(kind: str, **kwargs) -> dict:
     return {"type": kind, "severity": "critical", "kwargs": kwargs}
 
 
-def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> gx_suites.SuiteOutcome:
+def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> SuiteOutcome:
     """A build file whose raw.listing is `rows` (a SQL query), and a suite of `expectations` on it."""
     build = tmp_path / "build.duckdb"
     with duckdb.connect(str(build)) as conn:
@@ -26,12 +27,12 @@ def validate_listing(tmp_path, rows: str, expectations: list[dict]) -> gx_suites
         "name": "raw.listing", "meta": {"table": "raw.listing", "asset_key": ["raw", "listing"]},
         "expectations": expectations,
     }))  # fmt: skip
-    [outcome] = gx_suites.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
+    [outcome] = gx_engine.validate_suites(WarehousePaths(build.parent), [suite], "run-0001")
     return outcome
 
 
 def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
-    """Text columns reach GX as categoricals (gx_suites._text_as_categories): two of them still
+    """Text columns reach GX as categoricals (gx_engine._text_as_categories): two of them still
     compare with each other, duplicates, nulls and set membership are counted as on plain strings,
     and a failure's example row shows the ticker as written."""
     outcome = validate_listing(
@@ -71,13 +72,13 @@ def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
         "quoted_as, n, empty)"
     ).df()
 
-    converted = gx_suites._text_as_categories(frame, keep={"quoted_as"})
+    converted = gx_engine._text_as_categories(frame, keep={"quoted_as"})
 
     assert isinstance(converted["ticker"].dtype, pd.CategoricalDtype)
     assert list(converted["ticker"].cat.categories) == ["MARA", "RIOT"]  # quoted_as is kept, so not in the set
     assert converted["quoted_as"].dtype == frame["quoted_as"].dtype  # named by a type expectation: text
     assert converted["n"].dtype == frame["n"].dtype and converted["empty"].dtype == object  # all null: left alone
-    both = gx_suites._text_as_categories(frame)
+    both = gx_engine._text_as_categories(frame)
     assert both["ticker"].dtype == both["quoted_as"].dtype  # one category set: the two compare
     assert list(both["quoted_as"].cat.categories) == ["MARA", "RIOT", "RIOTX"]
 

@@ -260,17 +260,17 @@ def test_the_data_docs_index_lists_the_newest_results_only(demo_run, tmp_path):
     import re
     import shutil
 
-    from orchestration.quality import gx_suites
+    from orchestration.quality import gx_engine, suites
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
-    suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
-    limit = gx_suites.DATA_DOCS_INDEX_RESULTS
-    gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
+    suite = [suites.EXPECTATIONS_DIR / "raw.splits.json"]
+    limit = gx_engine.DATA_DOCS_INDEX_RESULTS
+    gx_engine.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
     for run_number in range(1, limit + 1):  # the runs in between, as a gate leaves them
         copy_run(warehouse / "gx" / "uncommitted", "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
-    newest = gx_suites.validate_suites(WarehousePaths(warehouse), suite, f"run-{limit + 1:04d}")[0]
+    newest = gx_engine.validate_suites(WarehousePaths(warehouse), suite, f"run-{limit + 1:04d}")[0]
 
     listed = set(re.findall(r"'run_name': 'run-(\d{4})'", Path(newest.data_docs).read_text()))
     assert listed == {f"{n:04d}" for n in range(2, limit + 2)}  # the oldest two are left out
@@ -282,17 +282,17 @@ def test_a_gate_keeps_every_suites_newest_results_and_their_pages_only(demo_run,
     import re
     import shutil
 
-    from orchestration.quality import gx_suites
+    from orchestration.quality import gx_engine, suites
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(demo_run[1].build_db, warehouse / "build.duckdb")
     uncommitted = warehouse / "gx" / "uncommitted"
-    suite = [gx_suites.EXPECTATIONS_DIR / "raw.splits.json"]
-    gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
+    suite = [suites.EXPECTATIONS_DIR / "raw.splits.json"]
+    gx_engine.validate_suites(WarehousePaths(warehouse), suite, "run-0000")
     for run_number in range(1, 5):
         copy_run(uncommitted, "run-0000", f"run-{run_number:04d}", microseconds_later=run_number)
-    newest = gx_suites.validate_suites(WarehousePaths(warehouse), suite, "run-0005", keep_runs=3)[0]
+    newest = gx_engine.validate_suites(WarehousePaths(warehouse), suite, "run-0005", keep_runs=3)[0]
 
     for results in (uncommitted / "validations", uncommitted / "data_docs" / "local_site" / "validations"):
         assert sorted(p.name for p in (results / "raw" / "splits").iterdir()) == ["run-0003", "run-0004", "run-0005"]

@@ -24,7 +24,7 @@ SOURCES_YML = ROOT / "models" / "staging" / "sources.yml"
 EXPECTATIONS = ROOT / "expectations"
 
 # How DuckDB types arrive in the GX gate's pandas frames (conn.sql(...).df()); VARCHAR columns become
-# categoricals in the gate (quality/gx_suites.py), so they get no dtype expectation.
+# categoricals in the gate (quality/gx_engine.py), so they get no dtype expectation.
 PANDAS_TYPES = {
     "DATE": ["datetime64[us]", "datetime64[ns]"],
     "DOUBLE": ["float64"],

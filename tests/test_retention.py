@@ -136,7 +136,7 @@ def test_a_gate_run_by_dagster_keeps_the_configured_number_of_results(demo_run, 
     """WAREHOUSE_KEEP_RUNS reaches the gate: with 1, a suite's second run deletes its first."""
     from orchestration.definitions import build_resources
     from orchestration.quality.checks import gx_checks
-    from orchestration.quality.gx_suites import EXPECTATIONS_DIR
+    from orchestration.quality.suites import EXPECTATIONS_DIR
     from orchestration.raw.assets import RAW_ASSETS
 
     warehouse = tmp_path / "warehouse"

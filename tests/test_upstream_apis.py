@@ -4,7 +4,7 @@ Great Expectations fails here, loudly and by name, before it can change what get
 The internals (each isolated in one module): the check-execution history filtered to completed
 executions (quality/instance_queries.py, on the publish gate's path); the two dagster-dbt hooks
 transform/resource.py overrides; GX's batch cache the gate clears and its progress-bar switch
-(quality/gx_suites.py); the log-record attribute the run's terminal lines read (cli/run_log.py).
+(quality/gx_engine.py); the log-record attribute the run's terminal lines read (cli/run_log.py).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ def main(settings: Settings | None = None) -> int:
         return 1
     # Imported once there is something to document: dbt and Dagster take seconds to import.
     from orchestration.quality.data_docs import make_site_offline
-    from orchestration.quality.gx_suites import suite_tables
     from orchestration.quality.results_page import write_results_page
+    from orchestration.quality.suites import suite_tables
     from orchestration.transform.docs_site import DocsError, build_dbt_site
 
     print(f"Documenting {settings.build_db} ...", flush=True)

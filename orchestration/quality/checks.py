@@ -17,7 +17,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.core.resources import WarehouseResource
-from orchestration.quality.gx_suites import SuiteOutcome, read_suite_file, suite_paths, validate_suites
+from orchestration.quality.gx_engine import validate_suites
+from orchestration.quality.suites import SuiteOutcome, read_suite_file, suite_paths
 
 
 def check_result(outcome: SuiteOutcome, check: dg.AssetCheckKey) -> dg.AssetCheckResult:

@@ -1,18 +1,9 @@
-"""Run Great Expectations suite files against DuckDB tables.
+"""Validate suite files (suites.py) against DuckDB tables with Great Expectations: the one module
+that imports GX, its internals included (pinned by tests/test_upstream_apis.py).
 
 GX 1.x's SQL datasource fails on DuckDB (GX issues #10738, #11579), so the rows are read through a
-read-only DuckDB connection and validated with GX's pandas datasource. Suites stay GX's own JSON
-format under `expectations/`, with two additions in the suite's `meta`:
-
-- `table` (what to read) and `asset_key` (the Dagster asset the check is attached to);
-- optional `query`: SQL over the build file that the suite validates instead of the bare table,
-  for rules that need a neighbouring row (contiguous days, one-day moves) or another table
-  (combined cap = sum of the miners' caps). It names the table it checks in `table` all the same.
-
-Runtime values that do not belong in a reviewed file (the NYSE holiday list) reach expectations as
-GX `$PARAMETER`s. Each expectation's native `severity` decides whether it blocks: `critical`
-blocks publication, `warning` is recorded and shown. Results and Data Docs are kept in a GX file
-project under WAREHOUSE_DIR/gx.
+read-only DuckDB connection and validated with GX's pandas datasource. Results and Data Docs are
+kept in a GX file project under WAREHOUSE_DIR/gx.
 """
 
 from __future__ import annotations
@@ -21,7 +12,7 @@ import gc
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,92 +21,19 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from orchestration import nyse_calendar
-from orchestration.core.paths import REPO_ROOT, WarehousePaths
+from orchestration.core.paths import WarehousePaths
 from orchestration.core.retention import prune_gx_results
 from orchestration.core.settings import prepare_environment
 from orchestration.quality.results_page import write_quality_docs
+from orchestration.quality.suites import PARAMETERS, Failure, SuiteOutcome, read_suite_file, suite_tables
 
 if TYPE_CHECKING:
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-EXPECTATIONS_DIR = REPO_ROOT / "expectations"
-EXAMPLE_ROWS = 3
-IDENTIFYING_COLUMNS = ("month", "date", "ticker", "as_of", "ex_date")
+EXAMPLE_ROWS = 3  # bad rows a failure keeps
 # Every unexpected row's index, so a failure can name the first bad rows' identifying columns.
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": []}
-
-
-@dataclass(frozen=True)
-class Failure:
-    expectation: str
-    column: str | None  # the column(s) it looks at, comma-separated
-    severity: str  # "critical" or "warning"
-    unexpected_count: int | None
-    example_rows: list[dict]
-    detail: str
-
-    def describe(self, table: str) -> str:
-        """One line a user can act on: expectation, table.column, how many rows, the first bad row
-        (its identifying columns and the failing value; the whole rows are in `example_rows`)."""
-        where = f"{table}.{self.column}" if self.column else table
-        example = f"; example row: {self.example}" if self.example else ""
-        return f"{self.expectation} failed on {where} ({self.detail}){example}"
-
-    @property
-    def example(self) -> dict | None:
-        """The first bad row's identifying columns and the columns the expectation looks at."""
-        if not self.example_rows:
-            return None
-        row = self.example_rows[0]
-        involved = set(self.column.split(", ")) if self.column else set()
-        return {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k in involved} or row
-
-    def recorded(self) -> dict:
-        """What the stored result keeps of it (its meta), for the quality page (results_page.py)."""
-        return {
-            "expectation": self.expectation,
-            "column": self.column,
-            "severity": self.severity,
-            "unexpected_count": self.unexpected_count,
-            "detail": self.detail,
-            "example": self.example,
-        }
-
-
-@dataclass(frozen=True)
-class SuiteOutcome:
-    suite: str
-    table: str
-    evaluated: int
-    failures: list[Failure] = field(default_factory=list)
-    data_docs: str | None = None
-    rows: int = 0  # rows of the table or query validated
-
-    @property
-    def errors(self) -> list[Failure]:
-        return [f for f in self.failures if f.severity == "critical"]
-
-    @property
-    def warnings(self) -> list[Failure]:
-        return [f for f in self.failures if f.severity != "critical"]
-
-
-def suite_paths() -> list[Path]:
-    return sorted(EXPECTATIONS_DIR.glob("*.json"))
-
-
-def read_suite_file(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def suite_tables() -> dict[str, str]:
-    """Each suite's name -> the table it checks (its `meta`)."""
-    return {spec["name"]: spec["meta"]["table"] for spec in map(read_suite_file, suite_paths())}
-
-
-PARAMETERS = {"nyse_holidays": nyse_calendar.holidays}
 
 
 def _plain(value):
