@@ -38,6 +38,7 @@ import duckdb
 from bench import machine
 from bench.compare import compare_marts
 from bench.procs import Measured, run_measured
+from orchestration.core.paths import WarehousePaths
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = "14x7,200x20,1000x20"
@@ -302,9 +303,9 @@ def run_scale(scale: Scale, root: Path) -> dict:
     if full["measured"]["exit_code"] != 0:
         print(f"[{scale.label}] the whole run FAILED; see {work / 'full.log'}", flush=True)
         return result
-    result["data"] = data_size(warehouse / "build.duckdb")
+    result["data"] = data_size(WarehousePaths(warehouse).build_db)
     print(f"[{scale.label}] baseline ...", flush=True)
-    base = baseline(work, warehouse / "build.duckdb", env)
+    base = baseline(work, WarehousePaths(warehouse).build_db, env)
     result["comparison"] = compare(warehouse / "published.duckdb", base.pop("copy"))
     result["baseline"] = base
     partition = refresh_partition(warehouse / "published.duckdb")

@@ -22,8 +22,9 @@ difficulty); blocks_mined = BlkCnt; fees_btc = FeeTotNtv; supply_btc = SplyCur.
 
 block_height (the day's last block) = a known height + cumulative BlkCnt. The anchor is the height
 of the last block timestamped before the first day's 00:00 UTC, from mempool.space (mempool.py). Why
-that and not the issuance anchor of /work/shared/data/README.md (heights placed so that the subsidy
-they imply equals IssTotNtv): that one only pins heights when the range contains a halving day, and
+that and not an issuance anchor (heights placed so that the subsidy they imply equals IssTotNtv, as
+in the real halving-2024 test data, tests/fixtures/real_btc_2024_halving): that one only pins
+heights when the range contains a halving day, and
 monthly partitions almost never do; the mempool anchor works for any range. Its limit: Coin Metrics
 does not necessarily assign blocks to days by header timestamp (in the reference data its
 2024-04-19 holds the first 4 blocks of the 3.125 BTC era, which we believe were mined just after
