@@ -22,6 +22,7 @@ from orchestration.core.settings import load_settings
 from orchestration.definitions import build_resources
 from orchestration.raw.contract import DATASETS, RawDataError
 from orchestration.raw.loader import load_frame
+from orchestration.raw.sources.csv_files import FILES, CsvSource
 from orchestration.raw.sources.live import LiveSource, read_universe
 from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
@@ -495,3 +496,65 @@ def test_live_refresh_setting_downloads_again(tmp_path: Path, value: str, refres
     assert settings.live_refresh is refresh
     source = LiveSource.configured(tmp_path / "warehouse", refresh=settings.live_refresh)
     assert source.http.refresh is refresh
+
+
+# --- the analyst's operations and balance-sheet files ---------------------------------------------
+
+OPERATIONS_CSV = (
+    "ticker,month,operating_hashrate_ehs,installed_hashrate_ehs,btc_produced,btc_held,btc_sold,"
+    "fleet_efficiency_j_per_th,power_cost_usd_per_mwh\n"
+    "MARA,2024-05,25.1,27.2,616,17631,0,21.5,\n"
+    "RIOT,2024-05,9.7,12.4,215,9084,0,,\n"
+)
+BALANCE_SHEET_CSV = "ticker,as_of,cash_usd,total_debt_usd\nMARA,2024-03-31,324700000,331000000\n"
+
+
+@pytest.mark.parametrize("dataset", ["miner_operations", "miner_balance_sheet"])
+def test_operations_files_are_empty_without_the_analysts_folder_or_file(tmp_path: Path, dataset: str) -> None:
+    unset = LiveSource(client(tmp_path))
+    assert unset.fetch(dataset).empty and list(unset.fetch(dataset).columns) == list(DATASETS[dataset].columns)
+    assert unset.origin(dataset).endswith("none (WAREHOUSE_CSV_DIR is not set; no public API publishes it)")
+    absent = LiveSource(client(tmp_path), csv_dir=tmp_path)
+    assert absent.fetch(dataset).empty
+    assert f"none (no {FILES[dataset]} in {tmp_path};" in absent.origin(dataset)
+
+
+def test_operations_files_are_read_from_the_analysts_folder_as_the_csv_source_reads_them(tmp_path: Path) -> None:
+    (tmp_path / "miner_operations.csv").write_text(OPERATIONS_CSV)
+    (tmp_path / "balance_sheet.csv").write_text(BALANCE_SHEET_CSV)
+    source = build_resources(
+        load_settings({"WAREHOUSE_DIR": str(tmp_path / "warehouse"), "WAREHOUSE_SOURCE": "live",
+                       "WAREHOUSE_CSV_DIR": str(tmp_path)})
+    )["source"].get()  # fmt: skip
+    csv = CsvSource(tmp_path)
+    for dataset, file in (("miner_operations", "miner_operations.csv"), ("miner_balance_sheet", "balance_sheet.csv")):
+        frame = source.fetch(dataset, date(2024, 5, 1), date(2024, 5, 31))  # a range: the whole file all the same
+        pd.testing.assert_frame_equal(frame, csv.fetch(dataset))
+        assert source.origin(dataset) == str(tmp_path / file) == csv.origin(dataset)
+        with duckdb.connect() as conn:
+            origin = source.origin(dataset)
+            loaded = load_frame(conn, dataset, frame, origin=origin, source_name="live", synthetic=False)
+        assert loaded.row_count == len(frame)
+    assert source.http.used == []  # no request for either
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (OPERATIONS_CSV.replace("616", "lots"),
+         "row 1 (ticker MARA, month 2024-05-01), column 'btc_produced': value 'lots' is not a valid DOUBLE"),
+        (OPERATIONS_CSV.replace(",btc_sold", "").replace(",0,", ","), "missing column(s) btc_sold"),
+        (OPERATIONS_CSV + "mara,2024-05,1,1,1,1,0,,\n", "row 3, column(s) 'ticker, month': duplicate key"),
+    ],
+)  # fmt: skip
+def test_a_bad_operations_file_is_named_as_the_csv_source_names_it(tmp_path: Path, text: str, error: str) -> None:
+    (tmp_path / "miner_operations.csv").write_text(text)
+    messages = []
+    for source in (LiveSource(client(tmp_path), csv_dir=tmp_path), CsvSource(tmp_path)):
+        with duckdb.connect() as conn, pytest.raises(RawDataError) as raised:
+            frame = source.fetch("miner_operations")
+            load_frame(conn, "miner_operations", frame, origin=source.origin("miner_operations"),
+                       source_name=source.name, synthetic=False)  # fmt: skip
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+    assert messages[0].startswith(f"{tmp_path / 'miner_operations.csv'}: {error}")

@@ -41,6 +41,7 @@ def make_source(
             sec_user_agent=sec_user_agent,
             shares_overrides=Path(shares_overrides) if shares_overrides else None,
             refresh=live_refresh,
+            csv_dir=Path(csv_dir) if csv_dir else None,
         )
     raise ValueError(f"unknown source {kind!r}")
 

@@ -10,6 +10,13 @@
                         staleness check (shares.py)
     miner_universe      empty: the built-in dbt seed is used. The seed also says which tickers
                         to ask for and over which days (listed_on .. the day before delisted_on).
+    miner_operations    the analyst's miner_operations.csv in WAREHOUSE_CSV_DIR (no public API
+                        publishes the miners' monthly production updates); empty without it
+    miner_balance_sheet the analyst's balance_sheet.csv in WAREHOUSE_CSV_DIR; empty without it
+
+The two analyst files are read exactly as the csv source reads them (csv_files.py: text, whole
+file, the requested range ignored), so the loader's errors name the file, row, column and value
+as they do for the csv source, and `origin` is the file's path.
 
 `fetch(dataset, start, end)` asks only for that range (a monthly partition asks for its month);
 `end` None means today (UTC), `start` None the beginning of the record or of each listing. Every
@@ -42,6 +49,7 @@ from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
 from orchestration.core.settings import LIVE_REFRESH
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.csv_files import FILES, empty_frame, read_text_csv
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
 from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
@@ -54,6 +62,8 @@ from orchestration.raw.sources.live.yahoo import Yahoo
 log = logging.getLogger(__name__)
 
 SEED_UNIVERSE = MINER_UNIVERSE_SEED
+# Datasets no API serves: read from the analyst's files in WAREHOUSE_CSV_DIR when they are there.
+ANALYST_FILES = ("miner_operations", "miner_balance_sheet")
 
 
 def read_universe(path: Path = SEED_UNIVERSE) -> pd.DataFrame:
@@ -84,7 +94,8 @@ def responses_note(used: Sequence[Saved]) -> str:
 
 class LiveSource(Source):
     """See the module docstring. `http` is the shared client; `chain`, `prices` (tried in order) and
-    `shares` replace the default adapters; `universe` (ticker, listed_on, delisted_on) the seed."""
+    `shares` replace the default adapters; `universe` (ticker, listed_on, delisted_on) the seed;
+    `csv_dir` (WAREHOUSE_CSV_DIR) holds the analyst's operations and balance-sheet files."""
 
     name = "live"
 
@@ -98,8 +109,10 @@ class LiveSource(Source):
         chain: ChainFeed | None = None,
         prices: Sequence[PriceFeed] | None = None,
         shares: SharesFeed | None = None,
+        csv_dir: Path | None = None,
     ) -> None:
         self.http = http
+        self.csv_dir = csv_dir
         self.chain = chain or CoinMetrics(http, Mempool(http))
         self.prices = tuple(prices or (Yahoo(http), Stooq(http)))
         self.shares = shares or SecEdgar(http, sec_user_agent)
@@ -116,6 +129,7 @@ class LiveSource(Source):
         sec_user_agent: str | None = None,
         shares_overrides: Path | None = None,
         refresh: bool = False,
+        csv_dir: Path | None = None,
     ) -> LiveSource:
         """The default live source with the settings' values (SEC_USER_AGENT, the overrides file);
         `refresh` (WAREHOUSE_LIVE_REFRESH=1) downloads again even what is cached: a provider's
@@ -125,9 +139,21 @@ class LiveSource(Source):
             HttpClient(WarehousePaths(Path(warehouse_dir)).raw_responses, refresh=refresh),
             sec_user_agent=sec_user_agent,
             shares_overrides=shares_overrides,
+            csv_dir=csv_dir,
         )
 
+    def analyst_file(self, dataset: str) -> Path | None:
+        """The analyst's file of `dataset` (one of ANALYST_FILES), None when there is none to read."""
+        path = self.csv_dir / FILES[dataset] if self.csv_dir is not None else None
+        return path if path is not None and path.is_file() else None
+
     def origin(self, dataset: str) -> str:
+        if dataset in ANALYST_FILES:
+            path = self.analyst_file(dataset)
+            if path is not None:
+                return str(path)  # as the csv source names it: the loader's errors read the same
+            where = f"no {FILES[dataset]} in {self.csv_dir}" if self.csv_dir else "WAREHOUSE_CSV_DIR is not set"
+            return f"live source, dataset {dataset}: none ({where}; no public API publishes it)"
         price_feeds = ", else ".join(feed.origin for feed in self.prices)
         overrides = f" + overrides {self.shares_overrides}" if self.shares_overrides else ""
         origins = {
@@ -136,14 +162,17 @@ class LiveSource(Source):
             "splits": price_feeds,
             "shares_outstanding": self.shares.origin + overrides,
             "miner_universe": "none (the dbt seed miner_universe is used)",
-            "miner_operations": "none (no public API publishes the miners' production updates)",
-            "miner_balance_sheet": "none",
         }
         return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
 
     def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         spec = DATASETS[dataset]
         self.warnings = []
+        if dataset in ANALYST_FILES:
+            self.responses[dataset] = []
+            path = self.analyst_file(dataset)
+            # untouched, with only the columns present: the loader names any missing one
+            return read_text_csv(path, spec) if path is not None else empty_frame(spec)
         first_response = len(self.http.used)
         end = end or self.http.today()
         if dataset == "btc_daily":
