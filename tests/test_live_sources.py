@@ -542,7 +542,7 @@ def test_operations_files_are_read_from_the_analysts_folder_as_the_csv_source_re
     ("text", "error"),
     [
         (OPERATIONS_CSV.replace("616", "lots"),
-         "row 1 (ticker MARA, month 2024-05-01), column 'btc_produced': value 'lots' is not a valid DOUBLE"),
+         "row 1 (ticker MARA, month 2024-05), column 'btc_produced': value 'lots' is not a valid DOUBLE"),
         (OPERATIONS_CSV.replace(",btc_sold", "").replace(",0,", ","), "missing column(s) btc_sold"),
         (OPERATIONS_CSV + "mara,2024-05,1,1,1,1,0,,\n", "row 3, column(s) 'ticker, month': duplicate key"),
     ],
