@@ -441,7 +441,7 @@ def test_holdings_accumulate_production_less_sales(operations: pd.DataFrame) -> 
     assert (selling > 0.9).any() and selling.between(0.01, 0.5).any()  # some sell monthly, some now and then
 
 
-def test_balance_sheets_at_the_quarter_ends_while_listed(
+def test_balance_sheets_at_the_quarter_ends_while_listed_and_one_before(
     frames: dict[str, pd.DataFrame], universe: pd.DataFrame
 ) -> None:
     sheets = frames["miner_balance_sheet"]
@@ -449,7 +449,12 @@ def test_balance_sheets_at_the_quarter_ends_while_listed(
         quarter_ends = pd.date_range(max(row.listed_on, FIRST_DAY), LAST_DAY, freq="QE")
         if not pd.isna(row.delisted_on):
             quarter_ends = quarter_ends[quarter_ends < row.delisted_on]
-        assert sheets.loc[sheets["ticker"] == row.ticker, "as_of"].tolist() == list(quarter_ends), row.ticker
+        # and the quarter end before the first: the sheet filed before the listing (or the data) starts
+        expected = [quarter_ends[0] - pd.offsets.QuarterEnd(), *quarter_ends]
+        assert sheets.loc[sheets["ticker"] == row.ticker, "as_of"].tolist() == expected, row.ticker
+    operations = frames["miner_operations"]
+    first_sheet = sheets.groupby("ticker")["as_of"].min()
+    assert (operations["month"] > operations["ticker"].map(first_sheet)).all()  # every reported month has an EV
     june = sheets[sheets["as_of"] == pd.Timestamp("2024-06-30")].set_index("ticker")
     assert june["cash_usd"].between(5e6, 1e9).all() and june["total_debt_usd"].max() < 2e9
     assert (sheets["total_debt_usd"] == 0).any() and sheets["total_debt_usd"].max() > 3e8

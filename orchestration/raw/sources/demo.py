@@ -855,7 +855,8 @@ def _balance_sheets(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> pd.DataFrame:
-    """Cash and total debt at each quarter end in [start, end] a ticker is listed on, sized on its
+    """Cash and total debt at each quarter end in [start, end] a ticker is listed on (and the one
+    before its first), sized on its
     installed fleet (`fleet_cost`: EH/s x the machines' cost per EH/s relative to June 2024's): cash
     varies quarter to quarter; debt (convertible notes, term loans) is issued now and then, sized on
     the fleet then, and stays outstanding (a larger issue refinances the earlier ones)."""
@@ -869,7 +870,7 @@ def _balance_sheets(
     issues = listed & (ops.debt_issue[at] < DEBT_ISSUE_CHANCE)
     debt = np.fmax.accumulate(np.where(issues, fleet * ops.debt_per_ehs * ops.debt_issue_size[at], np.nan), axis=0)
     column, row = np.nonzero(listed.T)
-    return pd.DataFrame(
+    sheets = pd.DataFrame(
         {
             "ticker": symbols[column],
             "as_of": quarter_ends[row],
@@ -877,3 +878,8 @@ def _balance_sheets(
             "total_debt_usd": np.nan_to_num(debt[row, column]).round(-3),  # none before the first issue
         }
     )
+    # A company lists with a balance sheet already filed (the prospectus, or the last 10-Q before the
+    # data starts): its first sheet is also dated the quarter end before, so every month it reports
+    # operations for has an enterprise value.
+    first = sheets.drop_duplicates("ticker").assign(as_of=lambda f: f["as_of"] - pd.offsets.QuarterEnd())
+    return pd.concat([first, sheets]).sort_values(["ticker", "as_of"], kind="stable").reset_index(drop=True)
