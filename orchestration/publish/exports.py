@@ -22,13 +22,15 @@ WORKBOOK = "miner_note.xlsx"
 EXCEL_MAX_ROWS = 1_048_575  # an Excel sheet's 1,048,576 rows, less the header
 LOG_TABLE = "publication_log"
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-_FRACTION_SUFFIXES = ("_mom", "_return", "_share", "_share_of_revenue")
+_FRACTION_SUFFIXES = ("_mom", "_return", "_share", "_share_of_revenue", "_share_change", "_realization", "_annualized")
 
 
 def number_format(column: str, data_type: str) -> str | None:
     """The Excel number format of a column, from its DuckDB type and the naming rules the marts
-    follow: `_mom` / `_return` / `_share` are fractions (shown as %), `_usd` amounts in dollars,
-    `_btc` amounts to the satoshi, the gauges (`mcap_to_*`) as ratios; a month as YYYY-MM."""
+    follow: `_mom` / `_return` / `_share` (and a share's `_change`, a `_realization`, an
+    `_annualized` volatility) are fractions (shown as %), `_usd` amounts in dollars, `_btc` amounts
+    to the satoshi and other bitcoin quantities (`btc_*`) to 4 decimals, the gauges (`mcap_to_*`)
+    as ratios; a month as YYYY-MM."""
     data_type = data_type.upper()
     if data_type == "DATE":
         return "yyyy-mm" if column == "month" or column.endswith("_month") else "yyyy-mm-dd"
@@ -44,6 +46,8 @@ def number_format(column: str, data_type: str) -> str | None:
         return "0.000"
     if column.endswith("_btc"):
         return "#,##0.00000000"
+    if column.startswith("btc_") and not column.endswith("_usd"):
+        return "#,##0.0000"
     return "#,##0.00"
 
 
