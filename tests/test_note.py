@@ -283,10 +283,11 @@ def miner_rows() -> list[dict]:
     return rows
 
 
-def make_published(path, flags: Flags = DEMO):
+def make_published(path, flags: Flags = DEMO, months: dict | None = None, miners: list[dict] | None = None):
+    """The hand-made published file; `months` and `miners` replace MONTHS and miner_rows()."""
     notes = [
         dict(month=month, data_source=flags.source, is_synthetic_data=flags.mart_synthetic, **values)
-        for month, values in MONTHS.items()
+        for month, values in (MONTHS if months is None else months).items()
     ]
     log = dict(
         run_id="run-new",
@@ -299,7 +300,7 @@ def make_published(path, flags: Flags = DEMO):
     )
     with duckdb.connect(str(path)) as conn:
         insert(conn, "mart_monthly_note", NOTE_COLUMNS, notes)
-        insert(conn, "mart_miner_monthly", MINER_COLUMNS, miner_rows())
+        insert(conn, "mart_miner_monthly", MINER_COLUMNS, miner_rows() if miners is None else miners)
         insert(
             conn,
             "publication_log",
@@ -673,3 +674,49 @@ def test_the_returns_chart_shows_every_miner_up_to_thirty_then_the_ends():
     many = miners(909)
     shown = leaders_and_laggards(many)
     assert [m.ticker for m in shown] == [f"M{i:03d}" for i in [*range(15), *range(894, 909)]]
+
+
+HOSTILE_NAME = "<script>alert(1)</script> ![x](http://evil.example/p.png) [y](javascript:alert(1)) `z` a|b"
+HOSTILE_TICKER = "<IMG SRC=X ONERROR=ALERT(1)>"
+
+
+def test_company_names_and_tickers_show_literally_in_both_notes(tmp_path):
+    """A company name or ticker is data, not markup: the Markdown note escapes it as the HTML note does
+    (issue #19, item 15), so no renderer turns it into a script, an image, a link or a new table cell."""
+    from markdown_it import MarkdownIt
+
+    miners = [
+        {**row, "ticker": HOSTILE_TICKER, "name": HOSTILE_NAME} if row["ticker"] == "CLSK" else row
+        for row in miner_rows()
+    ]
+    months = {**MONTHS, JUNE: {**MONTHS[JUNE], "leader_ticker": HOSTILE_TICKER}}
+    path = make_published(tmp_path / "published.duckdb", months=months, miners=miners)
+    note = render(path, tmp_path, "2024-06")
+
+    assert "&lt;IMG SRC=X ONERROR=ALERT(1)&gt; led, gaining 5.4%" in note.headline
+    company = (
+        "&lt;script&gt;alert(1)&lt;/script&gt; !\\[x\\](http://evil.example/p.png) "
+        "\\[y\\](javascript:alert(1)) \\`z\\` a\\|b"
+    )
+    assert f"| 1 | &lt;IMG SRC=X ONERROR=ALERT(1)&gt; | {company} | +5.4% |" in note.markdown
+    rendered = MarkdownIt("commonmark").enable("table").render(note.markdown)
+    for output in (note.markdown, rendered, note.html):
+        assert not re.search(r"<(script|img src=x|a )", output, re.IGNORECASE)
+    assert "<img" not in rendered and "<a " not in rendered
+    # shown as written: the text a reader sees is the name itself, in one cell
+    assert f"<td>{html.escape(HOSTILE_NAME, quote=False)}</td>" in rendered
+    assert f"<td>{html.escape(HOSTILE_NAME)}</td>" in note.html
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("Hut 8 Corp", "Hut 8 Corp"),
+        ("<b>bold</b> & co", "&lt;b&gt;bold&lt;/b&gt; &amp; co"),
+        ("[link](http://x) `code` back\\slash a|b", "\\[link\\](http://x) \\`code\\` back\\\\slash a\\|b"),
+    ],
+)
+def test_markdown_text(raw, shown):
+    from orchestration.note.render import markdown_text
+
+    assert markdown_text(raw) == shown

@@ -7,6 +7,7 @@ formatters, so they print the same numbers; only the templates differ. The HTML 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,8 +140,20 @@ def sections(data: NoteData) -> list[Section]:
     ]
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def markdown_text(value: object) -> str:
+    """Text as Markdown shows it literally: no HTML tag (`<script>`, `<img onerror=...>`) or entity from a
+    company name or ticker reaches a Markdown renderer (`<`, `>`, `&` become entities, as the HTML note
+    escapes them), and no link, image or code span either (`[`, `]`, backticks and backslashes are
+    backslash-escaped), nor a table cell break (`|`)."""
+    escaped = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         trim_blocks=True,
@@ -148,6 +161,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters["md"] = markdown_text
+    return environment
 
 
 def render(data: NoteData) -> tuple[str, str]:
