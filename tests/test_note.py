@@ -2,7 +2,8 @@
 
 The file holds 2024-01 (partial: the first month) .. 2024-03, a gap at 2024-04, then 2024-05 ..
 2024-07 (partial: in progress), four miners and two publication_log rows. 2024-06 is the month under
-the microscope: the combined market cap fell, one miner listed, one split.
+the microscope: the combined market cap fell, one miner listed, one split, and three of its four
+members reported operations (the new listing did not). Every month but 2024-01 has operations.
 """
 
 from __future__ import annotations
@@ -53,8 +54,61 @@ NOTE_COLUMNS = {
     "mcap_to_4y_rewards_peak": "double",
     "mcap_to_4y_rewards_peak_month": "date",
     "mcap_to_4y_rewards_avg": "double",
+    "btc_price_volatility_annualized": "double",
+    "listed_operations_coverage": "bigint",
+    "listed_operating_hashrate_ehs": "double",
+    "listed_hashrate_share": "double",
+    "listed_hashrate_share_change": "double",
+    "listed_hashrate_added_ehs": "double",
+    "listed_btc_produced": "double",
+    "listed_btc_held": "double",
+    "proportional_4y_rewards_value_usd": "double",
+    "mcap_to_proportional_4y_rewards": "double",
+    "mcap_to_proportional_4y_rewards_peak": "double",
+    "mcap_to_proportional_4y_rewards_peak_month": "date",
+    "mcap_to_proportional_4y_rewards_avg": "double",
+    "combined_ev_usd": "double",
+    "ev_per_ehs_usd": "double",
     "data_source": "varchar",
     "is_synthetic_data": "boolean",
+}
+OPERATIONS_COLUMNS = {
+    "month": "date",
+    "ticker": "varchar",
+    "name": "varchar",
+    "is_member": "boolean",
+    "is_partial_month": "boolean",
+    "has_operations_report": "boolean",
+    **{
+        column: "double"
+        for column in (
+            "operating_hashrate_ehs",
+            "installed_hashrate_ehs",
+            "network_hashrate_avg_ehs",
+            "hashrate_share",
+            "hashrate_share_change",
+            "btc_produced",
+            "network_miner_revenue_btc",
+            "btc_per_ehs_day",
+            "realized_hashrate_ehs",
+            "hashrate_realization",
+            "btc_held",
+            "btc_sold",
+            "btc_held_value_usd",
+            "fleet_efficiency_j_per_th",
+            "power_cost_usd_per_mwh",
+            "hashcost_usd_per_ehs_day",
+            "hashprice_usd_per_ehs_day",
+            "gross_profit_usd_per_ehs_day",
+            "breakeven_power_usd_per_mwh",
+            "market_cap_usd",
+        )
+    },
+    "balance_sheet_as_of": "date",
+    "cash_usd": "double",
+    "total_debt_usd": "double",
+    "enterprise_value_usd": "double",
+    "ev_per_ehs_usd": "double",
 }
 MINER_COLUMNS = {
     "month": "date",
@@ -108,6 +162,17 @@ def chain(btc: float, hashrate: float, difficulty_t: float, hashprice: float) ->
     )
 
 
+def operations(coverage: int, share: float, multiple: tuple) -> dict:
+    """A month's listed operations: members that reported, their share, and the multiple's
+    (ratio, peak, peak month, average); the other sums are left null (only 2024-06 fills them)."""
+    names = ("", "_peak", "_peak_month", "_avg")
+    return dict(
+        listed_operations_coverage=coverage,
+        listed_hashrate_share=share,
+        **{f"mcap_to_proportional_4y_rewards{n}": v for n, v in zip(names, multiple)},
+    )
+
+
 def changes(value: float) -> dict:
     return {key: value for key in NO_CHANGES}
 
@@ -131,6 +196,7 @@ MONTHS = {
         combined_market_cap_usd=18.2e9,
         **NO_RETURNS,
         **gauges((0.41, 0.41, date(2024, 1, 1), 0.41), (1.6, 1.6, date(2024, 1, 1), 1.6)),
+        listed_operations_coverage=0,  # no member reported: the operations sums are null
     ),
     FEB: dict(
         is_partial_month=False,
@@ -143,6 +209,7 @@ MONTHS = {
         laggard_ticker="RIOT",
         laggard_return=0.02,
         **gauges((0.512, 0.512, FEB, 0.461), (1.9, 1.9, FEB, 1.75)),
+        **operations(3, 0.10, (4.1, 4.1, FEB, 4.1)),
     ),
     date(2024, 3, 1): dict(
         is_partial_month=False,
@@ -155,6 +222,7 @@ MONTHS = {
         laggard_ticker="MARA",
         laggard_return=-0.04,
         **gauges((0.38, 0.512, FEB, 0.434), (1.5, 1.9, FEB, 1.667)),
+        **operations(3, 0.105, (3.0, 4.1, FEB, 3.55)),
     ),
     date(2024, 5, 1): dict(
         is_partial_month=False,
@@ -167,6 +235,7 @@ MONTHS = {
         laggard_ticker="MARA",
         laggard_return=0.01,
         **gauges((0.3, 0.512, FEB, 0.4005), (1.3, 1.9, FEB, 1.575)),
+        **operations(3, 0.112, (2.2, 4.1, FEB, 3.1)),
     ),
     date(2024, 6, 1): dict(
         is_partial_month=False,
@@ -194,6 +263,21 @@ MONTHS = {
         laggard_ticker="MARA",
         laggard_return=-0.25,
         **gauges((0.262, 0.512, FEB, 0.3728), (1.423, 1.9, FEB, 1.5446)),
+        # MARA, RIOT and CLSK reported (see JUNE_OPERATIONS), NEWM did not: 3 of 4 members
+        listed_operations_coverage=3,
+        listed_operating_hashrate_ehs=67.5,  # 25.0 + 22.5 + 20.0
+        listed_hashrate_share=0.116311,  # 67.5 / 580.34
+        listed_hashrate_share_change=0.004311,  # 0.116311 - 0.112
+        listed_hashrate_added_ehs=1.5,
+        listed_btc_produced=1_410.0,  # 705 + 255 + 450
+        listed_btc_held=34_024.6,  # 18,536.2 + 9,334.0 + 6,154.4
+        proportional_4y_rewards_value_usd=9.056e9,
+        mcap_to_proportional_4y_rewards=2.31,  # (14.3 + 2.5 + 4.12) bn / 9.056 bn
+        mcap_to_proportional_4y_rewards_peak=4.1,
+        mcap_to_proportional_4y_rewards_peak_month=FEB,
+        mcap_to_proportional_4y_rewards_avg=2.9025,  # (4.1 + 3.0 + 2.2 + 2.31) / 4
+        combined_ev_usd=19.5e9,  # MARA 15.0 + CLSK 4.5; RIOT has no balance sheet
+        ev_per_ehs_usd=433.333e6,  # 19.5 bn / (25.0 + 20.0) EH/s
     ),
     date(2024, 7, 1): dict(
         is_partial_month=True,
@@ -214,6 +298,7 @@ MONTHS = {
             ),
             (1.4, 1.9, FEB, 1.52),
         ),
+        **operations(3, 0.118, (2.4, 4.1, FEB, 2.9025)),
     ),
 }
 JUNE = date(2024, 6, 1)
@@ -223,6 +308,13 @@ JUNE_MINERS = [
     ("CLSK", "CleanSpark", 15.95, 0.054, 258_307_210, 4.12e9, 1, False, False),
     ("NEWM", "Newminer Corp", 10.6, None, 50_000_000, 0.53e9, None, True, False),
     ("RIOT", "Riot Platforms", 9.14, -0.031, 273_522_976, 2.5e9, 2, False, True),
+]
+# 2024-06's operations reports: (ticker, operating EH/s, BTC produced, BTC held, EV); June has 30 days
+# and the network averaged 580.34 EH/s. NEWM has no report; RIOT no balance sheet.
+JUNE_OPERATIONS = [
+    ("MARA", 25.0, 705.0, 18_536.2, 15.0e9),
+    ("CLSK", 20.0, 450.0, 6_154.4, 4.5e9),
+    ("RIOT", 22.5, 255.0, 9_334.0, None),
 ]
 
 
@@ -239,10 +331,11 @@ LIVE = Flags(False, False, "live")
 
 def insert(conn, table: str, columns: dict[str, str], rows: list[dict]) -> None:
     conn.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
-    conn.executemany(
-        f"insert into {table} values ({', '.join('?' * len(columns))})",
-        [[row.get(name) for name in columns] for row in rows],
-    )
+    if rows:
+        conn.executemany(
+            f"insert into {table} values ({', '.join('?' * len(columns))})",
+            [[row.get(name) for name in columns] for row in rows],
+        )
 
 
 def miner_rows() -> list[dict]:
@@ -283,8 +376,57 @@ def miner_rows() -> list[dict]:
     return rows
 
 
-def make_published(path, flags: Flags = DEMO, months: dict | None = None, miners: list[dict] | None = None):
-    """The hand-made published file; `months` and `miners` replace MONTHS and miner_rows()."""
+def operations_rows() -> list[dict]:
+    """2024-06's rows of mart_miner_operations_monthly, with the arithmetic the mart does."""
+    reports = {ticker: report for ticker, *report in JUNE_OPERATIONS}
+    rows = []
+    for ticker, name, *_ in JUNE_MINERS:
+        row = dict(month=JUNE, ticker=ticker, name=name, is_member=True, is_partial_month=False)
+        if ticker in reports:
+            hashrate, produced, held, enterprise_value = reports[ticker]
+            row |= dict(
+                has_operations_report=True,
+                operating_hashrate_ehs=hashrate,
+                network_hashrate_avg_ehs=580.34,
+                hashrate_share=hashrate / 580.34,
+                btc_produced=produced,
+                btc_per_ehs_day=produced / hashrate / 30,
+                btc_held=held,
+                enterprise_value_usd=enterprise_value,
+                ev_per_ehs_usd=None if enterprise_value is None else enterprise_value / hashrate,
+            )
+        else:
+            row |= dict(has_operations_report=False)
+        rows.append(row)
+    # a miner that reported but had no close on the month's last trading day: not a member, not listed
+    rows.append(
+        dict(
+            month=JUNE,
+            ticker="GONE",
+            name="Gone Mining",
+            is_member=False,
+            is_partial_month=False,
+            has_operations_report=True,
+            operating_hashrate_ehs=99.0,
+        )
+    )
+    return rows
+
+
+NO_OPERATIONS = {column: None for column in NOTE_COLUMNS if column.startswith("listed_")} | {
+    column: None for column in NOTE_COLUMNS if column.startswith(("mcap_to_proportional", "proportional"))
+}
+
+
+def make_published(
+    path,
+    flags: Flags = DEMO,
+    months: dict | None = None,
+    miners: list[dict] | None = None,
+    operations: list[dict] | None = None,
+):
+    """The hand-made published file; `months`, `miners` and `operations` replace MONTHS, miner_rows()
+    and operations_rows()."""
     notes = [
         dict(month=month, data_source=flags.source, is_synthetic_data=flags.mart_synthetic, **values)
         for month, values in (MONTHS if months is None else months).items()
@@ -301,6 +443,12 @@ def make_published(path, flags: Flags = DEMO, months: dict | None = None, miners
     with duckdb.connect(str(path)) as conn:
         insert(conn, "mart_monthly_note", NOTE_COLUMNS, notes)
         insert(conn, "mart_miner_monthly", MINER_COLUMNS, miner_rows() if miners is None else miners)
+        insert(
+            conn,
+            "mart_miner_operations_monthly",
+            OPERATIONS_COLUMNS,
+            operations_rows() if operations is None else operations,
+        )
         insert(
             conn,
             "publication_log",
@@ -520,7 +668,8 @@ def test_the_html_is_self_contained(june):
     assert not re.search(r"https?://", june.html)
     references = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', june.html)
     assert references and all(ref.startswith("data:image/png;base64,") for ref in references)
-    assert len(references) == 5  # returns, market cap vs bitcoin, hashrate/hashprice, two gauges
+    # returns, market cap vs bitcoin, hashrate/hashprice, listed share, JPM's multiple, two gauges
+    assert len(references) == 7
     for ref in references:
         assert base64.b64decode(ref.split(",", 1)[1]).startswith(b"\x89PNG")
 
@@ -676,6 +825,192 @@ def test_the_returns_chart_shows_every_miner_up_to_thirty_then_the_ends():
     assert [m.ticker for m in shown] == [f"M{i:03d}" for i in [*range(15), *range(894, 909)]]
 
 
+# The Operations section: the listed miners' share of the network and JPMorgan's multiple.
+
+OPERATIONS_TABLES = (
+    "The reporting miners together",
+    "Hashrate and production by miner, June 2024",
+    "JPMorgan's multiple against its history",
+)
+
+
+def operations_section(note: Note) -> str:
+    """The Markdown of the Operations section, up to the next section."""
+    return note.markdown.split("\n## Operations\n\n", 1)[1].split("\n## ", 1)[0]
+
+
+def images(note: Note) -> int:
+    return len(re.findall(r'<img src="data:image/png;base64,', note.html))
+
+
+def test_the_operations_tables_print_the_marts_numbers(june):
+    tables = june.tables()
+    # by operating hashrate; NEWM (no report) and GONE (reported, but not a member) are not listed
+    assert tables["Hashrate and production by miner, June 2024"] == [
+        {
+            "Ticker": "MARA",
+            "Operating hashrate": "25.0 EH/s",
+            "Share of network": "4.3%",  # 25.0 / 580.34 = 4.31%
+            "BTC produced": "705 BTC",
+            "BTC per EH/s per day": "0.940",  # 705 / 25.0 / 30 days
+            "BTC held": "18,536 BTC",
+            "EV per EH/s": "$600.0 m",  # 15.0 bn / 25.0
+        },
+        {
+            "Ticker": "RIOT",
+            "Operating hashrate": "22.5 EH/s",
+            "Share of network": "3.9%",  # 22.5 / 580.34 = 3.88%
+            "BTC produced": "255 BTC",
+            "BTC per EH/s per day": "0.378",  # 255 / 22.5 / 30 = 0.3778
+            "BTC held": "9,334 BTC",
+            "EV per EH/s": "n/a",  # no balance sheet
+        },
+        {
+            "Ticker": "CLSK",
+            "Operating hashrate": "20.0 EH/s",
+            "Share of network": "3.4%",  # 20.0 / 580.34 = 3.45%
+            "BTC produced": "450 BTC",
+            "BTC per EH/s per day": "0.750",  # 450 / 20.0 / 30
+            "BTC held": "6,154 BTC",
+            "EV per EH/s": "$225.0 m",  # 4.5 bn / 20.0
+        },
+    ]
+    together = {row["Figure"]: (row["Value"], row["Change on month"]) for row in tables[OPERATIONS_TABLES[0]]}
+    assert together == {
+        "Members that reported operations": ("3 of 4", ""),
+        "Operating hashrate": ("67.5 EH/s", ""),
+        "Share of the network's hashrate": ("11.6%", "+0.4 pts"),  # 67.5 / 580.34; 0.116311 - 0.112
+        "Installed hashrate added, like for like": ("1.5 EH/s", ""),
+        "BTC produced": ("1,410 BTC", ""),
+        "BTC held at month end": ("34,025 BTC", ""),
+        "Proportional share of the next four years' block rewards": ("$9.06 bn", ""),
+        "Combined enterprise value": ("$19.50 bn", ""),
+        "Enterprise value per EH/s": ("$433.3 m", ""),
+    }
+    assert tables[OPERATIONS_TABLES[2]] == [
+        {
+            "Gauge": "Reporting miners' market cap / proportional share of the next four years' block rewards",
+            "This month": "2.31x",
+            "Average to date": "2.90x",
+            "Peak to date": "4.10x",
+            "Peak month": "2024-02",
+        }
+    ]
+    assert "3 of 4 members reported operations for June 2024; the one without a report is not listed." in (
+        operations_section(june)
+    )
+
+
+def test_the_headline_says_the_listed_share_and_the_multiple_after_the_market(june):
+    assert (
+        "counting only the miners listed in both months). The 3 reporting miners ran 11.6% of the network's "
+        "hashrate (3 of 4 members reported operations); their market cap was 2.31x their proportional share "
+        "of the next four years' block rewards (peak 4.10x in February 2024, average 2.90x). Bitcoin's"
+    ) in june.headline
+
+
+def test_every_member_reporting_and_the_multiples_first_month(published, tmp_path):
+    may = render(published, tmp_path, "2024-05").headline
+    assert (
+        "The 3 reporting miners ran 11.2% of the network's hashrate; their market cap was 2.20x their "
+        "proportional share of the next four years' block rewards (peak 4.10x in February 2024, average 3.10x)."
+    ) in may
+    assert "members reported" not in may
+    february = render(published, tmp_path, "2024-02").headline  # the first month with reports
+    assert (
+        "The 3 reporting miners ran 10.0% of the network's hashrate; their market cap was 4.10x their "
+        "proportional share of the next four years' block rewards."
+    ) in february
+
+
+def test_the_operations_charts_are_drawn(june):
+    assert 'alt="Listed miners&#39; share of the network&#39;s hashrate"' in june.html
+    assert (
+        'alt="Reporting miners&#39; market cap / proportional share of the next four years&#39; block rewards"'
+        in june.html
+    )
+    assert images(june) == 7
+
+
+def no_operations(coverage: int | None) -> dict:
+    """MONTHS with nothing from the operations mart: the csv source without its operations files."""
+    empty = {column: None for column in NOTE_COLUMNS if "operations" in column or "proportional" in column}
+    empty |= {column: None for column in NOTE_COLUMNS if column.startswith("listed_") or "ev_" in column}
+    return {month: {**values, **empty, "listed_operations_coverage": coverage} for month, values in MONTHS.items()}
+
+
+@pytest.mark.parametrize("coverage", [0, None])
+def test_without_operations_one_sentence_and_nothing_else(tmp_path, coverage):
+    path = make_published(tmp_path / "published.duckdb", months=no_operations(coverage), operations=[])
+    note = render(path, tmp_path, "2024-06")
+    sentence = "Operations figures are not available because no miner operations were loaded."
+    assert operations_section(note) == sentence + "\n"
+    assert note.markdown.count("Operations figures") == 1
+    assert f"<h2>Operations</h2>\n<p>{sentence}</p>\n</section>" in note.html
+    assert not set(OPERATIONS_TABLES) & note.tables().keys()
+    assert images(note) == 5  # as before the section existed
+    assert "reporting" not in note.headline and "proportional" not in note.headline
+    for output in (note.markdown, note.html):
+        assert not re.search(r"\b(None|nan|NaN)\b", output)
+
+
+def test_a_month_without_reports_when_other_months_have_them(published, tmp_path):
+    note = render(published, tmp_path, "2024-01")
+    assert operations_section(note) == (
+        "Operations figures are not available for January 2024 because no member reported operations for the month.\n"
+    )
+    assert images(note) == 4  # no operations chart (and no returns chart: no returns in the first month)
+    assert "Listed miners&#39; share" not in note.html
+
+
+def test_operations_with_every_number_null(tmp_path):
+    """Reports on file, every figure in them null: the tables print n/a, no chart is drawn, no crash."""
+    months = {month: {**values, "listed_operations_coverage": 3} for month, values in no_operations(3).items()}
+    reports = [
+        dict(month=JUNE, ticker=t, name=n, is_member=True, is_partial_month=False, has_operations_report=True)
+        for t, n, *_ in JUNE_MINERS
+        if t != "NEWM"
+    ]
+    note = render(make_published(tmp_path / "published.duckdb", months=months, operations=reports), tmp_path, "2024-06")
+    assert "3 of 4 members reported operations." in note.headline
+    tables = note.tables()
+    rows = tables["Hashrate and production by miner, June 2024"]
+    assert [row["Ticker"] for row in rows] == ["CLSK", "MARA", "RIOT"]  # no hashrate to sort by: by ticker
+    assert {cell for row in rows for column, cell in row.items() if column != "Ticker"} == {"n/a"}
+    together = {row["Figure"]: row["Value"] for row in tables["The reporting miners together"]}
+    assert together.pop("Members that reported operations") == "3 of 4"
+    assert set(together.values()) == {"n/a"}
+    assert images(note) == 5  # neither the share nor the multiple has a month to draw
+    for output in (note.markdown, note.html):
+        assert not re.search(r"\b(None|nan|NaN)\b", output)
+
+
+def test_the_operations_sentence_wording(published):
+    from dataclasses import replace
+
+    from orchestration.note.data import load
+
+    data = load(published, JUNE)
+    f, operations = data.figures, data.operations
+    one = replace(operations, coverage=1, member_count=1)
+    assert text.operations_sentence(f, one).startswith(
+        "The one reporting miner ran 11.6% of the network's hashrate; its market cap was 2.31x its proportional"
+    )
+    new_peak = replace(operations, multiple=replace(operations.multiple, peak=2.31, peak_month=JUNE))
+    assert text.operations_sentence(f, new_peak).endswith("block rewards (a new peak, average 2.90x).")
+    no_share = replace(f, listed_hashrate_share=None)
+    assert text.operations_sentence(no_share, operations) == (
+        "The market cap of the 3 reporting miners (3 of 4 members reported operations) was 2.31x their "
+        "proportional share of the next four years' block rewards (peak 4.10x in February 2024, average 2.90x)."
+    )
+    no_multiple = replace(operations, multiple=replace(operations.multiple, ratio=None))
+    assert text.operations_sentence(f, no_multiple) == (
+        "The 3 reporting miners ran 11.6% of the network's hashrate (3 of 4 members reported operations)."
+    )
+    assert text.operations_sentence(no_share, no_multiple) == "3 of 4 members reported operations."
+    assert text.operations_sentence(f, replace(operations, coverage=0)) is None
+
+
 HOSTILE_NAME = "<script>alert(1)</script> ![x](http://evil.example/p.png) [y](javascript:alert(1)) `z` a|b"
 HOSTILE_TICKER = "<IMG SRC=X ONERROR=ALERT(1)>"
 
@@ -689,8 +1024,9 @@ def test_company_names_and_tickers_show_literally_in_both_notes(tmp_path):
         {**row, "ticker": HOSTILE_TICKER, "name": HOSTILE_NAME} if row["ticker"] == "CLSK" else row
         for row in miner_rows()
     ]
+    reports = [{**row, "ticker": HOSTILE_TICKER} if row["ticker"] == "CLSK" else row for row in operations_rows()]
     months = {**MONTHS, JUNE: {**MONTHS[JUNE], "leader_ticker": HOSTILE_TICKER}}
-    path = make_published(tmp_path / "published.duckdb", months=months, miners=miners)
+    path = make_published(tmp_path / "published.duckdb", months=months, miners=miners, operations=reports)
     note = render(path, tmp_path, "2024-06")
 
     assert "&lt;IMG SRC=X ONERROR=ALERT(1)&gt; led, gaining 5.4%" in note.headline
@@ -699,6 +1035,7 @@ def test_company_names_and_tickers_show_literally_in_both_notes(tmp_path):
         "\\[y\\](javascript:alert(1)) \\`z\\` a\\|b"
     )
     assert f"| 1 | &lt;IMG SRC=X ONERROR=ALERT(1)&gt; | {company} | +5.4% |" in note.markdown
+    assert "| &lt;IMG SRC=X ONERROR=ALERT(1)&gt; | 20.0 EH/s |" in note.markdown  # the operations table
     rendered = MarkdownIt("commonmark").enable("table").render(note.markdown)
     for output in (note.markdown, rendered, note.html):
         assert not re.search(r"<(script|img src=x|a )", output, re.IGNORECASE)

@@ -118,7 +118,7 @@ def network_chart(history: pd.DataFrame, synthetic: bool) -> Chart:
     return Chart(title, "Hashprice: miner revenue (subsidy + fees) in USD per EH/s of hashrate per day.", uri)
 
 
-def gauge_chart(gauge: Gauge, month: date, synthetic: bool) -> Chart:
+def gauge_chart(gauge: Gauge, month: date, synthetic: bool, caption: str | None = None) -> Chart:
     title = gauge.name
     figure, axes = _figure(4.0)
     axes.plot(gauge.history.index, gauge.history, color=BLUE, lw=2, label="monthly ratio")
@@ -150,8 +150,54 @@ def gauge_chart(gauge: Gauge, month: date, synthetic: bool) -> Chart:
     figure.legend(loc="outside lower center", ncols=4, frameon=False)
     return Chart(
         title,
-        f"The miners' combined market cap divided by the {gauge.denominator} at the month-end "
+        caption
+        or f"The miners' combined market cap divided by the {gauge.denominator} at the month-end "
         "bitcoin price, every month of the history.",
+        _to_data_uri(figure, axes, synthetic),
+    )
+
+
+def multiple_chart(gauge: Gauge, month: date, synthetic: bool) -> Chart | None:
+    """JPMorgan's multiple against its history, drawn as the gauges are; None without any month of it."""
+    if gauge.history.count() == 0:
+        return None
+    return gauge_chart(
+        gauge,
+        month,
+        synthetic,
+        caption="The market cap of the miners that reported operations divided by their proportional share "
+        "(their share of the network's hashrate) of the next four years' block rewards at the month-end "
+        "bitcoin price, every month with reports.",
+    )
+
+
+def share_chart(share: pd.Series, month: date, synthetic: bool) -> Chart | None:
+    """The reporting members' share of the network's hashrate per month; None without any month of it."""
+    if share.count() == 0:
+        return None
+    title = "Listed miners' share of the network's hashrate"
+    figure, axes = _figure(4.0)
+    axes.plot(share.index, share, color=BLUE, lw=2, label="share of the members that reported operations")
+    current = share.get(pd.Timestamp(month))
+    if current is not None and pd.notna(current):
+        axes.plot(
+            [pd.Timestamp(month)],
+            [current],
+            "D",
+            color=ORANGE,
+            ms=7,
+            label=f"{fmt.month_key(month)}: {fmt.share(float(current))}",
+        )
+    axes.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
+    axes.set_ylabel("share of the network's hashrate (%)")
+    axes.set_ylim(0, max(float(share.max()) * 1.15, 0.01))  # from zero, the latest month clear of the top
+    _time_axis(axes)
+    axes.set_title(title, loc="left", fontweight="bold")
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)
+    return Chart(
+        title,
+        "The operating hashrate the member miners reported, summed, over the network's monthly average "
+        "hashrate; the miners counted are those that reported that month. A month without reports is a gap.",
         _to_data_uri(figure, axes, synthetic),
     )
 

@@ -1,10 +1,10 @@
 """Reads what the note needs from `published.duckdb`, and nothing else.
 
 The note sits downstream of publishing and must show exactly what readers see, so it opens only the
-published file, read-only. Every published column the note uses is named in the four queries below,
-one per table: when a mart's contract renames a column, alias it here (`new_name as old_name`) and
-nothing else changes. Aggregation (coverage, latest complete month, previous month) is DuckDB SQL;
-Python only picks rows apart.
+published file, read-only. Every published column the note uses is named in the queries below, one
+or more per table: when a mart's contract renames a column, alias it here (`new_name as old_name`)
+and nothing else changes. Aggregation (coverage, latest complete month, previous month, the months
+with operations reports) is DuckDB SQL; Python only picks rows apart.
 """
 
 from __future__ import annotations
@@ -74,6 +74,21 @@ with note as (
         mcap_to_4y_rewards_peak,
         mcap_to_4y_rewards_peak_month,
         mcap_to_4y_rewards_avg,
+        listed_operations_coverage,
+        listed_operating_hashrate_ehs,
+        listed_hashrate_share,
+        listed_hashrate_share_change,
+        listed_hashrate_added_ehs,
+        listed_btc_produced,
+        listed_btc_held,
+        proportional_4y_rewards_value_usd,
+        mcap_to_proportional_4y_rewards,
+        mcap_to_proportional_4y_rewards_peak,
+        mcap_to_proportional_4y_rewards_peak_month,
+        mcap_to_proportional_4y_rewards_avg,
+        combined_ev_usd,
+        ev_per_ehs_usd,
+        count(*) filter (where listed_operations_coverage > 0) over () as months_with_operations,
         data_source,
         is_synthetic_data
     from {NOTE_TABLE}
@@ -96,7 +111,9 @@ select
     note.hashrate_avg_ehs,
     note.hashprice_usd_per_ehs_day,
     note.mcap_to_remaining_btc_ratio,
-    note.mcap_to_4y_rewards_ratio
+    note.mcap_to_4y_rewards_ratio,
+    note.listed_hashrate_share,
+    note.mcap_to_proportional_4y_rewards
 from months
 left join {NOTE_TABLE} as note using (month)
 order by month
@@ -117,6 +134,21 @@ select
 from mart_miner_monthly
 where month = $month
 order by return_rank nulls last, market_cap_usd desc nulls last, ticker
+"""
+
+# The month's members that reported operations, the largest operation first.
+OPERATIONS_QUERY = """
+select
+    ticker,
+    operating_hashrate_ehs,
+    hashrate_share,
+    btc_produced,
+    btc_per_ehs_day,
+    btc_held,
+    ev_per_ehs_usd
+from mart_miner_operations_monthly
+where month = $month and is_member and has_operations_report
+order by operating_hashrate_ehs desc nulls last, ticker
 """
 
 PUBLICATION_QUERY = """
@@ -170,6 +202,21 @@ class Figures:
     mcap_to_4y_rewards_peak: float | None
     mcap_to_4y_rewards_peak_month: date | None
     mcap_to_4y_rewards_avg: float | None
+    listed_operations_coverage: int | None
+    listed_operating_hashrate_ehs: float | None
+    listed_hashrate_share: float | None
+    listed_hashrate_share_change: float | None
+    listed_hashrate_added_ehs: float | None
+    listed_btc_produced: float | None
+    listed_btc_held: float | None
+    proportional_4y_rewards_value_usd: float | None
+    mcap_to_proportional_4y_rewards: float | None
+    mcap_to_proportional_4y_rewards_peak: float | None
+    mcap_to_proportional_4y_rewards_peak_month: date | None
+    mcap_to_proportional_4y_rewards_avg: float | None
+    combined_ev_usd: float | None
+    ev_per_ehs_usd: float | None
+    months_with_operations: int  # months of the file with at least one member's operations report
     data_source: str
     is_synthetic_data: bool
 
@@ -185,6 +232,19 @@ class Miner:
     listed_in_month: bool
     delisted_in_month: bool
     split_in_month: bool
+
+
+@dataclass(frozen=True)
+class MinerOperations:
+    """A member's operations report for the month (mart_miner_operations_monthly)."""
+
+    ticker: str
+    operating_hashrate_ehs: float | None
+    hashrate_share: float | None
+    btc_produced: float | None
+    btc_per_ehs_day: float | None
+    btc_held: float | None
+    ev_per_ehs_usd: float | None
 
 
 @dataclass(frozen=True)
@@ -211,10 +271,27 @@ class Gauge:
     peak_month: date | None
     average: float | None
     history: pd.Series  # the ratio per month up to the note month (index: month)
+    subject: str = "Combined market cap"  # what is divided, in words
 
     @property
     def name(self) -> str:
-        return f"Combined market cap / {self.denominator}"
+        return f"{self.subject} / {self.denominator}"
+
+
+@dataclass(frozen=True)
+class Operations:
+    """What the month's members reported operating: the section shows only when one of them did."""
+
+    coverage: int  # members with an operations report (0 when none, also when the mart says null)
+    member_count: int
+    months_with_operations: int  # in the whole file: 0 means no operations were loaded at all
+    miners: list[MinerOperations]  # the reporting members, the largest operating hashrate first
+    multiple: Gauge  # JPMorgan's multiple against its history
+    share_history: pd.Series  # listed_hashrate_share per month up to the note month (index: month)
+
+    @property
+    def available(self) -> bool:
+        return self.coverage > 0
 
 
 @dataclass(frozen=True)
@@ -238,6 +315,7 @@ class NoteData:
     miners: list[Miner]
     history: pd.DataFrame  # index: month; the columns of HISTORY_QUERY
     gauges: tuple[Gauge, Gauge]
+    operations: Operations
     publication: Publication
 
     @property
@@ -312,6 +390,28 @@ def _gauges(figures: Figures, history: pd.DataFrame) -> tuple[Gauge, Gauge]:
     )
 
 
+def _operations(figures: Figures, miners: list[MinerOperations], history: pd.DataFrame) -> Operations:
+    return Operations(
+        coverage=figures.listed_operations_coverage or 0,
+        member_count=figures.miner_count,
+        months_with_operations=figures.months_with_operations,
+        miners=miners,
+        multiple=Gauge(
+            subject="Reporting miners' market cap",
+            denominator="proportional share of the next four years' block rewards",
+            definition="the share of the network's hashrate the members with an operations report ran "
+            "(their operating EH/s over the network's monthly average) x the next four years' block rewards "
+            "at the month-end bitcoin price; the market cap counts the same members (JPMorgan's multiple)",
+            ratio=figures.mcap_to_proportional_4y_rewards,
+            peak=figures.mcap_to_proportional_4y_rewards_peak,
+            peak_month=figures.mcap_to_proportional_4y_rewards_peak_month,
+            average=figures.mcap_to_proportional_4y_rewards_avg,
+            history=history["mcap_to_proportional_4y_rewards"],
+        ),
+        share_history=history["listed_hashrate_share"],
+    )
+
+
 def _read(conn: duckdb.DuckDBPyConnection, month: date | None) -> NoteData:
     month = resolve_month(coverage(conn), month)
     figures = Figures(**_rows(conn, FIGURES_QUERY, month)[0])
@@ -321,11 +421,13 @@ def _read(conn: duckdb.DuckDBPyConnection, month: date | None) -> NoteData:
     publications = _rows(conn, PUBLICATION_QUERY)
     if not publications:
         raise NoteError("publication_log is empty: the file was not written by the publish step")
+    operations = [MinerOperations(**row) for row in _rows(conn, OPERATIONS_QUERY, month)]
     return NoteData(
         figures=figures,
         miners=[Miner(**row) for row in _rows(conn, MINERS_QUERY, month)],
         history=history,
         gauges=_gauges(figures, history),
+        operations=_operations(figures, operations, history),
         publication=Publication(**publications[0]),
     )
 

@@ -8,6 +8,7 @@ MISSING; the prose never formats one (text.py leaves it out instead).
 from __future__ import annotations
 
 import functools
+import math
 from datetime import date
 
 MISSING = "n/a"
@@ -65,6 +66,38 @@ def is_unchanged(fraction: float) -> bool:
 def ratio(value: float) -> str:
     """0.262x, 1.90x (three significant figures, trailing zeros kept)"""
     return f"{value:#.3g}".rstrip(".") + "x"
+
+
+@_or_missing
+def share(fraction: float) -> str:
+    """21.8% (a share of a whole; 0.218 = 21.8%)"""
+    return f"{_percent_points(fraction):.1f}%"
+
+
+@_or_missing
+def points(fraction: float) -> str:
+    """+0.4 pts, -1.2 pts (a change of a share, in percentage points; 0.004 = +0.4 pts)"""
+    return f"{_percent_points(fraction):+.1f} pts"
+
+
+@_or_missing
+def btc(value: float) -> str:
+    """1,234 BTC"""
+    return f"{value:,.0f} BTC"
+
+
+@_or_missing
+def btc_per_ehs_day(value: float) -> str:
+    """0.752, 2.41, 30.1, 1,234 (BTC per EH/s per day: three significant figures, at most three decimals;
+    the unit is in the header)"""
+    digits = 0 if value == 0 else math.floor(math.log10(abs(value)))
+    return f"{value:,.{min(3, max(0, 2 - digits))}f}"
+
+
+@_or_missing
+def usd_millions(value: float) -> str:
+    """$21.4 m, $1,234.5 m (always in millions, so a column of them compares at a glance)"""
+    return f"${value / 1e6:,.1f} m"
 
 
 @_or_missing

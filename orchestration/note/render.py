@@ -15,7 +15,7 @@ import jinja2
 
 from orchestration.note import charts, text
 from orchestration.note import formatting as fmt
-from orchestration.note.data import Figures, Gauge, Miner, NoteData
+from orchestration.note.data import Figures, Gauge, Miner, NoteData, Operations
 
 TEMPLATES = Path(__file__).parent / "templates"
 NO_CHANGE = ""  # in a change column: the figure has no month-over-month change by definition
@@ -38,6 +38,7 @@ class Section:
     title: str
     tables: list[Table]
     charts: list[charts.Chart] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)  # prose under the title, before the tables
 
 
 def _figure_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
@@ -111,7 +112,7 @@ def network_table(f: Figures) -> Table:
     )
 
 
-def gauges_table(gauges: tuple[Gauge, ...]) -> Table:
+def gauges_table(gauges: tuple[Gauge, ...], title: str = "The gauges against their history") -> Table:
     rows = [
         (g.name, fmt.ratio(g.ratio), fmt.ratio(g.average), fmt.ratio(g.peak), fmt.month_key(g.peak_month))
         for g in gauges
@@ -119,7 +120,93 @@ def gauges_table(gauges: tuple[Gauge, ...]) -> Table:
     header = ("Gauge", "This month", "Average to date", "Peak to date", "Peak month")
     definitions = "; ".join(f"{g.denominator[0].upper()}{g.denominator[1:]} = {g.definition}" for g in gauges)
     note = f"{definitions}. Average and peak: over the months to date whose equity data is complete."
-    return Table("The gauges against their history", header, rows, (False, True, True, True, True), note)
+    return Table(title, header, rows, (False, True, True, True, True), note)
+
+
+def listed_operations_table(f: Figures, operations: Operations) -> Table:
+    reported = f"{operations.coverage} of {operations.member_count}"
+    return _figure_table(
+        "The reporting miners together",
+        [
+            ("Members that reported operations", reported, NO_CHANGE),
+            ("Operating hashrate", fmt.hashrate(f.listed_operating_hashrate_ehs), NO_CHANGE),
+            (
+                "Share of the network's hashrate",
+                fmt.share(f.listed_hashrate_share),
+                fmt.points(f.listed_hashrate_share_change),
+            ),
+            ("Installed hashrate added, like for like", fmt.hashrate(f.listed_hashrate_added_ehs), NO_CHANGE),
+            ("BTC produced", fmt.btc(f.listed_btc_produced), NO_CHANGE),
+            ("BTC held at month end", fmt.btc(f.listed_btc_held), NO_CHANGE),
+            (
+                "Proportional share of the next four years' block rewards",
+                fmt.usd_large(f.proportional_4y_rewards_value_usd),
+                NO_CHANGE,
+            ),
+            ("Combined enterprise value", fmt.usd_large(f.combined_ev_usd), NO_CHANGE),
+            ("Enterprise value per EH/s", fmt.usd_millions(f.ev_per_ehs_usd), NO_CHANGE),
+        ],
+    )
+
+
+def miner_operations_table(data: NoteData) -> Table:
+    operations = data.operations
+    rows = [
+        (
+            m.ticker,
+            fmt.hashrate(m.operating_hashrate_ehs),
+            fmt.share(m.hashrate_share),
+            fmt.btc(m.btc_produced),
+            fmt.btc_per_ehs_day(m.btc_per_ehs_day),
+            fmt.btc(m.btc_held),
+            fmt.usd_millions(m.ev_per_ehs_usd),
+        )
+        for m in operations.miners
+    ]
+    note = (
+        "Share of network: operating hashrate over the network's monthly average hashrate. BTC per EH/s per "
+        "day: BTC produced / operating EH/s / the month's days. EV per EH/s: enterprise value (market cap + "
+        "total debt - cash, latest balance sheet on or before month end) / operating EH/s, in USD millions; "
+        f"{fmt.MISSING} without a balance sheet."
+    )
+    if operations.coverage < operations.member_count:
+        missing = operations.member_count - operations.coverage
+        note += (
+            f" {operations.coverage} of {operations.member_count} members reported operations for "
+            f"{fmt.month_name(data.month)}; the {'one' if missing == 1 else missing} without a report "
+            f"{'is' if missing == 1 else 'are'} not listed."
+        )
+    return Table(
+        f"Hashrate and production by miner, {fmt.month_name(data.month)}",
+        (
+            "Ticker",
+            "Operating hashrate",
+            "Share of network",
+            "BTC produced",
+            "BTC per EH/s per day",
+            "BTC held",
+            "EV per EH/s",
+        ),
+        rows,
+        (False, True, True, True, True, True, True),
+        note,
+    )
+
+
+def operations_section(data: NoteData) -> Section:
+    """The listed share and JPMorgan's multiple; without any report, one sentence saying why not."""
+    operations = data.operations
+    unavailable = text.operations_unavailable(data.figures, operations)
+    if unavailable:
+        return Section("Operations", [], paragraphs=[unavailable])
+    month, synthetic = data.month, data.is_synthetic
+    tables = [listed_operations_table(data.figures, operations), miner_operations_table(data)]
+    tables.append(gauges_table((operations.multiple,), "JPMorgan's multiple against its history"))
+    drawn = (
+        charts.share_chart(operations.share_history, month, synthetic),
+        charts.multiple_chart(operations.multiple, month, synthetic),
+    )
+    return Section("Operations", tables, [chart for chart in drawn if chart])
 
 
 def sections(data: NoteData) -> list[Section]:
@@ -132,6 +219,7 @@ def sections(data: NoteData) -> list[Section]:
             [chart for chart in (returns, charts.market_cap_chart(data.history, synthetic)) if chart],
         ),
         Section("Bitcoin and the network", [network_table(f)], [charts.network_chart(data.history, synthetic)]),
+        operations_section(data),
         Section(
             "Valuation gauges",
             [gauges_table(data.gauges)],
@@ -173,7 +261,7 @@ def render(data: NoteData) -> tuple[str, str]:
         "banner": text.BANNER if data.is_synthetic else None,
         "banner_detail": text.BANNER_DETAIL,
         "notice": text.partial_notice(data.figures),
-        "headline": text.headline(data.figures, data.gauges),
+        "headline": text.headline(data.figures, data.gauges, data.operations),
         "sections": sections(data),
         "footer": text.provenance(data.publication, data.is_synthetic),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from orchestration.note import formatting as fmt
-from orchestration.note.data import Figures, Gauge, Publication
+from orchestration.note.data import Figures, Gauge, Operations, Publication
 
 
 def _previous_calendar_month(month: date) -> date:
@@ -130,6 +130,63 @@ def gauges_sentence(gauges: tuple[Gauge, ...], month: date) -> str | None:
     return f"The combined market cap was {join_clauses(clauses)}."
 
 
+def multiple_history(gauge: Gauge, month: date) -> str:
+    """' (peak 4.10x in March 2024, average 2.00x)'; '' in the gauge's first month."""
+    if gauge.history.count() <= 1:  # its first month: nothing to compare with yet
+        return ""
+    history = []
+    if gauge.peak_month == month:
+        history.append("a new peak")
+    elif gauge.peak is not None and gauge.peak_month is not None:
+        history.append(f"peak {fmt.ratio(gauge.peak)} in {fmt.month_name(gauge.peak_month)}")
+    if gauge.average is not None:
+        history.append(f"average {fmt.ratio(gauge.average)}")
+    return f" ({', '.join(history)})" if history else ""
+
+
+def operations_sentence(f: Figures, operations: Operations) -> str | None:
+    """'The 14 reporting miners ran 21.8% of the network's hashrate; their market cap was 2.30x their
+    proportional share of the next four years' block rewards (peak 4.10x in March 2024, average 2.00x).'
+    With fewer reports than members it says how many of them reported; None without any report."""
+    if not operations.available:
+        return None
+    reported = operations.coverage
+    coverage = (
+        f" ({reported} of {operations.member_count} members reported operations)"
+        if reported < operations.member_count
+        else ""
+    )
+    subject = "the one reporting miner" if reported == 1 else f"the {reported} reporting miners"
+    multiple = operations.multiple
+    valuation = (
+        None
+        if multiple.ratio is None
+        else f"{fmt.ratio(multiple.ratio)} {'its' if reported == 1 else 'their'} {multiple.denominator}"
+        + multiple_history(multiple, f.month)
+    )
+    if f.listed_hashrate_share is not None:
+        text = f"{subject} ran {fmt.share(f.listed_hashrate_share)} of the network's hashrate{coverage}"
+        if valuation:
+            text += f"; {'its' if reported == 1 else 'their'} market cap was {valuation}"
+    elif valuation:
+        text = f"the market cap of {subject}{coverage} was {valuation}"
+    else:
+        text = f"{reported} of {operations.member_count} members reported operations"
+    return text[0].upper() + text[1:] + "."
+
+
+def operations_unavailable(f: Figures, operations: Operations) -> str | None:
+    """The Operations section's one sentence when no member of the month reported; None when one did."""
+    if operations.available:
+        return None
+    if operations.months_with_operations == 0:
+        return "Operations figures are not available because no miner operations were loaded."
+    return (
+        f"Operations figures are not available for {fmt.month_name(f.month)} because no member reported "
+        "operations for the month."
+    )
+
+
 def _missing_change_reason(f: Figures) -> str | None:
     prior = _previous_calendar_month(f.month)
     if f.previous_month is None:
@@ -165,10 +222,11 @@ def missing_changes_sentence(f: Figures) -> str | None:
     return f"{text}: {reason}." if reason else f"{text}."
 
 
-def headline(f: Figures, gauges: tuple[Gauge, ...]) -> str:
+def headline(f: Figures, gauges: tuple[Gauge, ...], operations: Operations) -> str:
     """The note's opening paragraph."""
     sentences = [
         market_sentence(f),
+        operations_sentence(f, operations),
         bitcoin_sentence(f),
         network_sentence(f),
         leaders_sentence(f),
