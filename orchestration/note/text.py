@@ -239,7 +239,7 @@ def headline(f: Figures, gauges: tuple[Gauge, ...], operations: Operations) -> s
 BANNER = "SYNTHETIC DEMO DATA - not market data"
 BANNER_DETAIL = (
     "Every number below comes from the demo source's generator: the tickers are real miners, "
-    "their prices, share counts and the chain figures are not."
+    "their prices, share counts, operations, balance sheets and the chain figures are not."
 )
 
 
