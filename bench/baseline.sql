@@ -339,6 +339,9 @@ with totals as (
         month,
         bool_or(is_partial_month) as is_partial_month,
         count(case when is_member then 1 end) as miner_count,
+        count(case when is_member and market_cap_usd is not null then 1 end) as members_with_market_cap,
+        string_agg(ticker, ', ' order by ticker) filter (where is_member and market_cap_usd is null)
+            as members_without_market_cap,
         sum(market_cap_usd) as combined_market_cap_usd,
         sum(case when previous_month_market_cap_usd is not null then market_cap_usd end) as lfl_usd,
         sum(case when market_cap_usd is not null then previous_month_market_cap_usd end) as lfl_previous_usd,
@@ -374,7 +377,8 @@ running as (
     window to_date as (order by month rows between unbounded preceding and current row)
 )
 select
-    month, is_partial_month, miner_count, combined_market_cap_usd, combined_market_cap_mom,
+    month, is_partial_month, miner_count, members_with_market_cap, members_without_market_cap,
+    combined_market_cap_usd, combined_market_cap_mom,
     combined_market_cap_like_for_like_mom, leader_ticker, leader_return, laggard_ticker, laggard_return,
     mcap_to_remaining_btc_ratio, mcap_to_remaining_btc_peak,
     case when mcap_to_remaining_btc_peak is not null
@@ -526,7 +530,8 @@ create or replace table marts.mart_monthly_note as
 select
     c.* replace (c.is_partial_month or coalesce(e.is_partial_month, false) as is_partial_month),
     coalesce(e.miner_count, 0) as miner_count,
-    e.* exclude (month, is_partial_month, miner_count),
+    coalesce(e.members_with_market_cap, 0) as members_with_market_cap,
+    e.* exclude (month, is_partial_month, miner_count, members_with_market_cap),
     o.* exclude (month),
     p.data_source,
     p.is_synthetic_data
@@ -542,7 +547,8 @@ order by c.month;
 
 create or replace table marts.mart_valuation_history as
 select
-    e.month, e.is_partial_month, e.miner_count, e.combined_market_cap_usd, c.remaining_btc_value_usd,
+    e.month, e.is_partial_month, e.miner_count, e.members_with_market_cap, e.members_without_market_cap,
+    e.combined_market_cap_usd, c.remaining_btc_value_usd,
     e.mcap_to_remaining_btc_ratio, e.mcap_to_remaining_btc_peak, e.mcap_to_remaining_btc_peak_month,
     e.mcap_to_remaining_btc_avg,
     c.next_4y_rewards_value_usd,

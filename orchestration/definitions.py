@@ -24,6 +24,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "warehouse": WarehouseResource(
             warehouse_dir=str(settings.warehouse_dir),
             keep_runs=settings.keep_runs,
+            missing_caps_allowed=list(settings.missing_caps_allowed),
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=dbt_project()),

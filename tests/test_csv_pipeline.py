@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from orchestration.cli import run
-from orchestration.core.settings import Settings
+from orchestration.core.settings import Settings, SettingsError, load_settings
 from orchestration.raw.sources.demo import DemoSource
 
 REAL_CHAIN = Path(__file__).parent / "fixtures" / "real_btc_2024_halving" / "btc_daily_2024-04-18_2024-07-05.csv"
@@ -256,3 +256,49 @@ def test_reloading_a_past_month_keeps_the_rest_and_republishes_the_same_numbers(
     assert (shares, prices) == before[:2]
     # DuckDB's parallel aggregation may sum in another order: equal to the last few bits
     assert note == [tuple(pytest.approx(v, rel=1e-12) if isinstance(v, float) else v for v in row) for row in before[2]]
+
+
+def test_a_member_without_a_market_cap_blocks_unless_the_analyst_allows_it(warehouse_copy, capsys):
+    """MARA trades but has no shares report: it would drop out of the combined cap silently. The
+    gate stops the run, naming it and the months; listed in WAREHOUSE_ALLOW_MISSING_CAP it
+    publishes, and the summary says how many members have a cap."""
+    folder, warehouse = warehouse_copy
+    edit_csv(folder / "shares_outstanding.csv", lambda f: f[f["ticker"] != "MARA"])
+    before = sha256(warehouse / "published.duckdb")
+
+    code, output = run_csv(warehouse, folder, capsys)
+
+    assert code != 0
+    assert "members_have_a_market_cap" in output and "RUN FAILED - nothing was published" in output
+    assert (
+        "  MARA is a member without a market cap in 2024-04, 2024-05, 2024-06 (no shares report on or before its "
+        "close)\n  Add its shares reports, or publish without its cap: "
+        "WAREHOUSE_ALLOW_MISSING_CAP=MARA:2024-04,MARA:2024-05,MARA:2024-06"
+    ) in output
+    assert sha256(warehouse / "published.duckdb") == before
+
+    allowed = "MARA:2024-04,MARA:2024-05, mara:2024-06"  # as printed, or by hand
+    settings = Settings(
+        warehouse_dir=warehouse,
+        source="csv",
+        csv_dir=folder,
+        missing_caps_allowed=("MARA:2024-04", "MARA:2024-05", "MARA:2024-06"),
+    )
+    assert load_settings({"WAREHOUSE_ALLOW_MISSING_CAP": allowed}).missing_caps_allowed == settings.missing_caps_allowed
+    code = run.main(dg.DagsterInstance.ephemeral(), settings)
+    output = capsys.readouterr().out
+    assert code == 0, output[-2000:]
+    assert re.search(r"^  (\d+) of (\d+) members have a market cap \(MARA: no shares report\), combined", output, re.M)
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        row = conn.execute(
+            "select miner_count - members_with_market_cap, members_without_market_cap from mart_monthly_note "
+            "where month = '2024-06-01'"
+        ).fetchone()
+    assert row == (1, "MARA")
+
+
+def test_an_allow_list_entry_must_name_a_ticker_and_a_month():
+    with pytest.raises(
+        SettingsError, match=r"WAREHOUSE_ALLOW_MISSING_CAP='MARA 2024-06': 'MARA' is not TICKER:YYYY-MM"
+    ):
+        load_settings({"WAREHOUSE_ALLOW_MISSING_CAP": "MARA 2024-06"})

@@ -39,6 +39,8 @@ NOTE_COLUMNS = {
     "hashprice_usd_per_ehs_day": "double",
     "hashprice_mom": "double",
     "miner_count": "bigint",
+    "members_with_market_cap": "bigint",
+    "members_without_market_cap": "varchar",
     "combined_market_cap_usd": "double",
     "combined_market_cap_mom": "double",
     "combined_market_cap_like_for_like_mom": "double",
@@ -1057,3 +1059,15 @@ def test_markdown_text(raw, shown):
     from orchestration.note.render import markdown_text
 
     assert markdown_text(raw) == shown
+
+
+def test_the_note_says_which_members_have_no_market_cap(tmp_path):
+    """A member let through without a cap (WAREHOUSE_ALLOW_MISSING_CAP) is out of the combined cap:
+    the headline and the equity table say how many members count and which do not (issue #19, 4)."""
+    months = {**MONTHS, JUNE: {**MONTHS[JUNE], "members_with_market_cap": 3, "members_without_market_cap": "MARA"}}
+    note = render(make_published(tmp_path / "published.duckdb", months=months), tmp_path, "2024-06")
+
+    assert "; 3 of the 4 members have a market cap (MARA has no shares report and is left out)." in note.headline
+    assert "| Of them with a market cap | 3 (not MARA) |" in note.markdown
+    plain = render(make_published(tmp_path / "all.duckdb"), tmp_path / "all", "2024-06")
+    assert "members have a market cap" not in plain.headline and "Of them with a market cap" not in plain.markdown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -36,7 +37,12 @@ def test_run_succeeds_and_says_the_data_is_synthetic(demo_run, capsys):
     assert lines[1].startswith("Latest month 2025-06: BTC average $")
     assert lines[2].startswith("  13 miners, combined market cap $") and "leader " in lines[2]
     assert "market cap / remaining bitcoin value" in lines[3]
-    assert lines[4] == (
+    assert re.fullmatch(
+        r"  13 of 13 members reported operations: \d+\.\d% of the network's hashrate; market cap / their "
+        r"proportional 4 years' rewards \d+\.\d\dx \(peak \d+\.\d\dx, average \d+\.\d\dx\)",
+        lines[4],
+    )
+    assert lines[5] == (
         f"Readers: DuckDB 1.0.0 or later (storage v1.0.0), `make sql`; exports in "
         f"{settings.warehouse_dir / 'exports'} (Parquet per table, miner_note.xlsx)"
     )

@@ -31,6 +31,12 @@ totals as (
     select
         month,
         count(case when is_member then 1 end) as miner_count,
+        count(case when is_member and market_cap_usd is not null then 1 end) as members_with_market_cap,
+        {{ dbt.listagg(
+            "case when is_member and market_cap_usd is null then ticker end",
+            "', '",
+            "order by case when is_member and market_cap_usd is null then ticker end",
+        ) }} as members_without_market_cap,
         sum(market_cap_usd) as combined_market_cap_usd,
         sum(case when previous_month_market_cap_usd is not null then market_cap_usd end)
             as like_for_like_market_cap_usd,
@@ -76,6 +82,8 @@ changes as (
         totals.month,
         month_ends.is_partial_month,
         totals.miner_count,
+        totals.members_with_market_cap,
+        totals.members_without_market_cap,
         totals.combined_market_cap_usd,
         case
             when not month_ends.is_partial_month then
@@ -149,6 +157,8 @@ final as (
         peak_months.month,
         peak_months.is_partial_month,
         peak_months.miner_count,
+        peak_months.members_with_market_cap,
+        peak_months.members_without_market_cap,
         peak_months.combined_market_cap_usd,
         peak_months.combined_market_cap_mom,
         peak_months.combined_market_cap_like_for_like_mom,

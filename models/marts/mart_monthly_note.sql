@@ -67,6 +67,8 @@ note as (
         chain.hashprice_mom,
         chain.btc_price_volatility_annualized,
         coalesce(equity.miner_count, 0) as miner_count,
+        coalesce(equity.members_with_market_cap, 0) as members_with_market_cap,
+        equity.members_without_market_cap,
         equity.combined_market_cap_usd,
         equity.combined_market_cap_mom,
         equity.combined_market_cap_like_for_like_mom,

@@ -26,6 +26,8 @@ history as (
         equity.month,
         equity.is_partial_month,
         equity.miner_count,
+        equity.members_with_market_cap,
+        equity.members_without_market_cap,
         equity.combined_market_cap_usd,
         chain.remaining_btc_value_usd,
         equity.mcap_to_remaining_btc_ratio,

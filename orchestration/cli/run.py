@@ -12,6 +12,7 @@ import re
 import sys
 import uuid
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -53,6 +54,27 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+MEMBERS_CHECK = "members_have_a_market_cap"
+
+
+def members_without_cap_lines(build_db: Path) -> list[str]:
+    """What the dbt test members_have_a_market_cap found (dbt reports only a count): each member
+    without a market cap in a complete month, and the two ways on."""
+    with duckdb.connect(str(build_db), read_only=True) as conn:
+        missing = conn.execute(
+            "select ticker, string_agg(strftime(month, '%Y-%m'), ', ' order by month) from marts.mart_miner_monthly "
+            "where is_member and not is_partial_month and market_cap_usd is null group by ticker order by ticker"
+        ).fetchall()
+    if not missing:
+        return []
+    allow = ",".join(f"{ticker}:{month}" for ticker, months in missing for month in months.split(", "))
+    return [
+        *(f"  {ticker} is a member without a market cap in {months} (no shares report on or before its close)"
+          for ticker, months in missing),
+        f"  Add its shares reports, or publish without its cap: WAREHOUSE_ALLOW_MISSING_CAP={allow}",
+    ]  # fmt: skip
+
+
 def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
     """What the publish step recorded that a reader of the summary must know: months readers lost,
     and its notices (a previous file it could not read, a sheet cut at Excel's limit)."""
@@ -75,8 +97,8 @@ def _error_text(error) -> str:
     return error.message.strip().removeprefix(f"{dg.Failure.__module__}.{dg.Failure.__name__}: ")
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
+def _pct(value: float | None, sign: str = "+") -> str:
+    return "n/a" if value is None else f"{value:{sign}.1%}"
 
 
 def summary_lines(paths: WarehousePaths, month: date | None = None) -> list[str]:
@@ -100,22 +122,49 @@ def summary_lines(paths: WarehousePaths, month: date | None = None) -> list[str]
     leader = f"{note['leader_ticker']} {_pct(note['leader_return'])}" if note["leader_ticker"] else "n/a"
     laggard = f"{note['laggard_ticker']} {_pct(note['laggard_return'])}" if note["laggard_ticker"] else "n/a"
     partial = " (partial month)" if note["is_partial_month"] else ""
-    return [
+    members = f"{note['miner_count']} miners"
+    if (note["members_with_market_cap"] or 0) < (note["miner_count"] or 0):
+        members = (
+            f"{note['members_with_market_cap']} of {note['miner_count']} members have a market cap "
+            f"({note['members_without_market_cap']}: no shares report)"
+        )
+    lines = [
         f"Published {published_db} at {published_at:%Y-%m-%d %H:%M} UTC: months {first:%Y-%m} .. {last:%Y-%m} "
         f"({banner})",
         f"{'Latest month' if note['is_latest'] else 'Month'} {note['month']:%Y-%m}{partial}: BTC average "
-        f"${note['btc_price_avg_usd']:,.0f}, "
-        f"month-end (7-day avg) ${note['btc_price_month_end_usd']:,.0f}; hashrate "
-        f"{note['hashrate_avg_ehs']:,.0f} EH/s; "
-        f"hashprice ${note['hashprice_usd_per_ehs_day']:,.0f}/EH/s/day",
-        f"  {note['miner_count']} miners, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
-        f"  market cap / remaining bitcoin value {note['mcap_to_remaining_btc_ratio']:.3f} "
-        f"(peak {note['mcap_to_remaining_btc_peak']:.3f}, average {note['mcap_to_remaining_btc_avg']:.3f}); "
-        f"/ next 4 years' rewards {note['mcap_to_4y_rewards_ratio']:.3f} "
-        f"(peak {note['mcap_to_4y_rewards_peak']:.3f}, average {note['mcap_to_4y_rewards_avg']:.3f})",
-        f"Readers: DuckDB {(storage or 'v?').lstrip('v')} or later (storage {storage}), `make sql`; exports in "
-        f"{paths.exports} (Parquet per table, {WORKBOOK})",
+        f"${_num(note['btc_price_avg_usd'], ',.0f')}, "
+        f"month-end (7-day avg) ${_num(note['btc_price_month_end_usd'], ',.0f')}; hashrate "
+        f"{_num(note['hashrate_avg_ehs'], ',.0f')} EH/s; "
+        f"hashprice ${_num(note['hashprice_usd_per_ehs_day'], ',.0f')}/EH/s/day",
+        f"  {members}, combined market cap {cap_text}; leader {leader}, laggard {laggard}",
+        f"  market cap / remaining bitcoin value {_gauge(note, 'mcap_to_remaining_btc')}; "
+        f"/ next 4 years' rewards {_gauge(note, 'mcap_to_4y_rewards', ratio='_ratio')}",
     ]
+    if note["listed_operations_coverage"]:
+        lines.append(
+            f"  {note['listed_operations_coverage']} of {note['miner_count']} members reported operations: "
+            f"{_pct(note['listed_hashrate_share'], sign='')} of the network's hashrate; market cap / their "
+            f"proportional 4 years' rewards {_gauge(note, 'mcap_to_proportional_4y_rewards', ratio='', unit='x')}"
+        )
+    lines.append(
+        f"Readers: DuckDB {(storage or 'v?').lstrip('v')} or later (storage {storage}), `make sql`; exports in "
+        f"{paths.exports} (Parquet per table, {WORKBOOK})"
+    )
+    return lines
+
+
+def _num(value: float | None, spec: str) -> str:
+    """`value` formatted, or 'n/a': a published column may be null (a partial or empty month)."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def _gauge(note: dict, name: str, ratio: str = "_ratio", unit: str = "") -> str:
+    """'0.419 (peak 0.488, average 0.206)' for a gauge of the note's row, 'n/a' where null."""
+    spec = ".2f" if unit else ".3f"
+    value, peak, average = note[f"{name}{ratio}"], note[f"{name}_peak"], note[f"{name}_avg"]
+    if value is None:
+        return "n/a"
+    return f"{value:{spec}}{unit} (peak {_num(peak, spec)}{unit}, average {_num(average, spec)}{unit})"
 
 
 def partition_range_tags(months: str | None = None) -> dict[str, str]:
@@ -281,6 +330,9 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         say(f"\nRUN FAILED - nothing was published; {kept}.", error=True)
         for line in failures:
             say(f"- {line}", error=True)
+        if any(MEMBERS_CHECK in line for line in failures):
+            for line in members_without_cap_lines(settings.build_db):
+                say(line, error=True)
         return 1
     loaded = months_loaded(result)
     asked = last_month_loaded(loaded) if months else None  # a MONTHS run is about its last month with data

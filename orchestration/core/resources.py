@@ -23,6 +23,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     warehouse_dir: str
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
+    # Members that may publish without a market cap in a month, 'TICKER:YYYY-MM' (WAREHOUSE_ALLOW_MISSING_CAP).
+    missing_caps_allowed: list[str] = Field(default_factory=list)
 
     @property
     def paths(self) -> WarehousePaths:

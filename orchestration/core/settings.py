@@ -44,6 +44,9 @@ class Settings:
     sec_user_agent: str | None = None
     shares_overrides: Path | None = None
     live_refresh: bool = False
+    # WAREHOUSE_ALLOW_MISSING_CAP: members the analyst lets publish without a market cap in a month,
+    # as 'TICKER:YYYY-MM' (the gate blocks a member without one otherwise).
+    missing_caps_allowed: tuple[str, ...] = ()
 
     @property
     def paths(self) -> WarehousePaths:
@@ -92,6 +95,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sec_user_agent=env.get("SEC_USER_AGENT") or None,
         shares_overrides=shares_overrides,
         live_refresh=env.get(LIVE_REFRESH, "").strip().lower() in YES,
+        missing_caps_allowed=_ticker_months(env, "WAREHOUSE_ALLOW_MISSING_CAP"),
     )
     return settings
 
@@ -104,6 +108,15 @@ def _number(env, name: str, pattern: str, what: str, kind: type):
     if not re.fullmatch(pattern, text):
         raise SettingsError(f"{name}={env[name]!r} is not {what}")
     return kind(text)
+
+
+def _ticker_months(env, name: str) -> tuple[str, ...]:
+    """'MARA:2024-06, riot:2024-07' -> ('MARA:2024-06', 'RIOT:2024-07'); anything else names the variable."""
+    entries = [entry.strip().upper() for entry in re.split(r"[,\s]+", env.get(name, "")) if entry.strip()]
+    for entry in entries:
+        if not re.fullmatch(r"[A-Z0-9.\-]+:[0-9]{4}-(0[1-9]|1[0-2])", entry):
+            raise SettingsError(f"{name}={env[name]!r}: {entry!r} is not TICKER:YYYY-MM (e.g. MARA:2024-06)")
+    return tuple(sorted(set(entries)))
 
 
 def _absolute(path: str | Path) -> Path:

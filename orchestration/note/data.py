@@ -59,6 +59,8 @@ with note as (
         hashprice_usd_per_ehs_day,
         hashprice_mom,
         miner_count,
+        members_with_market_cap,
+        members_without_market_cap,
         combined_market_cap_usd,
         combined_market_cap_mom,
         combined_market_cap_like_for_like_mom,
@@ -187,6 +189,8 @@ class Figures:
     hashprice_usd_per_ehs_day: float | None
     hashprice_mom: float | None
     miner_count: int
+    members_with_market_cap: int | None
+    members_without_market_cap: str | None  # tickers, ', '-separated
     combined_market_cap_usd: float | None
     combined_market_cap_mom: float | None
     combined_market_cap_like_for_like_mom: float | None

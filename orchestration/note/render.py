@@ -52,6 +52,17 @@ def equities_table(f: Figures) -> Table:
             ("Combined market cap", fmt.usd_large(f.combined_market_cap_usd), fmt.change(f.combined_market_cap_mom)),
             ("Combined market cap, like for like", LIKE_FOR_LIKE, fmt.change(f.combined_market_cap_like_for_like_mom)),
             ("Miners listed at month end", str(f.miner_count), NO_CHANGE),
+            *(
+                [
+                    (
+                        "Of them with a market cap",
+                        f"{f.members_with_market_cap} (not {f.members_without_market_cap})",
+                        NO_CHANGE,
+                    )
+                ]
+                if f.members_without_market_cap
+                else []
+            ),
             ("Leader (best return)", f.leader_ticker or fmt.MISSING, fmt.change(f.leader_return)),
             ("Laggard (worst return)", f.laggard_ticker or fmt.MISSING, fmt.change(f.laggard_return)),
         ],

@@ -62,6 +62,13 @@ def market_sentence(f: Figures) -> str:
             else (f"{'up' if like_for_like > 0 else 'down'} {fmt.size_of_change(like_for_like)}")
         )
         text += f" ({direction} like for like, counting only the miners listed in both months)"
+    if f.members_without_market_cap:
+        missing = f.members_without_market_cap
+        one = ", " not in missing
+        text += (
+            f"; {f.members_with_market_cap} of the {f.miner_count} members have a market cap ({missing} "
+            f"{'has' if one else 'have'} no shares report and {'is' if one else 'are'} left out)"
+        )
     return text + "."
 
 

@@ -1,10 +1,11 @@
 """Every dbt seed, model and test as Dagster assets and checks, grouped by the folder they live in."""
 
 import io
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,21 @@ class WarehouseTranslator(DagsterDbtTranslator):
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_build_args() -> list[str]:
+def dbt_build_args(missing_caps_allowed: Sequence[str] = ()) -> list[str]:
     """The pipeline's dbt command: seeds, models, data tests and contracts, without the unit tests.
 
     Unit tests check the SQL against fixed hand-made inputs, so their result changes only when the
     code does: they run where code changes are checked (`make test`, hence CI, runs every one of
     them on the demo build), as dbt recommends for production, instead of costing every build
     ~5 s for 24 nodes that no new data can fail. Data tests and contracts, which the data can
-    fail, stay in the build and gate publication."""
-    return ["build", "--exclude-resource-type", "unit_test"]
+    fail, stay in the build and gate publication.
+
+    `missing_caps_allowed` ('TICKER:YYYY-MM') goes to the test members_have_a_market_cap as a var;
+    without any the command carries no --vars, so dbt's parse cache stays valid."""
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if missing_caps_allowed:
+        args += ["--vars", json.dumps({"missing_caps_allowed": list(missing_caps_allowed)})]
+    return args
 
 
 @contextmanager
@@ -92,7 +99,7 @@ def warehouse_dbt_assets(
         shutil.copyfile(cache, target_path / PARTIAL_PARSE)
     # No colour codes: dbt's lines go to the run's log (and its log file), not to a terminal.
     with environment(**paths.dbt_env(), DBT_USE_COLORS="False", DBT_USE_COLORS_FILE="False"):
-        invocation = dbt.cli(dbt_build_args(), context=context, target_path=target_path)
+        invocation = dbt.cli(dbt_build_args(warehouse.missing_caps_allowed), context=context, target_path=target_path)
     events = []
     try:
         with redirect_stdout(DbtOutputToLog(context.log)):
