@@ -110,7 +110,7 @@ def test_the_suite_states_the_contract(dataset):
 
 def test_sources_yml_declares_the_contract():
     """The same tables (and raw.load_log, the loads' own log, which is not a dataset), the same
-    columns in the same order."""
+    descriptions, the same columns in the same order."""
     (source,) = yaml.safe_load(SOURCES_YML.read_text())["sources"]
     assert (source["name"], source["schema"]) == ("raw", "raw")
     tables = {table["name"]: table for table in source["tables"]}
@@ -118,3 +118,5 @@ def test_sources_yml_declares_the_contract():
     for dataset in RAW_DATASETS.values():
         declared = [column["name"] for column in tables[dataset.name].get("columns", [])]
         assert declared == list(dataset.columns), f"sources.yml, {dataset.name}: {declared}"
+        # the same description, which dbt's docs site shows and the loader writes as the table's comment
+        assert " ".join(tables[dataset.name]["description"].split()) == dataset.description, dataset.name
