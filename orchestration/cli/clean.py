@@ -3,7 +3,8 @@
 The folder comes from the settings, as every run reads it, so a path with spaces or quotes is one
 path. A folder that cannot be a warehouse is refused with one line and exit 2: the file system root,
 the home folder, the repository itself or a folder holding it, or a folder with files but no
-warehouse in it (no build.duckdb, published.duckdb or publications/).
+warehouse in it (no build.duckdb, published.duckdb or publications/). A warehouse that a run is
+using (core/run_lock.py) is not deleted: one line names the run, exit 2.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from orchestration.core.paths import REPO_ROOT
+from orchestration.core.run_lock import WarehouseBusy, WarehouseLock
 from orchestration.core.settings import SettingsError, load_settings
 
 DBT_OUTPUT = (REPO_ROOT / "dbt_project" / "target", REPO_ROOT / "dbt_project" / "logs")
@@ -44,8 +46,18 @@ def main() -> int:
     if reason:
         print(f"clean: not deleting WAREHOUSE_DIR={str(folder)!r}: {reason}", file=sys.stderr)
         return 2
-    for path in (folder, *DBT_OUTPUT):
-        shutil.rmtree(path, ignore_errors=True)
+    try:
+        # not while a run uses it (core/run_lock.py); held while deleting, so none starts meanwhile
+        lock = WarehouseLock(folder, "`make clean`").acquire() if folder.is_dir() else None
+    except WarehouseBusy as busy:
+        print(f"clean: not deleting now: {busy}", file=sys.stderr)
+        return 2
+    try:
+        for path in (folder, *DBT_OUTPUT):
+            shutil.rmtree(path, ignore_errors=True)
+    finally:
+        if lock is not None:
+            lock.release()
     print(f"removed {folder} and dbt's target and logs")
     return 0
 

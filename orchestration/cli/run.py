@@ -11,6 +11,7 @@ import argparse
 import re
 import sys
 import uuid
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from orchestration.cli.run_log import RunLog
 from orchestration.core.instance import open_instance
 from orchestration.core.partitions import MONTHLY
 from orchestration.core.paths import WarehousePaths
+from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
 from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
@@ -284,6 +286,19 @@ def main(
     except ValueError as error:  # a SettingsError or a MONTHS that names no partitions: before any loading
         print(f"Cannot run: {error}", file=sys.stderr)
         return 2
+    run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
+    with ExitStack() as held:
+        # One run at a time per warehouse (core/run_lock.py), taken before anything is written; the
+        # resources of the jobs below take it again in this process, a no-op.
+        try:
+            held.enter_context(hold_warehouse(settings.warehouse_dir, "`make run`", run_id))
+        except WarehouseBusy as busy:
+            print(f"Cannot run: {busy}", file=sys.stderr)
+            return EXIT_BUSY
+        return _main(settings, instance, tags, months, verbose, run_id)
+
+
+def _main(settings, instance, tags, months, verbose, run_id) -> int:
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -293,7 +308,6 @@ def main(
         instance = open_instance(settings.dagster_home) if settings.dagster_home else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("build_and_publish")
     note_job = defs.resolve_job_def("publish_note")
-    run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
     with RunLog(
         settings.paths.logs,
         run_id,

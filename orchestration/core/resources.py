@@ -4,6 +4,8 @@ the dbt CLI); definitions.py assembles them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +15,7 @@ from pydantic import Field
 
 from orchestration.core.instance import claim_instance
 from orchestration.core.paths import WarehousePaths
+from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.core.settings import DEFAULT_KEEP_RUNS
 
 
@@ -60,8 +63,19 @@ def refuse_newer_storage(path: Path) -> None:
 
 
 class BuildDuckDBResource(DuckDBResource):
-    """The build file, WAREHOUSE_DIR/build.duckdb. A run using it first makes sure this DuckDB can
-    open the file (every asset using it also uses WarehouseResource, which claims the instance)."""
+    """The build file, WAREHOUSE_DIR/build.duckdb. A run using it holds the warehouse's run lock
+    (core/run_lock.py: one run at a time; `make run` holds it already) and first makes sure this
+    DuckDB can open the file. Every asset using it also uses WarehouseResource, which claims the
+    instance."""
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        refuse_newer_storage(Path(self.database))
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[BuildDuckDBResource]:
+        run = context.dagster_run
+        what = f"Dagster run of {run.job_name}" if run else "Dagster run"
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(hold_warehouse(Path(self.database).parent, what, context.run_id))
+            except WarehouseBusy as busy:
+                raise dg.Failure(description=str(busy)) from None
+            refuse_newer_storage(Path(self.database))
+            yield self

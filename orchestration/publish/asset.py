@@ -4,6 +4,7 @@ build as it stands (quality/gate.py) finds every blocking check upstream passed.
 import dagster as dg
 
 from orchestration.core.resources import WarehouseResource
+from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.publish.publication import STORAGE_VERSION, publish
 from orchestration.quality.gate import publication_checks, review_gate
 from orchestration.raw.resources import SourceResource
@@ -25,6 +26,19 @@ from orchestration.transform.assets import mart_keys
     ),
 )
 def published_warehouse(
+    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    # One publisher at a time, and no run rebuilding what the gate is about to clear: a run that
+    # builds holds the warehouse already (the build file's resource; `make run`), one that only
+    # publishes (from the UI) takes it here.
+    try:
+        with hold_warehouse(warehouse.paths.root, f"Dagster run of {context.run.job_name}", context.run.run_id):
+            return _publish(context, source, warehouse)
+    except WarehouseBusy as busy:
+        raise dg.Failure(description=str(busy)) from None
+
+
+def _publish(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     checks = publication_checks()
