@@ -1,5 +1,6 @@
-"""The shell around the pipeline (issue 19): one run at a time per warehouse. Every refusal is one
-line on the terminal, a non-zero exit, and leaves published.duckdb byte-identical."""
+"""The shell around the pipeline (issue 19, items 10, 11, 15): one run at a time per warehouse, a
+build file that is held open or broken. Every refusal is one line on the terminal, a non-zero
+exit, and leaves published.duckdb byte-identical."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration.cli import run
+from orchestration.core.build_file import BROKEN, LOCKED, NEWER, inspect_build_file, move_aside
 from orchestration.core.paths import REPO_ROOT
 from orchestration.core.resources import BuildDuckDBResource
 from orchestration.core.run_lock import (
@@ -38,6 +41,14 @@ import sys, time
 from pathlib import Path
 from orchestration.core.run_lock import WarehouseLock
 WarehouseLock(Path(sys.argv[1]), "`make run`", run_id="{RUN_ID}").acquire()
+print("held", flush=True)
+time.sleep(120)
+"""
+
+HOLD_THE_BUILD_FILE = """
+import sys, time
+import duckdb
+conn = duckdb.connect(sys.argv[1])
 print("held", flush=True)
 time.sleep(120)
 """
@@ -172,6 +183,111 @@ def test_make_clean_waits_for_no_run(tmp_path, monkeypatch, capsys):
         assert (tmp_path / "warehouse" / "publications").is_dir()
     assert "clean: not deleting now: another `make run` (pid" in capsys.readouterr().err
     assert clean.main() == 0 and not (tmp_path / "warehouse").exists()
+
+
+# --- the build file: held open, broken ------------------------------------------------------------
+
+
+def test_the_build_file_is_classified_in_a_moment(tmp_path):
+    good = tmp_path / "good.duckdb"
+    with duckdb.connect(str(good)) as conn:
+        conn.execute("create table t as select range as i from range(200000)")
+    data = good.read_bytes()
+    cases = {
+        "garbage.duckdb": os.urandom(50_000),
+        "text.duckdb": b"not a database\n" * 100,
+        "empty.duckdb": b"",
+        "truncated.duckdb": data[: len(data) // 2],
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        problem = inspect_build_file(tmp_path / name)
+        assert problem is not None and problem.kind == BROKEN, (name, problem)
+    assert inspect_build_file(good) is None and inspect_build_file(tmp_path / "absent.duckdb") is None
+    with holding(HOLD_THE_BUILD_FILE, good) as other:
+        problem = inspect_build_file(good)
+    assert problem.kind == LOCKED and problem.pid == other.pid
+    assert problem.locked_sentence().startswith(f"{good} is open in another program (PID {other.pid}: ")
+    fixture = Path(__file__).parent / "fixtures" / "duckdb" / "written_by_duckdb_2.0.1.duckdb.gz"
+    import gzip
+
+    (tmp_path / "newer.duckdb").write_bytes(gzip.decompress(fixture.read_bytes()))
+    assert inspect_build_file(tmp_path / "newer.duckdb").kind == NEWER
+
+
+def test_moving_aside_keeps_the_file_and_its_log(tmp_path):
+    build = tmp_path / "build.duckdb"
+    build.write_bytes(b"junk")
+    (tmp_path / "build.duckdb.wal").write_bytes(b"wal")
+    aside = move_aside(build)
+    assert re.fullmatch(r"build\.duckdb\.broken-\d{8}T\d{6}Z", aside.name)
+    assert aside.read_bytes() == b"junk" and Path(f"{aside}.wal").read_bytes() == b"wal"
+    assert not build.exists() and not (tmp_path / "build.duckdb.wal").exists()
+
+
+def test_a_build_file_held_open_elsewhere_is_named_within_seconds(warehouse, capsys):
+    build = warehouse / "build.duckdb"
+    before = untouched(warehouse)
+    with holding(HOLD_THE_BUILD_FILE, build) as other:
+        code, out, err, seconds = main(warehouse, capsys)
+        # a step that meets the lock later says so within seconds too, not after dagster-duckdb's ~100 s
+        started = time.monotonic()
+        with pytest.raises(dg.Failure, match=f"PID {other.pid}"):
+            with BuildDuckDBResource(database=str(build)).get_connection():
+                pass
+        assert time.monotonic() - started < 5
+    assert code == EXIT_BUSY and out == "" and seconds < 5
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"Cannot run: {build} is open in another program (PID {other.pid}: ")
+    assert "close that connection" in err
+    assert untouched(warehouse) == before
+
+
+def test_a_broken_build_file_stops_a_months_run_with_the_command_that_rebuilds(warehouse, capsys):
+    build = warehouse / "build.duckdb"
+    build.write_bytes(os.urandom(100_000))
+    before = untouched(warehouse)
+    code, out, err, seconds = main(warehouse, capsys, months="2024-06")
+    assert code == 1 and out == "" and seconds < 5
+    assert err.splitlines() == [
+        f'Cannot run: {build} is not a readable DuckDB file (The file "{build}" exists, but it is not a valid '
+        "DuckDB database file!); the build holds only what runs rebuild from the source, so rebuild it whole: "
+        f"`WAREHOUSE_DIR={warehouse} make run` (without MONTHS) moves it aside, kept, and reloads every month"
+    ]
+    assert untouched(warehouse) == before  # not moved: the command does it
+
+
+def test_the_rebuild_command_quotes_what_the_shell_would_split():
+    settings = Settings(warehouse_dir=Path("/data/my wh's"), source="csv", csv_dir=Path("/data/exports"))
+    assert run.rebuild_command(settings) == (
+        "WAREHOUSE_DIR='/data/my wh'\"'\"'s' WAREHOUSE_SOURCE=csv WAREHOUSE_CSV_DIR=/data/exports make run"
+    )
+    assert run.rebuild_command(Settings(warehouse_dir=REPO_ROOT / "warehouse", source="demo")) == "make run"
+
+
+def test_a_broken_build_file_is_moved_aside_and_rebuilt_by_a_full_run(warehouse, capsys):
+    """A truncated copy: the run keeps it beside the new build, says so in one line, and publishes."""
+    build = warehouse / "build.duckdb"
+    data = build.read_bytes()
+    build.write_bytes(data[: len(data) * 3 // 4])
+    broken = sha256(build)
+    published = sha256(warehouse / "published.duckdb")
+    code, out, err, _ = main(warehouse, capsys)
+    assert code == 0, err[-3000:]
+    lines = out.splitlines()
+    moved = re.fullmatch(
+        rf"{re.escape(str(build))} is not a readable DuckDB file \(Could not read enough bytes from file .*\): "
+        rf"moved it to (?P<aside>{re.escape(str(build))}\.broken-\d{{8}}T\d{{6}}Z) and rebuilding "
+        rf"{re.escape(str(build))} from the demo source",
+        lines[0],
+    )
+    assert moved, lines[:2]
+    assert lines[1].startswith(f"Building {build} from the demo source, every month")
+    assert sha256(Path(moved["aside"])) == broken
+    assert inspect_build_file(build) is None
+    assert sha256(warehouse / "published.duckdb") != published  # a new publication
+    log = re.search(r"^Full log: (\S+) ", out, re.MULTILINE)
+    assert "moved it to" in Path(log[1]).read_text()
 
 
 def test_the_make_run_stream_reaches_no_traceback_for_a_refusal(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 import uuid
 from contextlib import ExitStack
@@ -19,9 +20,10 @@ import dagster as dg
 import duckdb
 
 from orchestration.cli.run_log import RunLog
+from orchestration.core.build_file import BROKEN, LOCKED, inspect_build_file, move_aside
 from orchestration.core.instance import open_instance
 from orchestration.core.partitions import MONTHLY
-from orchestration.core.paths import WarehousePaths
+from orchestration.core.paths import REPO_ROOT, WarehousePaths
 from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
 from orchestration.note import latest_complete_month
@@ -295,10 +297,49 @@ def main(
         except WarehouseBusy as busy:
             print(f"Cannot run: {busy}", file=sys.stderr)
             return EXIT_BUSY
-        return _main(settings, instance, tags, months, verbose, run_id)
+        refusal, notices = _check_build_file(settings, months)
+        if refusal:
+            code, line = refusal
+            print(f"Cannot run: {line}", file=sys.stderr)
+            return code
+        return _main(settings, instance, tags, months, verbose, run_id, notices)
 
 
-def _main(settings, instance, tags, months, verbose, run_id) -> int:
+def rebuild_command(settings: Settings) -> str:
+    """The `make run` that rebuilds this warehouse whole: its settings, no MONTHS."""
+    variables = {
+        "WAREHOUSE_DIR": settings.warehouse_dir if settings.warehouse_dir != REPO_ROOT / "warehouse" else None,
+        "WAREHOUSE_SOURCE": settings.source if settings.source != "demo" else None,
+        "WAREHOUSE_CSV_DIR": settings.csv_dir,
+    }
+    return " ".join([*(f"{k}={shlex.quote(str(v))}" for k, v in variables.items() if v is not None), "make run"])
+
+
+def _check_build_file(settings: Settings, months: str | None) -> tuple[tuple[int, str] | None, list[str]]:
+    """((exit code, why the run cannot start) or None, lines to say once it starts) about the build
+    file: held open by another program (try again once it is closed), or not a DuckDB file. A broken
+    build file is moved aside for a full refresh, which rebuilds it; a MONTHS run stops with the
+    command that does. A file this DuckDB is too old for is the build resource's to report
+    (core/resources.py)."""
+    problem = inspect_build_file(settings.build_db)
+    if problem is None or problem.kind not in (LOCKED, BROKEN):
+        return None, []
+    if problem.kind == LOCKED:
+        return (EXIT_BUSY, problem.locked_sentence()), []
+    if months:
+        return (
+            1,
+            f"{problem.broken_sentence()}; the build holds only what runs rebuild from the source, so rebuild "
+            f"it whole: `{rebuild_command(settings)}` (without MONTHS) moves it aside, kept, and reloads every month",
+        ), []
+    aside = move_aside(settings.build_db)
+    return None, [
+        f"{problem.broken_sentence()}: moved it to {aside} and rebuilding {settings.build_db} from the "
+        f"{settings.source} source"
+    ]
+
+
+def _main(settings, instance, tags, months, verbose, run_id, notices: list[str]) -> int:
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -320,6 +361,8 @@ def _main(settings, instance, tags, months, verbose, run_id) -> int:
             print(line, file=sys.stderr if error else sys.stdout, flush=True)
             log.note(line)
 
+        for line in notices:
+            say(line)
         code = _run(defs, job, note_job, instance, settings, tags, months, run_id, log, say)
         say(f"{'Full log' if code == 0 else 'The full log'}: {log.path} ({log.elapsed():.0f} s)", error=code != 0)
     return code

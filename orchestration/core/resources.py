@@ -4,6 +4,7 @@ the dbt CLI); definitions.py assembles them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from orchestration.core.build_file import BROKEN, LOCKED, BuildFileProblem, inspect_build_file
 from orchestration.core.instance import claim_instance
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
@@ -37,36 +39,61 @@ class WarehouseResource(dg.ConfigurableResource):
         claim_instance(context.instance, Path(self.warehouse_dir))
 
 
-def refuse_newer_storage(path: Path) -> None:
-    """A build file this DuckDB cannot open (written by DuckDB 2.x, which this warehouse used before
-    it pinned 1.5.5) stops the run before any step with what to do, instead of DuckDB's IO error
-    in the first step. The build file holds only what runs rebuild from the source."""
-    if not path.exists():
+def refuse_unusable_build_file(path: Path) -> None:
+    """Stop a run before any step, in one sentence, when the build file cannot be used
+    (core/build_file.py): held open by another program, not a DuckDB file, or written by DuckDB 2.x
+    (which this warehouse used before it pinned 1.5.5). `make run` has checked the first two already
+    (and moved a broken file aside for a full refresh); a run launched from the UI or a schedule
+    learns them here. The build file holds only what runs rebuild from the source."""
+    problem = inspect_build_file(path)
+    if problem is None:
         return
-    try:
-        duckdb.connect(str(path), read_only=True).close()
-    except duckdb.IOException as error:
-        if "version number" not in str(error):
-            raise
+    if problem.kind == LOCKED:
+        raise dg.Failure(description=problem.locked_sentence())
+    if problem.kind == BROKEN:
         raise dg.Failure(
             description=(
-                f"{path} was written by a newer DuckDB than this pipeline's {duckdb.__version__} "
-                f"({str(error).splitlines()[0].removeprefix('IO Error: ')}): the warehouse now pins DuckDB "
-                f"{duckdb.__version__} so that DuckDB 1.x readers can open what it publishes "
-                f"(docs/deployment.md). The build file holds only what runs rebuild: move it aside (mv '{path}' "
-                f"'{path}.duckdb2') and run `make run` without MONTHS (a full refresh; a live source replays "
-                "its saved responses)"
+                f"{problem.broken_sentence()}; the build holds only what runs rebuild from the source: run "
+                "`make run` without MONTHS, which moves it aside (kept) and rebuilds every month"
             )
-        ) from None
-    except duckdb.Error:
-        return  # anything else (the file open in this process, ...) is for the step that opens it to report
+        )
+    raise dg.Failure(
+        description=(
+            f"{path} was written by a newer DuckDB than this pipeline's {duckdb.__version__} "
+            f"({problem.detail}): the warehouse now pins DuckDB "
+            f"{duckdb.__version__} so that DuckDB 1.x readers can open what it publishes "
+            f"(docs/deployment.md). The build file holds only what runs rebuild: move it aside (mv '{path}' "
+            f"'{path}.duckdb2') and run `make run` without MONTHS (a full refresh; a live source replays "
+            "its saved responses)"
+        )
+    )
+
+
+# Opening the build file read-write: a few quick tries (a process that just closed it), then the
+# reason. Not dagster-duckdb's ten exponential retries, ~100 s of silence per step on a held lock.
+CONNECT_RETRY_DELAYS = (0.2, 0.5, 1.0)
+
+
+def connect_build_file(database: str, config: dict) -> duckdb.DuckDBPyConnection:
+    for delay in (*CONNECT_RETRY_DELAYS, None):
+        try:
+            return duckdb.connect(database, read_only=False, config=config)
+        except (RuntimeError, duckdb.IOException) as error:
+            if delay is None:
+                detail = str(error).splitlines()[0].removeprefix("IO Error: ")
+                if "Could not set lock" in detail:
+                    problem = inspect_build_file(Path(database)) or BuildFileProblem(LOCKED, Path(database), detail)
+                    raise dg.Failure(description=problem.locked_sentence()) from error
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 class BuildDuckDBResource(DuckDBResource):
     """The build file, WAREHOUSE_DIR/build.duckdb. A run using it holds the warehouse's run lock
-    (core/run_lock.py: one run at a time; `make run` holds it already) and first makes sure this
-    DuckDB can open the file. Every asset using it also uses WarehouseResource, which claims the
-    instance."""
+    (core/run_lock.py: one run at a time; `make run` holds it already) and first makes sure the file
+    can be used (refuse_unusable_build_file). Every asset using it also uses WarehouseResource,
+    which claims the instance."""
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[BuildDuckDBResource]:
@@ -77,5 +104,13 @@ class BuildDuckDBResource(DuckDBResource):
                 stack.enter_context(hold_warehouse(Path(self.database).parent, what, context.run_id))
             except WarehouseBusy as busy:
                 raise dg.Failure(description=str(busy)) from None
-            refuse_newer_storage(Path(self.database))
+            refuse_unusable_build_file(Path(self.database))
             yield self
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = connect_build_file(self.database, {"custom_user_agent": "dagster", **self.connection_config})
+        try:
+            yield conn
+        finally:
+            conn.close()
