@@ -1,10 +1,11 @@
 """The shell around the pipeline (issue 19, items 10, 11, 15): one run at a time per warehouse, a
-build file that is held open or broken. Every refusal is one line on the terminal, a non-zero
-exit, and leaves published.duckdb byte-identical."""
+build file that is held open or broken, a disk that fills during a publish. Every refusal is one
+line on the terminal, a non-zero exit, and leaves published.duckdb byte-identical."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -33,6 +34,8 @@ from orchestration.core.run_lock import (
     read_holder,
 )
 from orchestration.core.settings import Settings
+from orchestration.publish import publication
+from orchestration.publish.publication import PublishError, publish
 
 RUN_ID = "5c1f0a2e-0000-4000-8000-000000000019"
 
@@ -288,6 +291,101 @@ def test_a_broken_build_file_is_moved_aside_and_rebuilt_by_a_full_run(warehouse,
     assert sha256(warehouse / "published.duckdb") != published  # a new publication
     log = re.search(r"^Full log: (\S+) ", out, re.MULTILINE)
     assert "moved it to" in Path(log[1]).read_text()
+
+
+# --- a full disk during the publish -------------------------------------------------------------------
+
+
+def make_build(path: Path) -> Path:
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            "create table marts.mart_monthly_note as select cast(m as date) as month, 1.0 as btc_price_avg_usd "
+            "from generate_series(date '2024-01-01', date '2024-03-01', interval 1 month) t(m)"
+        )
+    return path
+
+
+def no_space_in_exports(conn, schema, folder, publication_id):
+    folder.mkdir(parents=True)
+    (folder / "mart_monthly_note.parquet").write_bytes(b"half")
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "mart_monthly_note.parquet"))
+
+
+def no_space_in_duckdb(folder, expected):
+    raise duckdb.IOException(f'IO Error: Could not write file "{folder}/published.duckdb.wal": No space left on device')
+
+
+@pytest.mark.parametrize("failure", [("write_exports", no_space_in_exports), ("_verify", no_space_in_duckdb)])
+def test_a_full_disk_during_a_publish_is_one_sentence_and_leaves_nothing_behind(failure, tmp_path, monkeypatch):
+    build = make_build(tmp_path / "build.duckdb")
+    published = tmp_path / "published.duckdb"
+    publish(build, published, run_id="first", source="test", is_synthetic=True, gate_result="passed")
+    before = sha256(published), sorted(p.name for p in (tmp_path / "publications").iterdir())
+    monkeypatch.setattr(publication, *failure)
+    with pytest.raises(PublishError) as raised:
+        publish(build, published, run_id="second", source="test", is_synthetic=True, gate_result="passed")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert re.match(rf"no space left on {re.escape(str(tmp_path / 'publications'))} \([\d,]+ MB free\): ", message)
+    assert "No space left on device" in message  # the error underneath, once
+    assert (sha256(published), sorted(p.name for p in (tmp_path / "publications").iterdir())) == before
+    assert not [p for p in tmp_path.rglob(".*") if p.name.endswith((".tmp", ".link", ".wal"))]
+
+
+def test_sqlites_disk_io_error_counts_as_a_full_disk_only_when_the_disk_is_nearly_full(tmp_path, monkeypatch):
+    error = RuntimeError("(sqlite3.OperationalError) disk I/O error")
+    assert publication.is_no_space(OSError(errno.ENOSPC, "No space left on device"))
+    assert not publication.is_no_space(error, tmp_path)
+    monkeypatch.setattr(publication, "_free", lambda folder: 10e6)
+    assert publication.is_no_space(error, tmp_path)
+    assert publication.no_space_sentence(tmp_path) == f"no space left on {tmp_path} (10 MB free)"
+
+
+def test_a_full_disk_during_a_runs_publish_names_the_folder_and_keeps_the_publication(warehouse, capsys, monkeypatch):
+    """Through `make run MONTHS=...`: the step's line, one reason, the traceback only in the log."""
+    before = sha256(warehouse / "published.duckdb"), os.readlink(warehouse / "publications" / "current")
+    monkeypatch.setattr(publication, "write_exports", no_space_in_exports)
+    code, out, err, _ = main(warehouse, capsys, months="2024-06")
+    assert code == 1
+    assert re.search(r"^\[\s*\d+/\d+\] publish: FAILED  \d+\.\d s$", out, re.MULTILINE), out
+    lines = err.strip().splitlines()
+    assert lines[0] == "RUN FAILED - nothing was published; the published file is unchanged."
+    step = [line for line in lines if line.startswith("- step ")]
+    assert len(step) == 1 and re.fullmatch(
+        rf"- step published_warehouse failed: no space left on {re.escape(str(warehouse / 'publications'))} "
+        r"\([\d,]+ MB free\): the new publication was not written and its temporary files are removed, readers keep "
+        r"the current one; free some space and run again \(\[Errno 28\] No space left on device: '.*'\)",
+        step[0],
+    ), step
+    assert lines[-1].startswith("The full log: "), err
+    assert "Traceback" not in out + err
+    log = Path(re.search(r"^The full log: (\S+) ", err, re.MULTILINE)[1]).read_text()
+    assert "Traceback" in log or "Stack Trace" in log or 'File "' in log
+    assert (sha256(warehouse / "published.duckdb"), os.readlink(warehouse / "publications" / "current")) == before
+    assert not list((warehouse / "publications").glob(".*"))
+
+
+def test_an_error_outside_the_steps_is_one_line_with_the_traceback_in_the_log(warehouse, capsys, monkeypatch):
+    """E.g. Dagster's own storage on a full disk: no Python traceback on the terminal."""
+    before = sha256(warehouse / "published.duckdb")
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(warehouse / "dagster_home" / "runs.db"))
+
+    monkeypatch.setattr(run, "_run", fail)
+    code, out, err, _ = main(warehouse, capsys)
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert re.fullmatch(
+        rf"RUN FAILED: no space left on {re.escape(str(warehouse))} \([\d,]+ MB free\); nothing was published; "
+        "the published file is unchanged.",
+        lines[0],
+    ), lines
+    assert lines[1].startswith("The full log: ") and len(lines) == 2
+    log = Path(re.search(r"^The full log: (\S+) ", err, re.MULTILINE)[1]).read_text()
+    assert "Traceback (most recent call last)" in log and "OSError: [Errno 28]" in log
+    assert sha256(warehouse / "published.duckdb") == before
 
 
 def test_the_make_run_stream_reaches_no_traceback_for_a_refusal(tmp_path):

@@ -8,6 +8,7 @@ named in the last line. Exits non-zero when a step or a blocking check fails, na
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import sys
@@ -23,11 +24,12 @@ from orchestration.cli.run_log import RunLog
 from orchestration.core.build_file import BROKEN, LOCKED, inspect_build_file, move_aside
 from orchestration.core.instance import open_instance
 from orchestration.core.partitions import MONTHLY
-from orchestration.core.paths import REPO_ROOT, WarehousePaths
+from orchestration.core.paths import CURRENT, REPO_ROOT, WarehousePaths
 from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
 from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
+from orchestration.publish.publication import is_no_space, no_space_sentence
 from orchestration.raw.assets import month_ranges
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import check_source_settings
@@ -94,11 +96,15 @@ def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+# The class path Dagster puts before an error's message: a dg.Failure's, or one of our own errors'.
+OWN_ERROR_CLASS = re.compile(rf"^(?:{re.escape(dg.Failure.__module__)}\.Failure|orchestration(?:\.\w+)+): ")
+
+
 def _error_text(error) -> str:
-    """An error's message; a dg.Failure's is our own sentence, without Dagster's class path."""
+    """An error's message; a dg.Failure's or one of ours is our own sentence, without the class path."""
     if error is None:
         return "unknown error"
-    return error.message.strip().removeprefix(f"{dg.Failure.__module__}.{dg.Failure.__name__}: ")
+    return OWN_ERROR_CLASS.sub("", error.message.strip())
 
 
 def _pct(value: float | None, sign: str = "+") -> str:
@@ -305,6 +311,14 @@ def main(
         return _main(settings, instance, tags, months, verbose, run_id, notices)
 
 
+def _current_publication(paths: WarehousePaths) -> str | None:
+    """The publication readers get now (publications/current's target), None before the first."""
+    try:
+        return os.readlink(paths.publications / CURRENT)
+    except OSError:
+        return "a published file" if paths.published_db.exists() else None
+
+
 def rebuild_command(settings: Settings) -> str:
     """The `make run` that rebuilds this warehouse whole: its settings, no MONTHS."""
     variables = {
@@ -363,7 +377,27 @@ def _main(settings, instance, tags, months, verbose, run_id, notices: list[str])
 
         for line in notices:
             say(line)
-        code = _run(defs, job, note_job, instance, settings, tags, months, run_id, log, say)
+        before = _current_publication(settings.paths)
+        try:
+            code = _run(defs, job, note_job, instance, settings, tags, months, run_id, log, say)
+        except Exception as error:  # not a step's failure (Dagster reports those): one line, the traceback logged
+            log.note_exception(error)
+            text = str(error).strip()
+            reason = (
+                no_space_sentence(settings.warehouse_dir)
+                if is_no_space(error, settings.warehouse_dir)
+                else f"{type(error).__name__}: {text.splitlines()[0] if text else 'no message'}"
+            )
+            after = _current_publication(settings.paths)
+            outcome = (
+                f"publication {after} was made current before it failed"
+                if after != before
+                else "nothing was published; the published file is unchanged"
+                if after
+                else "nothing was published"
+            )
+            say(f"\nRUN FAILED: {reason}; {outcome}.", error=True)
+            code = 1
         say(f"{'Full log' if code == 0 else 'The full log'}: {log.path} ({log.elapsed():.0f} s)", error=code != 0)
     return code
 

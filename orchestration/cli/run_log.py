@@ -227,6 +227,19 @@ class RunLog:
         """A line of run.py's own (announcement, warnings, summary) into the file too."""
         self.file.handle(logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO"}))
 
+    def note_exception(self, error: BaseException) -> None:
+        """An error run.py caught (not a step's, which Dagster logs): its traceback, into the file only."""
+        self.file.handle(
+            logging.makeLogRecord(
+                {
+                    "msg": "run.py stopped on an error",
+                    "levelno": logging.ERROR,
+                    "levelname": "ERROR",
+                    "exc_info": (type(error), error, error.__traceback__),
+                }
+            )
+        )
+
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 

@@ -18,6 +18,7 @@ and every later release open it), and `publication_log` records it with the writ
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -71,6 +72,51 @@ LOG_DEFINITIONS = {
 
 class PublishError(RuntimeError):
     pass
+
+
+# What a full disk looks like from below: the OS's errno, DuckDB's and SQLite's words for it. SQLite
+# says only "disk I/O error", which counts when the folder's file system is indeed (nearly) full.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+NO_SPACE_WORDS = ("No space left on device", "database or disk is full", "Disk quota exceeded")
+NEARLY_FULL = 100e6  # bytes free
+
+
+def is_no_space(error: BaseException, folder: Path | None = None) -> bool:
+    """Whether `error`, or an error it was raised from, says the disk (of `folder`) is full."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+            return True
+        if any(word in str(error) for word in NO_SPACE_WORDS):
+            return True
+        if "disk I/O error" in str(error) and folder is not None and _free(folder) < NEARLY_FULL:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _free(folder: Path) -> float:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return float("inf")
+
+
+def no_space_sentence(folder: Path) -> str:
+    free = _free(folder)
+    return f"no space left on {folder}" + (f" ({free / 1e6:,.0f} MB free)" if free != float("inf") else "")
+
+
+def _remove_temporaries(paths: WarehousePaths) -> None:
+    """What an unfinished publish leaves: its folder under a temporary name (with the DuckDB file's
+    write-ahead log), a link not yet renamed into place. Safe because one publisher at a time
+    holds the warehouse (core/run_lock.py)."""
+    for stale in paths.publications.glob(".*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for link in (paths.publications / CURRENT, paths.published_db, paths.exports):
+        for temporary in link.parent.glob(f".{link.name}.*.link"):  # see _link
+            temporary.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -279,8 +325,7 @@ def publish(
     paths = WarehousePaths(published_db.parent)
     publications = paths.publications
     publications.mkdir(parents=True, exist_ok=True)
-    for stale in publications.glob(".*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a publish that was killed; one publisher at a time
+    _remove_temporaries(paths)  # left by a publish that was killed
     published_at = datetime.now(UTC).replace(tzinfo=None)
     publication_id = f"{published_at:%Y%m%dT%H%M%S%fZ}"
     folder = publications / publication_id
@@ -335,10 +380,18 @@ def publish(
         _link(publications / CURRENT, publication_id, publications)
         _fsync(paths.publications)
         _fsync(paths.root)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (publications / CURRENT).is_symlink() or os.readlink(publications / CURRENT) != publication_id:
+        switched = (publications / CURRENT).is_symlink() and os.readlink(publications / CURRENT) == publication_id
+        if not switched:
             shutil.rmtree(folder, ignore_errors=True)
+        _remove_temporaries(paths)
+        if not switched and isinstance(error, Exception) and is_no_space(error, publications):
+            raise PublishError(
+                f"{no_space_sentence(publications)}: the new publication was not written and its temporary "
+                "files are removed, readers keep the current one; free some space and run again "
+                f"({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+            ) from error
         raise
     _prune(publications, publication_id)
     notices = [f"{notice}; it is kept as {legacy}"] if legacy else [notice] if notice else []
