@@ -6,8 +6,14 @@ Suites stay GX's own JSON format under `expectations/`, with two additions in th
 - optional `query`: SQL over the build file that the suite validates instead of the bare table,
   for rules that need a neighbouring row (contiguous days, one-day moves) or another table
   (combined cap = sum of the miners' caps). It names the table it checks in `table` all the same;
-- optional `parameters`: runtime values that do not belong in a reviewed file (the NYSE holiday
-  list), passed to the expectations as GX `$PARAMETER`s (PARAMETERS).
+- optional `parameters`: values that do not belong in a reviewed file (the NYSE holiday list, the
+  seed files' paths) or that several rules share (the plausibility bounds, PLAUSIBILITY), passed
+  to the expectations as GX `$PARAMETER`s and to the query as DuckDB named parameters (`$name`),
+  both from PARAMETERS.
+
+An expectation's `meta` may name, in `explain`, a column of the query that holds on each bad row a
+sentence saying what is wrong with it (the two closes of an implausible move, the tickers outside
+the universe); the failure's message carries the first bad row's sentence.
 
 Each expectation's native `severity` decides whether it blocks: `critical` blocks publication,
 `warning` is recorded and shown. This module imports no Great Expectations (reading the files and
@@ -36,13 +42,17 @@ class Failure:
     unexpected_count: int | None
     example_rows: list[dict]
     detail: str
+    explanation: str | None = None  # the first bad row's sentence (the expectation's `explain` column)
+    explained_by: str | None = None  # that column, left out of the example row
 
     def describe(self, table: str) -> str:
-        """One line a user can act on: expectation, table.column, how many rows, the first bad row
-        (its identifying columns and the failing value; the whole rows are in `example_rows`)."""
+        """One line a user can act on: expectation, table.column, how many rows, what is wrong
+        (where the suite explains it), the first bad row (its identifying columns and the failing
+        value; the whole rows are in `example_rows`)."""
         where = f"{table}.{self.column}" if self.column else table
+        explanation = f": {self.explanation}" if self.explanation else ""
         example = f"; example row: {self.example}" if self.example else ""
-        return f"{self.expectation} failed on {where} ({self.detail}){example}"
+        return f"{self.expectation} failed on {where} ({self.detail}){explanation}{example}"
 
     @property
     def example(self) -> dict | None:
@@ -51,6 +61,7 @@ class Failure:
             return None
         row = self.example_rows[0]
         involved = set(self.column.split(", ")) if self.column else set()
+        involved.discard(self.explained_by)
         return {k: v for k, v in row.items() if k in IDENTIFYING_COLUMNS or k in involved} or row
 
     def recorded(self) -> dict:
@@ -60,7 +71,7 @@ class Failure:
             "column": self.column,
             "severity": self.severity,
             "unexpected_count": self.unexpected_count,
-            "detail": self.detail,
+            "detail": f"{self.detail}: {self.explanation}" if self.explanation else self.detail,
             "example": self.example,
         }
 
@@ -96,4 +107,29 @@ def suite_tables() -> dict[str, str]:
     return {spec["name"]: spec["meta"]["table"] for spec in map(read_suite_file, suite_paths())}
 
 
-PARAMETERS = {"nyse_holidays": nyse_calendar.holidays}
+# The raw gate's plausibility bounds: values that pass every type and range check but cannot be
+# right. One place for them: the suites name them as parameters (PARAMETERS), and
+# docs/quality-gate.md states them.
+PLAUSIBILITY = {
+    # A ticker's close against its previous session's, after the splits on file between the two
+    # days: beyond x5 or below /5 in one session, with no split to explain it, is a data error
+    # (a fat-fingered close, a split missing from the file). Blocks publication.
+    "max_one_day_close_ratio": 5.0,
+    # Shares outstanding against the ticker's previous report, after the splits on file between
+    # the two report dates: beyond x10 or below /10 is a data error (a report in thousands, a
+    # missing split). Blocks publication.
+    "max_shares_change_ratio": 10.0,
+    # No listed miner has fewer shares than this (an exchange listing needs far more): a smaller
+    # report (1 share, a count in millions) blocks publication.
+    "min_shares_outstanding": 100_000,
+}
+SEEDS_DIR = REPO_ROOT / "seeds"
+
+# Everything a suite may name in `parameters`, as a function that returns its value at validation
+# time. The seeds are read from their files: the raw gate runs before dbt loads them.
+PARAMETERS = {
+    "nyse_holidays": nyse_calendar.holidays,
+    "nyse_sessions_seed": lambda: str(nyse_calendar.SESSIONS_SEED),
+    "miner_universe_seed": lambda: str(SEEDS_DIR / "miner_universe.csv"),
+    **{name: (lambda value=value: value) for name, value in PLAUSIBILITY.items()},
+}
