@@ -156,6 +156,33 @@ CASES = {
         set_value("shares", "-1000", ticker="RIOT"),
         ["shares_outstanding.csv: row", "column 'shares': value '-1000' must be > 0"],
     ),
+    "close x100 with no split on file": (
+        "equity_prices.csv",
+        set_value("close", "888.00", date="2024-05-01", ticker="MARA"),  # 8.88, the decimal point slipped
+        [
+            "check gx_raw.equity_prices on raw/equity_prices failed (ERROR)",
+            "- critical expect_column_values_to_be_null failed on raw.equity_prices.implausible_one_day_move (2 "
+            "unexpected of 756 rows): MARA closed at 888 on 2024-05-01 after 9.47 on 2024-04-30: x93.8 in one "
+            "session, and no split is on file between the two days (beyond x5 or /5 a split must explain the move); "
+            "example row: {'date': '2024-05-01', 'ticker': 'MARA'}",
+        ],
+    ),
+    "shares x1000 between reports, and a report of 1 share": (
+        "shares_outstanding.csv",
+        lambda f: set_value("shares", "1", ticker="RIOT", as_of="2024-06-30")(
+            set_value("shares", "153727012000", ticker="CLSK", as_of="2024-06-30")(f)
+        ),
+        [
+            "check gx_raw.shares_outstanding on raw/shares_outstanding failed (ERROR)",
+            "- critical expect_column_values_to_be_null failed on raw.shares_outstanding.implausible_shares_change (2 "
+            "unexpected of 204 rows): CLSK reported 153,727,012,000 shares on 2024-06-30 after 149,182,257 on "
+            "2024-03-31: x1030.5 between the two reports, and no split is on file between the two report dates "
+            "(beyond x10 or /10 a split must explain the change); example row: {'ticker': 'CLSK', 'as_of': "
+            "'2024-06-30'}",
+            "- critical expect_column_values_to_be_between failed on raw.shares_outstanding.shares (1 unexpected of "
+            "204 rows); example row: {'ticker': 'RIOT', 'as_of': '2024-06-30', 'shares': 1}",
+        ],
+    ),
     "gap in chain days": (
         "btc_daily.csv",
         lambda f: f[f["date"] != "2024-05-15"],
@@ -196,7 +223,8 @@ def test_bad_input_fails_with_its_reason_and_leaves_the_published_file(case, war
 
 def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsys):
     folder, warehouse = warehouse_copy
-    edit_csv(folder / "equity_prices.csv", set_value("close", "99.0", date="2024-05-01", ticker="MARA"))
+    # 9.47 the session before: +69%, a warning (beyond x5 would block)
+    edit_csv(folder / "equity_prices.csv", set_value("close", "16.00", date="2024-05-01", ticker="MARA"))
 
     code, output = run_csv(warehouse, folder, capsys)
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from orchestration.core.paths import WarehousePaths
 from orchestration.quality import gx_engine
-from orchestration.quality.suites import SuiteOutcome
+from orchestration.quality.suites import EXPECTATIONS_DIR, SuiteOutcome
 
 
 def expectation(kind: str, **kwargs) -> dict:
@@ -92,3 +92,46 @@ def test_a_type_expectation_sees_a_text_column_as_text(tmp_path):
     )
 
     assert outcome.evaluated == 1 and outcome.failures == []
+
+
+def test_the_plausibility_rules_tell_splits_from_fat_fingers(tmp_path):
+    """The raw suites as they stand, on a hand-made build: a 1-for-10 reverse split (close x10) and a
+    3-for-1 split dated on a Saturday (close /3 from Friday to Monday) pass the one-day move and
+    shares rules; a close x100 and shares x1000 with no split on file are critical, named."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as conn:
+        conn.execute("create schema raw")
+        conn.execute("""create table raw.equity_prices as select d::date as date, t as ticker, c::double as close
+            from (values ('2024-06-03', 'RVS', 1.00), ('2024-06-04', 'RVS', 10.20), ('2024-06-05', 'RVS', 10.00),
+                         ('2024-06-06', 'FWD', 91.00), ('2024-06-07', 'FWD', 90.00), ('2024-06-10', 'FWD', 30.50),
+                         ('2024-06-03', 'FAT', 14.73), ('2024-06-04', 'FAT', 1473.26), ('2024-06-05', 'FAT', 14.80)
+            ) v(d, t, c)""")  # fmt: skip
+        conn.execute("""create table raw.splits as select t as ticker, d::date as ex_date, r::double as ratio
+            from (values ('RVS', '2024-06-04', 0.1), ('FWD', '2024-06-08', 3.0)) v(t, d, r)""")
+        conn.execute("""create table raw.shares_outstanding as select t as ticker, d::date as as_of, s::bigint as shares
+            from (values ('RVS', '2024-03-31', 50000000), ('RVS', '2024-06-30', 5100000),
+                         ('FWD', '2024-03-31', 10000000), ('FWD', '2024-06-30', 30500000),
+                         ('FAT', '2024-03-31', 200000000), ('FAT', '2024-06-30', 200000000000)
+            ) v(t, d, s)""")  # fmt: skip
+        conn.execute("""create table raw.miner_universe as select t as ticker, t as name, 'NASDAQ' as exchange,
+            date '2020-01-02' as listed_on, null::date as delisted_on from (values ('RVS'), ('FWD'), ('FAT')) v(t)""")
+    suites = [EXPECTATIONS_DIR / f"raw.{name}.json" for name in ("equity_prices", "shares_outstanding")]
+
+    prices, shares = gx_engine.validate_suites(WarehousePaths(tmp_path), suites, "run-0001")
+
+    found = {(f.severity, f.column): f for f in prices.failures}
+    assert set(found) == {("critical", "implausible_one_day_move"), ("warning", "one_day_move")}
+    move = found["critical", "implausible_one_day_move"]
+    assert move.unexpected_count == 2  # the fat finger and the day after; no row of RVS or FWD
+    assert move.explanation == (
+        "FAT closed at 1473.26 on 2024-06-04 after 14.73 on 2024-06-03: x100.0 in one session, and no split is on "
+        "file between the two days (beyond x5 or /5 a split must explain the move)"
+    )
+    assert move.example == {"date": "2024-06-04", "ticker": "FAT"}
+    assert {r["ticker"] for r in found["warning", "one_day_move"].example_rows} == {"FAT"}
+    [change] = shares.failures
+    assert (change.severity, change.unexpected_count) == ("critical", 1)
+    assert change.explanation.startswith(
+        "FAT reported 200,000,000,000 shares on 2024-06-30 after 200,000,000 on 2024-03-31: x1000.0 between the two "
+        "reports, and no split is on file"
+    )
