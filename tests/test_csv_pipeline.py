@@ -221,21 +221,47 @@ def test_bad_input_fails_with_its_reason_and_leaves_the_published_file(case, war
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 1
 
 
-def test_a_warning_level_anomaly_is_reported_but_publishes(warehouse_copy, capsys):
+def test_warning_level_anomalies_are_reported_but_publish(warehouse_copy, capsys):
+    """A moderate one-day move (+69%), closes of a ticker outside the universe and a split dated
+    on a Saturday are shown and recorded, and the run publishes."""
     folder, warehouse = warehouse_copy
+
+    def add_outside_ticker(frame):
+        extra = frame[frame["ticker"] == "MARA"].assign(ticker="APLD")
+        return pd.concat([frame, extra])
+
+    edit_csv(folder / "equity_prices.csv", add_outside_ticker)
     # 9.47 the session before: +69%, a warning (beyond x5 would block)
     edit_csv(folder / "equity_prices.csv", set_value("close", "16.00", date="2024-05-01", ticker="MARA"))
+    edit_csv(folder / "splits.csv", set_value("ex_date", "2024-06-08", ticker="IREN", ex_date="2024-06-10"))
+    closes = pd.read_csv(folder / "equity_prices.csv")
+    outside_rows = int((closes["ticker"] == "APLD").sum())
 
     code, output = run_csv(warehouse, folder, capsys)
 
-    assert code == 0
+    assert code == 0, output[-3000:]
     assert "warning: check gx_raw.equity_prices on raw/equity_prices failed (WARN)" in output
     assert "raw.equity_prices.one_day_move" in output and "'ticker': 'MARA'" in output
     assert "\n- warning expect_column_values_to_be_between failed on raw.equity_prices.one_day_move" in output
+    assert (
+        f"\n- warning expect_column_values_to_be_null failed on raw.equity_prices.outside_universe ({outside_rows} "
+        f"unexpected of {len(closes)} rows): closes of 1 ticker not in the miner universe (the built-in seed "
+        f"seeds/miner_universe.csv), which every mart leaves out: APLD ({outside_rows} rows); example row: "
+        "{'date': '2024-04-18', 'ticker': 'APLD'}"
+    ) in output
+    assert "warning: check gx_raw.splits on raw/splits failed (WARN)" in output
+    assert (
+        "\n- warning expect_column_values_to_be_null failed on raw.splits.ex_date_not_a_session (1 unexpected of 4 "
+        "rows): IREN's split (ratio 3) is dated 2024-06-08, a Saturday the NYSE was closed: it applies from the next "
+        "session, 2024-06-10; example row: {'ticker': 'IREN', 'ex_date': '2024-06-08'}"
+    ) in output
+    assert "implausible_one_day_move" not in output  # IREN's split still adjusts its Friday-to-Monday move
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         gate = conn.execute("select gate_result from publication_log order by published_at desc limit 1").fetchone()[0]
         assert conn.execute("select count(*) from publication_log").fetchone()[0] == 2
-    assert "raw/equity_prices:gx_raw.equity_prices" in gate
+        members = conn.execute("select distinct ticker from mart_miner_monthly order by ticker").fetchall()
+    assert "raw/equity_prices:gx_raw.equity_prices" in gate and "raw/splits:gx_raw.splits" in gate
+    assert ("APLD",) not in members
     assert re.match(r"passed: (\d+) blocking checks clear the build \(\1 evaluated in this run\)", gate), gate
 
 

@@ -97,7 +97,8 @@ def test_a_type_expectation_sees_a_text_column_as_text(tmp_path):
 def test_the_plausibility_rules_tell_splits_from_fat_fingers(tmp_path):
     """The raw suites as they stand, on a hand-made build: a 1-for-10 reverse split (close x10) and a
     3-for-1 split dated on a Saturday (close /3 from Friday to Monday) pass the one-day move and
-    shares rules; a close x100 and shares x1000 with no split on file are critical, named."""
+    shares rules; a close x100 and shares x1000 with no split on file are critical, named; the
+    Saturday split is a warning naming the session it applies from."""
     build = tmp_path / "build.duckdb"
     with duckdb.connect(str(build)) as conn:
         conn.execute("create schema raw")
@@ -115,9 +116,9 @@ def test_the_plausibility_rules_tell_splits_from_fat_fingers(tmp_path):
             ) v(t, d, s)""")  # fmt: skip
         conn.execute("""create table raw.miner_universe as select t as ticker, t as name, 'NASDAQ' as exchange,
             date '2020-01-02' as listed_on, null::date as delisted_on from (values ('RVS'), ('FWD'), ('FAT')) v(t)""")
-    suites = [EXPECTATIONS_DIR / f"raw.{name}.json" for name in ("equity_prices", "shares_outstanding")]
+    suites = [EXPECTATIONS_DIR / f"raw.{name}.json" for name in ("equity_prices", "shares_outstanding", "splits")]
 
-    prices, shares = gx_engine.validate_suites(WarehousePaths(tmp_path), suites, "run-0001")
+    prices, shares, splits = gx_engine.validate_suites(WarehousePaths(tmp_path), suites, "run-0001")
 
     found = {(f.severity, f.column): f for f in prices.failures}
     assert set(found) == {("critical", "implausible_one_day_move"), ("warning", "one_day_move")}
@@ -134,4 +135,10 @@ def test_the_plausibility_rules_tell_splits_from_fat_fingers(tmp_path):
     assert change.explanation.startswith(
         "FAT reported 200,000,000,000 shares on 2024-06-30 after 200,000,000 on 2024-03-31: x1000.0 between the two "
         "reports, and no split is on file"
+    )
+    [closed_day] = splits.failures
+    assert closed_day.severity == "warning"
+    assert closed_day.explanation == (
+        "FWD's split (ratio 3) is dated 2024-06-08, a Saturday the NYSE was closed: it applies from the next session, "
+        "2024-06-10"
     )

@@ -18,6 +18,7 @@ RAW_CHECK = dg.AssetCheckKey(RAW, "gx_raw.equity_prices")
 MART_CHECK = dg.AssetCheckKey(MART, "gx_mart_monthly_note")
 MINERS = dg.AssetKey(["marts", "mart_miner_monthly"])
 SPLITS = dg.AssetKey(["raw", "splits"])
+UNIVERSE = dg.AssetKey(["raw", "miner_universe"])
 CHECKS = {RAW_CHECK: (RAW,), MART_CHECK: (MART, MINERS)}  # the note's suite also reads the miners' mart
 
 
@@ -37,7 +38,8 @@ def test_publication_requires_every_blocking_check_upstream_of_the_marts():
     dbt_blocking = {spec.key for spec in warehouse_dbt_assets.check_specs if spec.blocking}
     assert len(dbt_blocking & set(checks)) > 40
     assert checks[MART_CHECK] == (MART, MINERS)  # from the suite's query
-    assert blocking_checks_upstream([*RAW_ASSETS, *warehouse_gx_checks()], [RAW]) == {RAW_CHECK: (RAW, SPLITS)}
+    upstream = blocking_checks_upstream([*RAW_ASSETS, *warehouse_gx_checks()], [RAW])
+    assert upstream == {RAW_CHECK: (RAW, SPLITS, UNIVERSE)}  # the equity suite's query reads both
 
 
 def materialised(instance, key):
