@@ -10,7 +10,7 @@ from orchestration.note.asset import monthly_note, publish_note
 from orchestration.publish.asset import published_warehouse
 from orchestration.quality.checks import warehouse_gx_checks
 from orchestration.raw.assets import LOAD_LOG, RAW_ASSETS
-from orchestration.raw.resources import SourceResource
+from orchestration.raw.resources import RawSourceResource
 from orchestration.raw.sources import check_source_settings
 from orchestration.transform.assets import warehouse_dbt_assets
 from orchestration.transform.project import dbt_project
@@ -18,7 +18,7 @@ from orchestration.transform.resource import WarehouseDbtCliResource
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
-    """Each stage's resources, bound to one warehouse folder and source."""
+    """Each stage's resources, bound to one warehouse folder and raw source."""
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     return {
         "warehouse": WarehouseResource(
@@ -28,7 +28,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=dbt_project()),
-        "source": SourceResource(
+        "raw_source": RawSourceResource(
             kind=settings.source,
             warehouse_dir=str(settings.warehouse_dir),
             csv_dir=str(settings.csv_dir) if settings.csv_dir else None,

@@ -481,7 +481,7 @@ def test_the_settings_reach_the_live_source_through_make_source(tmp_path: Path) 
             "WAREHOUSE_CSV_DIR": str(tmp_path),
         }
     )
-    source = build_resources(settings)["source"].get()
+    source = build_resources(settings)["raw_source"].get()
     assert isinstance(source, LiveSource)
     assert source.shares_overrides == tmp_path / "shares_overrides.csv"
     assert source.shares.user_agent == USER_AGENT
@@ -525,7 +525,7 @@ def test_operations_files_are_read_from_the_analysts_folder_as_the_csv_source_re
     source = build_resources(
         load_settings({"WAREHOUSE_DIR": str(tmp_path / "warehouse"), "WAREHOUSE_SOURCE": "live",
                        "WAREHOUSE_CSV_DIR": str(tmp_path)})
-    )["source"].get()  # fmt: skip
+    )["raw_source"].get()  # fmt: skip
     csv = CsvSource(tmp_path)
     for dataset, file in (("miner_operations", "miner_operations.csv"), ("miner_balance_sheet", "balance_sheet.csv")):
         frame = source.fetch(dataset, date(2024, 5, 1), date(2024, 5, 31))  # a range: the whole file all the same

@@ -7,7 +7,7 @@ from orchestration.core.resources import WarehouseResource
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.publish.publication import STORAGE_VERSION, publish
 from orchestration.quality.gate import publication_checks, review_gate
-from orchestration.raw.resources import SourceResource
+from orchestration.raw.resources import RawSourceResource
 from orchestration.transform.assets import mart_keys
 
 
@@ -26,20 +26,20 @@ from orchestration.transform.assets import mart_keys
     ),
 )
 def published_warehouse(
-    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, raw_source: RawSourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     # One publisher at a time, and no run rebuilding what the gate is about to clear: a run that
     # builds holds the warehouse already (the build file's resource; `make run`), one that only
     # publishes (from the UI) takes it here.
     try:
         with hold_warehouse(warehouse.paths.root, f"Dagster run of {context.run.job_name}", context.run.run_id):
-            return _publish(context, source, warehouse)
+            return _publish(context, raw_source, warehouse)
     except WarehouseBusy as busy:
         raise dg.Failure(description=str(busy)) from None
 
 
 def _publish(
-    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, raw_source: RawSourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     checks = publication_checks()
     review = review_gate(context.instance, checks, context.run.run_id)
@@ -53,14 +53,14 @@ def _publish(
             ),
             metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
         )
-    src = source.get()
+    source = raw_source.get()
     gate = review.summary()
     publication = publish(
         warehouse.paths.build_db,
         warehouse.paths.published_db,
         run_id=context.run.run_id,
-        source=src.label,
-        is_synthetic=src.synthetic,
+        source=source.label,
+        is_synthetic=source.synthetic,
         gate_result=gate,
     )
     context.log.info(
@@ -86,7 +86,7 @@ def _publish(
             "first_month": publication.first_month,
             "last_month": publication.last_month,
             "row_counts": dg.MetadataValue.json(publication.row_counts),
-            "source": src.label,
+            "source": source.label,
             "gate_result": gate,
             "months_no_longer_published": lost or "none",
             "notices": "\n".join(publication.notices) or "none",

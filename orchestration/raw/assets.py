@@ -18,7 +18,7 @@ from orchestration.core.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RU
 from orchestration.core.resources import WarehouseResource
 from orchestration.raw.contract import DATASETS, Dataset
 from orchestration.raw.loader import LoadResult, load_frame
-from orchestration.raw.resources import SourceResource
+from orchestration.raw.resources import RawSourceResource
 
 
 def load_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
@@ -75,10 +75,13 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
 
     @as_asset
     def _load(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: SourceResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        duckdb: DuckDBResource,
+        raw_source: RawSourceResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         # `warehouse`: every step that writes the build claims the instance for its warehouse first
-        src = source.get()
+        source = raw_source.get()
         if partitioned:  # the run's months (None: every month, a full refresh)
             window = load_window(context)
             fetch_range = window or (HISTORY_START_DATE, None)
@@ -87,11 +90,11 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             fetch_range = (HISTORY_START_DATE, window[1] if window else None)
         else:  # the universe
             window, fetch_range = None, (None, None)
-        frame = src.fetch(dataset.name, *fetch_range)
+        frame = source.fetch(dataset.name, *fetch_range)
         with duckdb.get_connection() as conn:
             result = load_frame(
                 conn, dataset.name, frame,
-                origin=src.origin(dataset.name), source_name=src.name, synthetic=src.synthetic, window=window,
+                origin=source.origin(dataset.name), source_name=source.name, synthetic=source.synthetic, window=window,
             )  # fmt: skip
         scope = (
             "whole table"
@@ -101,7 +104,7 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             else f"{window[0]} .. {window[1]}"
         )
         empty = f"; {dataset.when_empty}" if result.row_count == 0 and dataset.when_empty else ""
-        context.log.info(f"raw.{dataset.name}: {rows(result.row_count)} from {src.label} ({scope}{empty})")
+        context.log.info(f"raw.{dataset.name}: {rows(result.row_count)} from {source.label} ({scope}{empty})")
         if result.outside_window:
             context.log.warning(
                 f"raw.{dataset.name}: {rows(result.outside_window)} delivered fall outside the days loaded "
@@ -110,7 +113,7 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         metadata = {
             "rows_loaded": result.row_count,
             "rows_outside_window": result.outside_window,
-            "source": src.label,
+            "source": source.label,
             "table": f"raw.{dataset.name}",
         }
         table_span = {}
@@ -121,13 +124,13 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             metadata.update(table_rows=result.table_rows, **{f"table_{k}": v for k, v in table_span.items()})
             empty_months = describe_partitions(context, dataset, result)
             if empty_months and not dataset.sparse:
-                context.log.info(f"raw.{dataset.name}: no data from {src.label} for {month_ranges(empty_months)}")
+                context.log.info(f"raw.{dataset.name}: no data from {source.label} for {month_ranges(empty_months)}")
         else:
             metadata.update({"dagster/row_count": result.table_rows, **table_span})
-        for message in src.warnings:
+        for message in source.warnings:
             context.log.warning(f"raw.{dataset.name}: {message}")
-        if src.warnings:
-            metadata["source_warnings"] = dg.MetadataValue.md("\n".join(f"- {m}" for m in src.warnings))
+        if source.warnings:
+            metadata["source_warnings"] = dg.MetadataValue.md("\n".join(f"- {m}" for m in source.warnings))
         return dg.MaterializeResult(metadata=metadata)
 
     return _load

@@ -1,13 +1,13 @@
-"""The raw-data source resource: the source WAREHOUSE_SOURCE names."""
+"""The `raw_source` resource: the raw-data source WAREHOUSE_SOURCE names."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.raw.sources import Source, make_source
+from orchestration.raw.sources import RawSource, make_source
 
 
-class SourceResource(dg.ConfigurableResource):
+class RawSourceResource(dg.ConfigurableResource):
     """The raw-data source named by WAREHOUSE_SOURCE (demo by default)."""
 
     kind: str = "demo"
@@ -19,7 +19,7 @@ class SourceResource(dg.ConfigurableResource):
     shares_overrides: str | None = None
     live_refresh: bool = False
 
-    def get(self) -> Source:
+    def get(self) -> RawSource:
         return make_source(
             self.kind,
             self.warehouse_dir,

@@ -1,4 +1,4 @@
-"""Where raw rows come from: one module per source behind `Source` (see base.py)."""
+"""Where raw rows come from: one module per source behind `RawSource` (see base.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from orchestration.core.settings import Settings, SettingsError
 from orchestration.raw.contract import DATASETS, Dataset
-from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.base import RawSource
 
 
 @lru_cache(maxsize=4)
@@ -21,7 +21,7 @@ def make_source(
     sec_user_agent: str | None = None,
     shares_overrides: str | None = None,
     live_refresh: bool = False,
-) -> Source:
+) -> RawSource:
     """The source selected by WAREHOUSE_SOURCE (one instance per process: the demo is generated once,
     live responses are cached under warehouse_dir/raw_responses). Every value comes from the
     settings (core/settings.py); no source reads the environment itself."""
@@ -67,4 +67,4 @@ def check_source_settings(settings: Settings) -> None:
         raise SettingsError(f"{given}: {error}") from None
 
 
-__all__ = ["DATASETS", "Dataset", "Source", "check_source_settings", "make_source"]
+__all__ = ["DATASETS", "Dataset", "RawSource", "check_source_settings", "make_source"]

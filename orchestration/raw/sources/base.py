@@ -14,10 +14,18 @@ from datetime import date
 import pandas as pd
 
 
-class Source(ABC):
-    """Where raw rows come from. One subclass per source (demo, csv, live)."""
+class RawSource(ABC):
+    """Where raw rows come from: the origin WAREHOUSE_SOURCE selects. One subclass per value
+    (demo, csv, live).
 
-    name: str
+    A source has two names, for two readers. `name` is the setting's value (`demo`, `csv`, `live`):
+    what machines compare, so it is what `raw.load_log.source_name` stores (the note mart reads
+    it next to `is_synthetic`, which says "synthetic" in a column of its own). `label` is `name` with
+    " (SYNTHETIC)" when the rows are made up: what people read, so it goes into the run's log
+    lines, the raw assets' `source` metadata and `publication_log.source`, where no reader should
+    take demo numbers for real ones."""
+
+    name: str  # the WAREHOUSE_SOURCE value
     synthetic: bool = False
     # Problems found by the latest fetch that do not stop a load (a stale share count, a fallback
     # feed); the raw asset shows them on its materialisation.
@@ -35,4 +43,5 @@ class Source(ABC):
 
     @property
     def label(self) -> str:
+        """`name`, marked " (SYNTHETIC)" for a synthetic source: for people (see the class docstring)."""
         return f"{self.name} (SYNTHETIC)" if self.synthetic else self.name

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.raw.contract import DATASETS, Dataset, RawDataError
-from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.base import RawSource
 
 FILES = {
     "btc_daily": "btc_daily.csv",
@@ -87,7 +87,7 @@ def empty_frame(dataset: Dataset) -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype="str") for column in dataset.columns})
 
 
-class CsvSource(Source):
+class CsvSource(RawSource):
     """Reads `<folder>/<dataset file>` (see the module docstring); `origin` is the file's path."""
 
     name = "csv"

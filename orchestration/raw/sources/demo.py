@@ -50,7 +50,7 @@ import pandas as pd
 
 from orchestration.core.paths import MINER_UNIVERSE_SEED
 from orchestration.raw.contract import DATASETS, Dataset
-from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.base import RawSource
 
 SEED_UNIVERSE = MINER_UNIVERSE_SEED
 
@@ -182,7 +182,7 @@ _PANDAS_DTYPES = {
 }
 
 
-class DemoSource(Source):
+class DemoSource(RawSource):
     """Synthetic chain, equities and miner operations for 2019-01-01..2025-06-30 by default (see module docstring).
 
     `years` sets the history to start .. start + years - 1 day; `tickers` adds synthetic miners to

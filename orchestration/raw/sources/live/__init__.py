@@ -48,7 +48,7 @@ import pandas as pd
 from orchestration.core.paths import MINER_UNIVERSE_SEED, WarehousePaths
 from orchestration.core.settings import LIVE_REFRESH
 from orchestration.raw.contract import DATASETS
-from orchestration.raw.sources.base import Source
+from orchestration.raw.sources.base import RawSource
 from orchestration.raw.sources.csv_files import FILES, empty_frame, read_text_csv
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
 from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
@@ -92,7 +92,7 @@ def responses_note(used: Sequence[Saved]) -> str:
     return f"; responses: {where} ({how})"
 
 
-class LiveSource(Source):
+class LiveSource(RawSource):
     """See the module docstring. `http` is the shared client; `chain`, `prices` (tried in order) and
     `shares` replace the default adapters; `universe` (ticker, listed_on, delisted_on) the seed;
     `csv_dir` (WAREHOUSE_CSV_DIR) holds the analyst's operations and balance-sheet files."""

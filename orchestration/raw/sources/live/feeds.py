@@ -21,7 +21,7 @@ def utc_midnight(day: date) -> datetime:
 
 
 class HeightFeed(Protocol):
-    origin: str  # the endpoint, as errors and `Source.origin` name it
+    origin: str  # the endpoint, as errors and `RawSource.origin` name it
 
     def last_height_before(self, moment: datetime) -> int:
         """Height of the last block timestamped before `moment` (UTC)."""
