@@ -80,13 +80,15 @@ def _context(project_dir: Path):
     return context
 
 
-def _data_source(context):
-    """The pandas data source the tables are validated through (GX's SQL datasource fails on DuckDB)."""
+def _gx_datasource(context):
+    """GX's pandas data source (GX's word; not a raw source) the tables are validated through (GX's
+    SQL datasource fails on DuckDB)."""
     return context.data_sources.add_or_update_pandas("duckdb_tables")
 
 
-def _batch_definition(source, name: str):
-    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
+def _batch_definition(gx_datasource, name: str):
+    existing_asset = next((a for a in gx_datasource.assets if a.name == name), None)
+    asset = existing_asset or gx_datasource.add_dataframe_asset(name)
     existing = next((b for b in asset.batch_definitions if b.name == "whole_table"), None)
     return existing or asset.add_batch_definition_whole_dataframe("whole_table")
 
@@ -168,7 +170,7 @@ def _query_parameters(query: str, parameters: dict) -> dict | None:
     return named or None
 
 
-def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier) -> tuple[SuiteOutcome, object]:
+def _validate(context, gx_datasource, db_path: Path, spec: dict, run_id: RunIdentifier) -> tuple[SuiteOutcome, object]:
     """One suite against its table or query: the outcome, and the key of its result, stored in the
     GX project's validation results (what the Data Docs render).
 
@@ -189,7 +191,7 @@ def _validate(context, source, db_path: Path, spec: dict, run_id: RunIdentifier)
         )
     keep = {c for e in spec["expectations"] if e["type"] in TYPE_OR_DISTRIBUTION for c in _columns(e["kwargs"])}
     frame = _text_as_categories(frame, keep)
-    batch = _batch_definition(source, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
+    batch = _batch_definition(gx_datasource, spec["name"]).get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(
         _gx().ExpectationSuite(**spec), result_format=RESULT_FORMAT, expectation_parameters=parameters
     )
@@ -248,9 +250,9 @@ def _drop_cached_batches(context) -> None:
     """GX's execution engines keep every batch they validated (the whole DataFrame: some 500 MB
     for 3.5 M closes) for as long as the project is GX's current one, i.e. until the next gate:
     beyond this process's dbt step. Drop them once the suite's outcome is taken."""
-    for source in context.data_sources.all().values():
-        if source.execution_engine is not None:
-            batches = source.execution_engine.batch_manager
+    for gx_datasource in context.data_sources.all().values():
+        if gx_datasource.execution_engine is not None:
+            batches = gx_datasource.execution_engine.batch_manager
             batches.reset_batch_cache()  # the Batch objects, but not their data (GX 1.24), hence:
             batches.batch_data_cache.clear()
 
@@ -266,7 +268,7 @@ def validate_suites(
     One GX project context and one Data Docs build serve all the suites: each costs about as much
     as validating a suite (the Data Docs' Jinja templates are compiled again on every build)."""
     context = _context(paths.root)
-    source = _data_source(context)
+    gx_datasource = _gx_datasource(context)
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = RunIdentifier(run_name=run_name or "adhoc", run_time=datetime.now(UTC))
@@ -274,7 +276,7 @@ def validate_suites(
     for path in suite_files:
         spec = read_suite_file(path)
         try:
-            outcome, key = _validate(context, source, paths.build_db, spec, run_id)
+            outcome, key = _validate(context, gx_datasource, paths.build_db, spec, run_id)
             rendered.append(key)
         except Exception as error:
             outcome = _error_outcome(spec, error)
@@ -296,6 +298,6 @@ def validate_suites(
         # What is left of a large frame sits in reference cycles until Python's next full
         # collection, which may come only while dbt runs beside this process: collect it now
         # (a full collection of this process costs about 0.3 s, so only after a large frame).
-        del context, source
+        del context, gx_datasource
         gc.collect()
     return outcomes

@@ -20,7 +20,7 @@ as they do for the csv source, and `origin` is the file's path.
 
 `fetch(dataset, start, end)` asks only for that range (a monthly partition asks for its month);
 `end` None means today (UTC), `start` None the beginning of the record or of each listing. Every
-response is kept under `<WAREHOUSE_DIR>/raw_responses/<source>/` and replayed on reruns (http.py).
+response is kept under `<WAREHOUSE_DIR>/raw_responses/<responses_dir>/` and replayed on reruns (http.py).
 
 Warnings (a price feed fallback, closes that could not be unadjusted, a stale or missing share
 count, block heights that disagree with Coin Metrics' issuance) do not stop a load: `warnings`

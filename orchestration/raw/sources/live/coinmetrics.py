@@ -67,7 +67,7 @@ class _Page:
 
 
 class CoinMetrics:
-    source = "coinmetrics"
+    responses_dir = "coinmetrics"
 
     def __init__(self, http: HttpClient, heights: HeightFeed) -> None:
         self.http, self.heights = http, heights
@@ -98,7 +98,7 @@ class CoinMetrics:
         url: str | None = URL
         rows: list[dict[str, Any]] = []
         while url is not None:
-            page = self.http.get(self.source, url, params, parse=_parse_page, covers_until=end).value
+            page = self.http.get(self.responses_dir, url, params, parse=_parse_page, covers_until=end).value
             rows += page.rows
             url, params = page.next_url, None  # next_page_url carries every parameter
         return rows

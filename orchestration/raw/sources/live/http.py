@@ -3,7 +3,7 @@
 The adapters differ only in URLs and parsing; retrying, backing off, honouring Retry-After, naming
 failures and keeping what was downloaded are one concern, so they live here once.
 
-Cache. Every accepted response is written to `<cache_dir>/<source>/<key>.json`, `key` derived from
+Cache. Every accepted response is written to `<cache_dir>/<responses_dir>/<key>.json`, `key` derived from
 the full URL with its (sorted) parameters: the last path segment, for people browsing the folder,
 plus a hash. The file is a small JSON envelope, {"url", "fetched_at", "body"}, where `body` is the
 exact text the server sent. A request whose file exists replays it instead of downloading, so a
@@ -13,7 +13,7 @@ rerun or a backfill costs no traffic, except when
   before that day: it may be incomplete (a month still running, a filing not yet made), so it is
   downloaded again and replaces the copy.
 Bodies are parsed before they are stored, so a body the adapter rejects (an error payload, a changed
-shape) is never replayed; it is kept under `<source>/rejected/<key>.json` for inspection, as is the
+shape) is never replayed; it is kept under `<responses_dir>/rejected/<key>.json` for inspection, as is the
 body of a final HTTP error.
 
 Retries. HTTP 429 and 5xx, timeouts and connection errors are retried, `attempts` tries in all,
@@ -127,7 +127,7 @@ class HttpClient:
 
     def get(
         self,
-        source: str,
+        responses_dir: str,
         url: str,
         params: Mapping[str, Any] | None = None,
         *,
@@ -136,9 +136,10 @@ class HttpClient:
         covers_until: date | None = None,
     ) -> Reply[T]:
         """GET `url` (replayed from the cache when allowed, see the module docstring) and return
-        `parse(body)`; `parse` raises SourceError (usually SourceShapeError) on a bad body."""
+        `parse(body)`; `parse` raises SourceError (usually SourceShapeError) on a bad body.
+        `responses_dir` is the adapter's folder under the cache (its `responses_dir`, e.g. "coinmetrics")."""
         full_url = _full_url(url, params)
-        path = self.cache_dir / source / f"{request_key(full_url)}.json"
+        path = self.cache_dir / responses_dir / f"{request_key(full_url)}.json"
         cached = None if self.refresh else _read_envelope(path)
         if cached is not None and (covers_until is None or cached[0].date() > covers_until):
             fetched_at, body = cached

@@ -23,7 +23,7 @@ BASE_URL = "https://mempool.space/api"
 
 
 class Mempool:
-    source = "mempool"
+    responses_dir = "mempool"
 
     def __init__(self, http: HttpClient, base_url: str = BASE_URL) -> None:
         self.http, self.base_url = http, base_url.rstrip("/")
@@ -35,7 +35,7 @@ class Mempool:
         parse = partial(_parse_height, f"mempool.space block-at-timestamp ({url})")
         # The block before a past moment is settled once the day before the moment has ended.
         day_before = (moment - timedelta(days=1)).date()
-        return self.http.get(self.source, url, parse=parse, covers_until=day_before).value
+        return self.http.get(self.responses_dir, url, parse=parse, covers_until=day_before).value
 
 
 def _parse_height(endpoint: str, text: str) -> int:

@@ -47,7 +47,7 @@ def load_ciks(path: Path = CIKS) -> dict[str, int]:
 
 
 class SecEdgar:
-    source = "sec_edgar"
+    responses_dir = "sec_edgar"
     origin = f"SEC EDGAR company facts {URL}"
 
     def __init__(self, http: HttpClient, user_agent: str | None, ciks: dict[str, int] | None = None) -> None:
@@ -67,7 +67,7 @@ class SecEdgar:
         url = URL.format(cik=cik)
         try:
             reply = self.http.get(
-                self.source,
+                self.responses_dir,
                 url,
                 parse=partial(_parse, f"SEC EDGAR company facts {ticker} ({url})"),
                 headers={"User-Agent": self.user_agent},

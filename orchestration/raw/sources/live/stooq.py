@@ -29,7 +29,7 @@ URL = "https://stooq.com/q/d/l/"
 
 
 class Stooq:
-    source = "stooq"
+    responses_dir = "stooq"
     name = "stooq"
     origin = f"stooq daily CSV {URL}"
 
@@ -40,7 +40,7 @@ class Stooq:
         symbol = f"{ticker.lower()}.us"
         params = {"s": symbol, "d1": f"{start:%Y%m%d}", "d2": f"{end:%Y%m%d}", "i": "d"}
         parse = partial(_parse, f"stooq daily {symbol} ({URL})")
-        reply = self.http.get(self.source, URL, params, parse=parse, covers_until=end)
+        reply = self.http.get(self.responses_dir, URL, params, parse=parse, covers_until=end)
         caveat = (
             f"closes from stooq are split-adjusted as of {reply.fetched_at:%Y-%m-%d} and could "
             f"not be unadjusted (stooq has no split events): closes before any split up to that "

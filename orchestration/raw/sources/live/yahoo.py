@@ -51,7 +51,7 @@ class _Chart:
 
 
 class Yahoo:
-    source = "yahoo"
+    responses_dir = "yahoo"
     name = "Yahoo Finance"
     origin = f"Yahoo Finance chart {URL}"
 
@@ -80,7 +80,7 @@ class Yahoo:
             "events": "split",
         }
         parse = partial(_parse_chart, f"Yahoo chart {ticker} ({url})")
-        return self.http.get(self.source, url, params, parse=parse, covers_until=covers_until)
+        return self.http.get(self.responses_dir, url, params, parse=parse, covers_until=covers_until)
 
 
 def unadjust(closes: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
