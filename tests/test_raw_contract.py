@@ -2,6 +2,8 @@
 the loader validates against it, and the two other places that state its rules must agree with it:
 
 - models/staging/sources.yml: the same tables, the same columns in the same order;
+- raw.load_log (orchestration.raw.contract.LOAD_LOG_COLUMNS, the loader's table): sources.yml
+  and models/staging/stg_load_log.sql name its columns in its order, with its types;
 - expectations/raw.<table>.json: the structural expectations (columns, types, not-null, key,
   positive, non-negative, non-empty) are exactly those the contract implies, all `critical`. The statistical and
   cross-row rules (ranges, moves, calendars, query columns) stay the suite's own and are not checked.
@@ -12,15 +14,18 @@ A difference that is known and decided is listed in KNOWN_GAPS with why; the lis
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from orchestration.raw.contract import DATASETS as RAW_DATASETS
+from orchestration.raw.contract import LOAD_LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_YML = ROOT / "models" / "staging" / "sources.yml"
+STG_LOAD_LOG = ROOT / "models" / "staging" / "stg_load_log.sql"
 EXPECTATIONS = ROOT / "expectations"
 
 # How DuckDB types arrive in the GX gate's pandas frames (conn.sql(...).df()); VARCHAR columns become
@@ -120,3 +125,26 @@ def test_sources_yml_declares_the_contract():
         assert declared == list(dataset.columns), f"sources.yml, {dataset.name}: {declared}"
         # the same description, which dbt's docs site shows and the loader writes as the table's comment
         assert " ".join(tables[dataset.name]["description"].split()) == dataset.description, dataset.name
+
+
+def test_load_log_is_declared_once():
+    """raw.load_log's columns are LOAD_LOG_COLUMNS (the loader creates the table from them): sources.yml
+    lists them in order, and stg_load_log.sql selects them in order, each cast to its type or, for
+    VARCHAR, passed through as it is."""
+    (source,) = yaml.safe_load(SOURCES_YML.read_text())["sources"]
+    (table,) = [t for t in source["tables"] if t["name"] == "load_log"]
+    assert [column["name"] for column in table.get("columns", [])] == list(LOAD_LOG_COLUMNS)
+
+    sql = STG_LOAD_LOG.read_text()
+    (select_list,) = re.findall(r"renamed as \(\s*select(.*?)\bfrom source\b", sql, re.DOTALL)
+    selected = {}
+    for item in (line.strip() for line in select_list.split(",")):
+        cast = re.fullmatch(r"cast\((\w+) as (\w+)\) as (\w+)", item)
+        if cast:
+            assert cast[1] == cast[3], item
+            selected[cast[3]] = cast[2].upper()
+        else:
+            assert re.fullmatch(r"\w+", item), item
+            selected[item] = "VARCHAR"
+    assert list(selected) == list(LOAD_LOG_COLUMNS), f"stg_load_log.sql selects {list(selected)}"
+    assert selected == LOAD_LOG_COLUMNS, f"stg_load_log.sql casts {selected}"

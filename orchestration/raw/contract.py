@@ -32,6 +32,18 @@ class Dataset:
     when_empty: str = ""  # what a load without rows means, when that is not "no data" (logged with it)
 
 
+# raw.load_log, the loads' own log (not a dataset): one row per raw table, its latest load, written
+# by the loader in the load's transaction. `source_name` is the raw source's `name` (the
+# WAREHOUSE_SOURCE value, see sources/base.py). Declared once here: the loader creates the table
+# from it, and tests/test_raw_contract.py checks sources.yml and stg_load_log.sql against it.
+LOAD_LOG_COLUMNS: dict[str, str] = {
+    "dataset": "VARCHAR",
+    "source_name": "VARCHAR",
+    "is_synthetic": "BOOLEAN",
+    "loaded_at": "TIMESTAMP",
+    "row_count": "BIGINT",
+}
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from orchestration.raw.contract import DATASETS, Dataset, RawDataError
+from orchestration.raw.contract import DATASETS, LOAD_LOG_COLUMNS, Dataset, RawDataError
 
 ROW = "__source_row"
 
@@ -279,10 +279,8 @@ def _write(
                     f"from {table} where {inside} group by 1 order by 1"
                 ).fetchall()
             }
-        conn.execute(
-            "create table if not exists raw.load_log (dataset varchar, source_name varchar, "
-            "is_synthetic boolean, loaded_at timestamp, row_count bigint)"
-        )
+        log_columns = ", ".join(f"{name} {kind.lower()}" for name, kind in LOAD_LOG_COLUMNS.items())
+        conn.execute(f"create table if not exists raw.load_log ({log_columns})")
         conn.execute("delete from raw.load_log where dataset = ?", [dataset.name])
         conn.execute(
             "insert into raw.load_log values (?, ?, ?, ?, ?)",
