@@ -25,6 +25,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             warehouse_dir=str(settings.warehouse_dir),
             keep_runs=settings.keep_runs,
             missing_caps_allowed=list(settings.missing_caps_allowed),
+            allow_shrink=settings.allow_shrink,
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=dbt_project()),

@@ -265,19 +265,40 @@ def test_warning_level_anomalies_are_reported_but_publish(warehouse_copy, capsys
     assert re.match(r"passed: (\d+) blocking checks clear the build \(\1 evaluated in this run\)", gate), gate
 
 
-def test_a_shorter_export_publishes_and_the_summary_names_the_months_readers_lost(warehouse_copy, capsys):
-    """A full refresh from an export that stops a month earlier than the last publication."""
+def test_a_shorter_export_is_refused_unless_the_user_allows_it(warehouse_copy, capsys):
+    """A full refresh from an export that stops a month earlier than the last publication: refused,
+    naming the month readers would lose and the setting; published with WAREHOUSE_ALLOW_SHRINK=1."""
     folder, warehouse = warehouse_copy
     for name, column in (("btc_daily.csv", "date"), ("equity_prices.csv", "date")):
         frame = pd.read_csv(folder / name, dtype=str)
         frame[frame[column] < "2024-07-01"].to_csv(folder / name, index=False)
+    before = sha256(warehouse / "published.duckdb")
 
     code, output = run_csv(warehouse, folder, capsys)
 
+    assert code == 1, output[-2000:]
+    assert "RUN FAILED - nothing was published; the published file is unchanged." in output
+    assert (
+        "- step published_warehouse failed: not published: readers would lose the months 2024-07 .. 2024-07 "
+        "(readers have 2024-04 .. 2024-07), which the current publication has; a source with less history than "
+        "the last publication, e.g. a truncated export? Readers keep the current publication. To publish the "
+        "shorter history anyway: WAREHOUSE_ALLOW_SHRINK=1\n"
+    ) in output
+    assert "Traceback" not in output
+    assert sha256(warehouse / "published.duckdb") == before
+
+    settings = Settings(warehouse_dir=warehouse, source="csv", csv_dir=folder, allow_shrink=True)
+    code = run.main(dg.DagsterInstance.ephemeral(), settings)
+    output = capsys.readouterr()
+    output = output.out + output.err
     assert code == 0, output[-2000:]
     assert "warning: the published history is shorter than before: readers no longer have 2024-07 .. 2024-07" in output
     with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
         assert conn.execute("select max(month) from mart_monthly_note").fetchone()[0] == date(2024, 6, 1)
+    assert load_settings({"WAREHOUSE_ALLOW_SHRINK": "1"}).allow_shrink
+    assert not load_settings({"WAREHOUSE_ALLOW_SHRINK": "0"}).allow_shrink
+    with pytest.raises(SettingsError, match=r"WAREHOUSE_ALLOW_SHRINK='maybe' is not 1 \(yes\) or 0 \(no\)"):
+        load_settings({"WAREHOUSE_ALLOW_SHRINK": "maybe"})
 
 
 def test_reloading_a_past_month_keeps_the_rest_and_republishes_the_same_numbers(warehouse_copy, capsys):

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.publish.publication import PublishError, publish
+from orchestration.publish.publication import PublishError, ShrinkRefused, publish
 
 
 def sha256(path: Path) -> str:
@@ -137,13 +137,58 @@ def test_process_killed_between_temp_file_and_rename(warehouse):
     assert not list((tmp_path / "publications").glob(".*.tmp"))
 
 
-def test_a_publication_with_fewer_months_says_which_months_readers_lost(warehouse):
+def test_a_publication_with_fewer_months_is_refused_unless_allowed(warehouse):
     tmp_path, _, published = warehouse  # 2024-01 .. 2024-03
     longer = publish_as(make_build(tmp_path / "b5.duckdb", months=5, price=1.0), published, "run-2")
     assert (longer.previous_first_month, longer.previous_last_month) == ("2024-01-01", "2024-03-01")
     assert longer.lost_months() is None  # grew: 2024-01 .. 2024-05
-    shorter = publish_as(make_build(tmp_path / "b2.duckdb", months=2, price=1.0), published, "run-3")
-    assert shorter.lost_months() == "2024-03 .. 2024-05"
+    before = sha256(published)
+    shorter = make_build(tmp_path / "b2.duckdb", months=2, price=1.0)
+    with pytest.raises(ShrinkRefused) as refused:
+        publish_as(shorter, published, "run-3")
+    assert str(refused.value) == (
+        "not published: readers would lose the months 2024-03 .. 2024-05 (readers have 2024-01 .. 2024-05), which "
+        "the current publication has; a source with less history than the last publication, e.g. a truncated "
+        "export? Readers keep the current publication. To publish the shorter history anyway: WAREHOUSE_ALLOW_SHRINK=1"
+    )
+    assert sha256(published) == before
+    assert not list((tmp_path / "publications").glob(".*.tmp"))
+    allowed = publish_as(shorter, published, "run-4", allow_shrink=True)
+    assert allowed.lost_months() == "2024-03 .. 2024-05"
+
+
+def make_members_build(path: Path, tickers: dict[str, list[str]]) -> Path:
+    """A build whose mart_miner_monthly has a row per member and month: {month: [tickers]}."""
+    make_build(path, months=len(tickers), price=1.0)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(
+            "create table marts.mart_miner_monthly (month date, ticker varchar, is_member boolean, "
+            "is_partial_month boolean)"
+        )
+        last = max(tickers)
+        for month, members in tickers.items():
+            for ticker in members:
+                conn.execute(
+                    "insert into marts.mart_miner_monthly values (?, ?, true, ?)", [month, ticker, month == last]
+                )
+    return path
+
+
+def test_a_publication_that_drops_members_of_the_latest_complete_month_is_refused(tmp_path):
+    published = tmp_path / "published.duckdb"
+    full = {"2024-01-01": ["CLSK", "MARA", "RIOT"], "2024-02-01": ["CLSK", "MARA", "RIOT"], "2024-03-01": ["MARA"]}
+    publish_as(make_members_build(tmp_path / "b1.duckdb", full), published, "run-1")
+    before = sha256(published)
+    cut = {**full, "2024-02-01": ["MARA"]}  # 2024-02 is the latest complete month (2024-03 is partial)
+    with pytest.raises(ShrinkRefused, match=r"readers would lose the members CLSK, RIOT in 2024-02, which") as refused:
+        publish_as(make_members_build(tmp_path / "b2.duckdb", cut), published, "run-2")
+    assert "the months" not in str(refused.value) and "WAREHOUSE_ALLOW_SHRINK=1" in str(refused.value)
+    assert sha256(published) == before
+    allowed = publish_as(make_members_build(tmp_path / "b3.duckdb", cut), published, "run-3", allow_shrink=True)
+    assert (allowed.lost_members, allowed.lost_months()) == ("CLSK, RIOT in 2024-02", None)
+    # a member that joins, or one that leaves in a later month, is not a loss
+    grown = {**full, "2024-02-01": ["CLSK", "MARA", "RIOT", "IREN"], "2024-03-01": ["IREN"]}
+    assert publish_as(make_members_build(tmp_path / "b4.duckdb", grown), published, "run-4").lost_members is None
 
 
 def test_the_first_publication_has_nothing_to_compare(tmp_path):

@@ -82,14 +82,18 @@ def members_without_cap_lines(build_db: Path) -> list[str]:
 
 
 def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What the publish step recorded that a reader of the summary must know: months readers lost,
-    and its notices (a previous file it could not read, a sheet cut at Excel's limit)."""
+    """What the publish step recorded that a reader of the summary must know: months and members
+    readers lost (published only with WAREHOUSE_ALLOW_SHRINK=1), and its notices (a previous file it
+    could not read, a sheet cut at Excel's limit)."""
     lines = []
     for event in result.get_asset_materialization_events():
         meta = event.asset_key == dg.AssetKey("published_warehouse") and event.materialization.metadata
         lost = meta and meta.get("months_no_longer_published")
         if lost and lost.value != "none":
             lines.append(f"the published history is shorter than before: readers no longer have {lost.value}")
+        members = meta and meta.get("members_no_longer_published")
+        if members and members.value != "none":
+            lines.append(f"the published members are fewer than before: readers no longer have {members.value}")
         notices = meta and meta.get("notices")
         if notices and notices.value != "none":
             lines.extend(notices.value.splitlines())

@@ -30,6 +30,8 @@ class WarehouseResource(dg.ConfigurableResource):
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
     # Members that may publish without a market cap in a month, 'TICKER:YYYY-MM' (WAREHOUSE_ALLOW_MISSING_CAP).
     missing_caps_allowed: list[str] = Field(default_factory=list)
+    # Publish even when readers would lose months or members they have (WAREHOUSE_ALLOW_SHRINK=1).
+    allow_shrink: bool = False
 
     @property
     def paths(self) -> WarehousePaths:

@@ -47,6 +47,9 @@ class Settings:
     # WAREHOUSE_ALLOW_MISSING_CAP: members the analyst lets publish without a market cap in a month,
     # as 'TICKER:YYYY-MM' (the gate blocks a member without one otherwise).
     missing_caps_allowed: tuple[str, ...] = ()
+    # WAREHOUSE_ALLOW_SHRINK=1: publish even when readers would lose months or members the current
+    # publication has (a source with less history, e.g. a truncated export; refused otherwise).
+    allow_shrink: bool = False
 
     @property
     def paths(self) -> WarehousePaths:
@@ -96,6 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         shares_overrides=shares_overrides,
         live_refresh=env.get(LIVE_REFRESH, "").strip().lower() in YES,
         missing_caps_allowed=_ticker_months(env, "WAREHOUSE_ALLOW_MISSING_CAP"),
+        allow_shrink=_switch(env, "WAREHOUSE_ALLOW_SHRINK"),
     )
     return settings
 
@@ -108,6 +112,17 @@ def _number(env, name: str, pattern: str, what: str, kind: type):
     if not re.fullmatch(pattern, text):
         raise SettingsError(f"{name}={env[name]!r} is not {what}")
     return kind(text)
+
+
+NO = frozenset({"0", "false", "no"})
+
+
+def _switch(env, name: str) -> bool:
+    """1/true/yes: on; unset, empty, 0/false/no: off; anything else names the variable."""
+    text = env.get(name, "").strip().lower()
+    if text and text not in YES | NO:
+        raise SettingsError(f"{name}={env[name]!r} is not 1 (yes) or 0 (no)")
+    return text in YES
 
 
 def _ticker_months(env, name: str) -> tuple[str, ...]:

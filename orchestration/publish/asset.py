@@ -5,7 +5,7 @@ import dagster as dg
 
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
-from orchestration.publish.publication import STORAGE_VERSION, publish
+from orchestration.publish.publication import STORAGE_VERSION, ShrinkRefused, publish
 from orchestration.quality.gate import publication_checks, review_gate
 from orchestration.raw.resources import RawSourceResource
 from orchestration.transform.assets import mart_keys
@@ -55,14 +55,18 @@ def _publish(
         )
     source = raw_source.get()
     gate = review.summary()
-    publication = publish(
-        warehouse.paths.build_db,
-        warehouse.paths.published_db,
-        run_id=context.run.run_id,
-        source=source.label,
-        is_synthetic=source.synthetic,
-        gate_result=gate,
-    )
+    try:
+        publication = publish(
+            warehouse.paths.build_db,
+            warehouse.paths.published_db,
+            run_id=context.run.run_id,
+            source=source.label,
+            is_synthetic=source.synthetic,
+            gate_result=gate,
+            allow_shrink=warehouse.allow_shrink,
+        )
+    except ShrinkRefused as refused:
+        raise dg.Failure(description=str(refused)) from None
     context.log.info(
         f"published {publication.path} ({publication.first_month} .. {publication.last_month}), "
         f"publication {publication.publication_id}, exports in {warehouse.paths.exports}"
@@ -70,11 +74,15 @@ def _publish(
     for notice in publication.notices:
         context.log.warning(notice)
     lost = publication.lost_months()
-    if lost:
+    if lost:  # only with WAREHOUSE_ALLOW_SHRINK=1: publish() refuses it otherwise
         context.log.warning(
             f"the published history is shorter than before: readers no longer have {lost} "
             f"(it covered {publication.previous_first_month} .. {publication.previous_last_month}); "
-            "a source with less history than the last publication, e.g. a truncated CSV export?"
+            "published as WAREHOUSE_ALLOW_SHRINK allows"
+        )
+    if publication.lost_members:
+        context.log.warning(
+            f"readers no longer have the members {publication.lost_members}; published as WAREHOUSE_ALLOW_SHRINK allows"
         )
     return dg.MaterializeResult(
         metadata={
@@ -89,6 +97,7 @@ def _publish(
             "source": source.label,
             "gate_result": gate,
             "months_no_longer_published": lost or "none",
+            "members_no_longer_published": publication.lost_members or "none",
             "notices": "\n".join(publication.notices) or "none",
         }
     )

@@ -74,6 +74,14 @@ class PublishError(RuntimeError):
     pass
 
 
+ALLOW_SHRINK = "WAREHOUSE_ALLOW_SHRINK"
+
+
+class ShrinkRefused(PublishError):
+    """The new publication would drop months or members readers already have (a source with less
+    history than the last publication, e.g. a truncated export): refused unless ALLOW_SHRINK is set."""
+
+
 # What a full disk looks like from below: the OS's errno, DuckDB's and SQLite's words for it. SQLite
 # says only "disk I/O error", which counts when the folder's file system is indeed (nearly) full.
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -131,21 +139,79 @@ class Publication:
     publication_id: str | None = None
     exports: tuple[Path, ...] = ()
     notices: tuple[str, ...] = field(default=())  # what a reader of the run must know (e.g. a log not carried)
+    lost_members: str | None = None  # members of the previous latest complete month this one lacks (lost_members)
 
     def lost_months(self) -> str | None:
         """Readers had months this publication no longer has (a full refresh from a source with a
         shorter history, e.g. a truncated CSV export): which, or None."""
+        return lost_months(self.previous_first_month, self.previous_last_month, self.first_month, self.last_month)
 
-        def shift(month: str, by: int) -> str:
-            year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
-            return f"{year:04d}-{number + 1:02d}"
 
-        lost = []
-        if self.previous_first_month and self.first_month and self.first_month > self.previous_first_month:
-            lost.append(f"{self.previous_first_month[:7]} .. {shift(self.first_month, -1)}")
-        if self.previous_last_month and self.last_month and self.last_month < self.previous_last_month:
-            lost.append(f"{shift(self.last_month, 1)} .. {self.previous_last_month[:7]}")
-        return "; ".join(lost) or None
+def _shift(month: str, by: int) -> str:
+    year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
+    return f"{year:04d}-{number + 1:02d}"
+
+
+def lost_months(previous_first: str | None, previous_last: str | None, first: str | None, last: str | None):
+    """The months from previous_first .. previous_last that first .. last no longer covers, as
+    'YYYY-MM .. YYYY-MM' ranges joined by '; ', or None."""
+    lost = []
+    if previous_first and first and first > previous_first:
+        lost.append(f"{previous_first[:7]} .. {_shift(first, -1)}")
+    if previous_last and last and last < previous_last:
+        lost.append(f"{_shift(last, 1)} .. {previous_last[:7]}")
+    return "; ".join(lost) or None
+
+
+MEMBERS_TABLE = "mart_miner_monthly"
+
+
+def lost_members(conn: duckdb.DuckDBPyConnection, publications: Path) -> str | None:
+    """Members of the current publication's latest complete month that the new publication (`pub`)
+    has no row for in that same month, as 'MARA, RIOT in 2024-06', or None. Read from the current
+    publication's Parquet export (no lock on its DuckDB file); None when either side lacks the table
+    or the new publication lacks that month (the lost month says it)."""
+    previous = publications / CURRENT / EXPORTS / f"{MEMBERS_TABLE}.parquet"
+    has_table = conn.execute(
+        "select count(*) from duckdb_tables() where database_name = 'pub' and table_name = ?", [MEMBERS_TABLE]
+    ).fetchone()[0]
+    if not previous.exists() or not has_table:
+        return None
+    try:
+        month, missing = conn.execute(
+            f"""
+            with old as (select * from read_parquet({sql_text(str(previous))})),
+            latest as (select max(month) as month from old where is_member and not is_partial_month)
+            select any_value(latest.month), string_agg(distinct old.ticker, ', ' order by old.ticker)
+            from old join latest using (month)
+            where old.is_member
+              and exists (select 1 from pub.main.{MEMBERS_TABLE} n where n.month = latest.month)
+              and not exists (
+                select 1 from pub.main.{MEMBERS_TABLE} n
+                where n.month = latest.month and n.ticker = old.ticker
+              )
+            """
+        ).fetchone()
+    except duckdb.Error:  # an older layout without these columns: nothing to compare
+        return None
+    return f"{missing} in {str(month)[:7]}" if missing else None
+
+
+def shrink_sentence(months: str | None, members: str | None, previous_first: str | None, previous_last: str | None):
+    """The one line that refuses a publication dropping what readers have, naming what and the way on."""
+    dropped = []
+    if months:
+        covered = (
+            f" (readers have {previous_first[:7]} .. {previous_last[:7]})" if previous_first and previous_last else ""
+        )
+        dropped.append(f"the months {months}{covered}")
+    if members:
+        dropped.append(f"the members {members}")
+    return (
+        f"not published: readers would lose {' and '.join(dropped)}, which the current publication has; "
+        "a source with less history than the last publication, e.g. a truncated export? Readers keep the "
+        f"current publication. To publish the shorter history anyway: {ALLOW_SHRINK}=1"
+    )
 
 
 def _mart_tables(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
@@ -313,11 +379,15 @@ def publish(
     source: str,
     is_synthetic: bool,
     gate_result: str,
+    allow_shrink: bool = False,
     before_rename=None,
 ) -> Publication:
     """Copy every table of the build file's marts schema into a new publication (the DuckDB file
     and its exports), verify it, and make it current atomically. `published_db` is the readers'
     path (WAREHOUSE_DIR/published.duckdb); the publication folders and `exports` live beside it.
+
+    A publication that would drop months or members the current one has is refused (ShrinkRefused,
+    nothing changes) unless `allow_shrink` (WAREHOUSE_ALLOW_SHRINK=1).
 
     `before_rename` is called with the verified new folder (still under its temporary name) just
     before it is made current (tests use it to simulate a crash at the worst moment).
@@ -345,6 +415,15 @@ def publish(
             conn.execute("detach build")
             _create_log(conn)
             previous_first, previous_last, notice = _carry_log(conn, publications, published_db)
+            months_lost = lost_months(
+                previous_first,
+                previous_last,
+                str(first_month) if first_month else None,
+                str(last_month) if last_month else None,
+            )
+            members_lost = lost_members(conn, publications)
+            if (months_lost or members_lost) and not allow_shrink:
+                raise ShrinkRefused(shrink_sentence(months_lost, members_lost, previous_first, previous_last))
             conn.execute(
                 f"insert into pub.main.{LOG_TABLE} by name select ? as published_at, ? as run_id, ? as source, "
                 "? as is_synthetic, ? as first_month, ? as last_month, ? as row_counts, ? as gate_result, "
@@ -407,4 +486,5 @@ def publish(
         publication_id=publication_id,
         exports=tuple(paths.exports / path.name for path in exports),
         notices=tuple(notices),
+        lost_members=members_lost,
     )
