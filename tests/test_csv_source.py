@@ -98,7 +98,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[Path], None], str]] = [
         "missing column",
         "splits.csv",
         _without_ratio,
-        "missing column(s) ratio; expected ticker, ex_date, ratio",
+        "missing column(s) ratio; expected ticker, ex_date, ratio; the file's header: ticker,ex_date",
     ),
     (
         "bad date",
@@ -301,6 +301,69 @@ def test_non_utf8_file_is_a_clear_error(folder: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b"USD", b"\xa4"))
     with pytest.raises(RawDataError, match=re.escape(f"{path}: not UTF-8 text")):
         CsvSource(folder).fetch("equity_prices")
+
+
+def test_a_header_that_does_not_match_is_shown_as_read(folder: Path) -> None:
+    path = folder / "btc_daily.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].replace("price_usd", "price").replace("fees_btc", "Fees (BTC)")
+    path.write_text("\n".join([header, *lines[1:]]) + "\n", encoding="utf-8-sig")
+    with pytest.raises(RawDataError) as caught:
+        CsvSource(folder).fetch("btc_daily")
+    assert str(caught.value) == (
+        f"{path}: missing column(s) price_usd, fees_btc; expected date, price_usd, hashrate_ehs, difficulty, "
+        f"block_height, blocks_mined, fees_btc, supply_btc; the file's header: {header}"
+    )
+    path.write_text("")
+    with pytest.raises(
+        RawDataError, match=r"missing column\(s\) date, .*; the file's header: none, the file is empty$"
+    ):
+        CsvSource(folder).fetch("btc_daily")
+
+
+HUGE = 5_000_000  # characters: what an error message quotes of a field is cut at 200
+
+
+def test_a_huge_field_is_cut_where_an_error_quotes_it(folder: Path) -> None:
+    path = folder / "equity_prices.csv"
+    replace_in(path, "2024-06-04,MARA,22.64", f"2024-06-04,MARA,{'9' * 10}{'x' * HUGE}")
+    with pytest.raises(RawDataError) as caught:
+        load(CsvSource(folder), "equity_prices")
+    shown = "9" * 10 + "x" * 190
+    assert str(caught.value) == (
+        f"{path}: row 3 (date 2024-06-04, ticker MARA), column 'close': value '{shown}'… ({HUGE + 10:,} "
+        "characters) is not a valid DOUBLE (a finite decimal number)"
+    )
+
+
+def test_a_huge_key_and_a_huge_ragged_row_are_cut(folder: Path) -> None:
+    path = folder / "equity_prices.csv"
+    replace_in(path, "2024-06-04,MARA,22.64", f"2024-06-04,{'M' * HUGE},abc")
+    with pytest.raises(RawDataError) as caught:
+        load(CsvSource(folder), "equity_prices")
+    assert f"(date 2024-06-04, ticker {'M' * 200}… ({HUGE:,} characters)), column 'close'" in str(caught.value)
+    assert len(str(caught.value)) < 1000
+    replace_in(path, f"2024-06-04,{'M' * HUGE},abc", "2024-06-04,MARA,22.64")
+    replace_in(path, "2024-06-04,MARA,22.64,USD", f"2024-06-04,MARA,22.64,USD,{'y' * HUGE}")
+    with pytest.raises(RawDataError) as caught:
+        CsvSource(folder).fetch("equity_prices")
+    # beyond the csv module's field limit: pandas' own words, which name the line
+    assert str(caught.value) == f"{path}: Error tokenizing data. C error: Expected 4 fields in line 4, saw 5"
+    replace_in(path, "y" * HUGE, "y" * 50_000)
+    with pytest.raises(RawDataError) as caught:
+        CsvSource(folder).fetch("equity_prices")
+    assert str(caught.value) == (
+        f"{path}: row 3 has 5 fields, the header 4 (date, ticker, close, currency): "
+        f"'{('2024-06-04,MARA,22.64,USD,' + 'y' * 200)[:200]}'… (50,026 characters)"
+    )
+
+
+def test_quoted_values_are_cut_at_200_characters() -> None:
+    from orchestration.raw.contract import cut, quoted
+
+    assert quoted("abc") == "'abc'" and cut("abc") == "abc"
+    assert quoted("a" * 201) == f"'{'a' * 200}'… (201 characters)"
+    assert cut("b" * 1_000_000) == f"{'b' * 200}… (1,000,000 characters)"
 
 
 def test_date_range_is_ignored_whole_files_load(folder: Path) -> None:

@@ -11,6 +11,31 @@ class RawDataError(ValueError):
     """Bad input: names the origin, row, column and value."""
 
 
+# What an error message quotes of a value, a row or a header: at most this many characters (a
+# 200 MB field must not be echoed into the run's output, its log and the UI).
+QUOTE_LIMIT = 200
+
+
+def cut(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text`, or its first `limit` characters and how long it is: 'abc… (1,000,000 characters)'."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as an error message quotes it, repr-style ('abc'), cut as cut() does."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def missing_columns(origin: str, dataset: Dataset, missing: list[str], header: str | None = None) -> RawDataError:
+    """The error for a delivery without some of the dataset's columns; `header`: the file's header
+    as read (a CSV source), shown cut so that a user sees what the file holds instead."""
+    read = f"; the file's header: {cut(header)}" if header is not None else ""
+    return RawDataError(
+        f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(dataset.columns)}{read}"
+    )
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str

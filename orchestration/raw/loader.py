@@ -16,7 +16,7 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from orchestration.raw.contract import DATASETS, LOAD_LOG_COLUMNS, Dataset, RawDataError
+from orchestration.raw.contract import DATASETS, LOAD_LOG_COLUMNS, Dataset, RawDataError, cut, missing_columns, quoted
 
 ROW = "__source_row"
 
@@ -98,7 +98,8 @@ def _row_label(
     keys = ", ".join(as_text(c) for c in dataset.key)
     values = _first(conn, f"select {keys} from {relation} where {ROW} = {row}")
     shown = ", ".join(
-        f"{column} {value if value is not None else 'empty'}" for column, value in zip(dataset.key, values or ())
+        f"{column} {cut(str(value)) if value is not None else 'empty'}"
+        for column, value in zip(dataset.key, values or ())
     )
     return f"row {row} ({shown})" if shown else f"row {row}"
 
@@ -108,7 +109,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
     present = dict(conn.execute(f"select column_name, column_type from (describe {relation})").fetchall())
     missing = [c for c in dataset.columns if c not in present]
     if missing:
-        raise RawDataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(dataset.columns)}")
+        raise missing_columns(origin, dataset, missing)
     for column, sql_type in dataset.columns.items():
         col = _quote(column)
         bad = _first(
@@ -121,7 +122,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             kind = f"{sql_type}{expected}" if column not in dataset.months else "month (YYYY-MM)"
             raise RawDataError(
                 f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                f"value {bad[1]!r} is not a valid {kind}"
+                f"value {quoted(bad[1])} is not a valid {kind}"
             )
         if column in dataset.months:
             bad = _first(
@@ -132,7 +133,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             if bad:
                 raise RawDataError(
                     f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                    f"value {bad[1]!r} is not a month (YYYY-MM, or the month's first day)"
+                    f"value {quoted(bad[1])} is not a month (YYYY-MM, or the month's first day)"
                 )
         if column not in dataset.nullable:
             empty = _first(conn, f"select {ROW} from {relation} where {col} is null order by {ROW} limit 1")
@@ -152,7 +153,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             if bad:
                 raise RawDataError(
                     f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                    f"value {bad[1]!r} must be {bound}"
+                    f"value {quoted(bad[1])} must be {bound}"
                 )
     # Tickers as staging reads them (trimmed, upper case): 'mara' and 'MARA ' are MARA's key too.
     typed_key = [
@@ -175,7 +176,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
     )
     if dup:
         raise RawDataError(
-            f"{origin}: row {dup[0]}, column(s) '{', '.join(dataset.key)}': duplicate key ({dup[2]}), "
+            f"{origin}: row {dup[0]}, column(s) '{', '.join(dataset.key)}': duplicate key ({cut(dup[2])}), "
             f"first seen at row {dup[1]}"
         )
 

@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from orchestration.raw.contract import Dataset, RawDataError
+from orchestration.raw.contract import Dataset, RawDataError, missing_columns, quoted
 
 # As the loader's TEXT_FORMATS: what a value given as text must look like.
 TEXT_FORMATS = {
@@ -33,7 +33,7 @@ def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.Da
     typed; RawDataError names the first bad value as the loader would."""
     missing = [c for c in dataset.columns if c not in frame.columns]
     if missing:
-        raise RawDataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(dataset.columns)}")
+        raise missing_columns(origin, dataset, missing)
     if dataset.months:
         raise ValueError(f"{dataset.name}: month columns are typed by the loader only")
     rows = frame[list(dataset.columns)].reset_index(drop=True)
@@ -46,7 +46,7 @@ def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.Da
                 expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
                 raise RawDataError(
                     f"{origin}: {_row(rows, dataset, index)}, column '{column}': "
-                    f"value {text!r} is not a valid {sql_type}{expected}"
+                    f"value {quoted(text)} is not a valid {sql_type}{expected}"
                 )
         if column not in dataset.nullable and None in texts:
             index = texts.index(None)
@@ -59,7 +59,7 @@ def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.Da
             if bad:
                 raise RawDataError(
                     f"{origin}: {_row(rows, dataset, bad[0])}, column '{column}': "
-                    f"value {texts[bad[0]]!r} must be {bound}"
+                    f"value {quoted(texts[bad[0]])} must be {bound}"
                 )
         typed[column] = values
     result = pd.DataFrame({c: _column(typed[c], t) for c, t in dataset.columns.items()})

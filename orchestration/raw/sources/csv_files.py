@@ -5,7 +5,8 @@ origin, the 1-based data row, the column and the value of the first bad one. Par
 either duplicate those rules or lose the row numbers, so this module only reads text: every value as
 the string in the file, an empty cell as missing, rows in file order (row n of an error is line
 n + 1 of the file; blank lines are skipped and not counted), and only the dataset's columns that are
-present, so the loader reports the missing ones. Extra columns are ignored.
+present. A file without some of them is refused here, with the header the file has (the loader
+would see only the columns kept). Extra columns are ignored.
 
 Files, in the folder given (WAREHOUSE_CSV_DIR): UTF-8 (a BOM is tolerated, as Excel writes one),
 a header row, ISO dates, `.` decimals.
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.raw.contract import DATASETS, Dataset, RawDataError
+from orchestration.raw.contract import DATASETS, Dataset, RawDataError, cut, missing_columns, quoted
 from orchestration.raw.sources.base import RawSource
 
 FILES = {
@@ -59,27 +60,33 @@ def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()  # no header at all: the loader reports every column as missing
+    except pd.errors.EmptyDataError as error:  # no header at all
+        raise missing_columns(str(path), dataset, list(dataset.columns), header="none, the file is empty") from error
     except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-        raise RawDataError(f"{path}: {_ragged_row(path) or error}") from error
+        raise RawDataError(f"{path}: {_ragged_row(path) or cut(str(error).strip())}") from error
     except UnicodeDecodeError as error:
         raise RawDataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
     present = [column for column in dataset.columns if column in frame.columns]
+    missing = [column for column in dataset.columns if column not in frame.columns]
+    if missing:  # named here, where the header the file has is known (the loader sees only the columns kept)
+        raise missing_columns(str(path), dataset, missing, header=",".join(map(str, frame.columns)))
     return frame[present].replace("", None)
 
 
 def _ragged_row(path: Path) -> str | None:
     """The first data row with more fields than the header, described (only called on an error)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = (row for row in csv.reader(handle) if row)  # blank lines are skipped, as pandas does
-        header = next(rows, [])
-        for number, row in enumerate(rows, start=1):
-            if len(row) > len(header):
-                return (
-                    f"row {number} has {len(row)} fields, the header {len(header)} "
-                    f"({', '.join(header)}): {','.join(row)!r}"
-                )
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = (row for row in csv.reader(handle) if row)  # blank lines are skipped, as pandas does
+            header = next(rows, [])
+            for number, row in enumerate(rows, start=1):
+                if len(row) > len(header):
+                    return (
+                        f"row {number} has {len(row)} fields, the header {len(header)} "
+                        f"({cut(', '.join(header))}): {quoted(','.join(row))}"
+                    )
+    except csv.Error:  # a field beyond the csv module's limit (128 KiB): pandas' own message then
+        return None
     return None
 
 
