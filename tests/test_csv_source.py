@@ -366,6 +366,73 @@ def test_quoted_values_are_cut_at_200_characters() -> None:
     assert cut("b" * 1_000_000) == f"{'b' * 200}… (1,000,000 characters)"
 
 
+ENCODINGS = {
+    "UTF-16 with a byte-order mark": (
+        lambda text: text.encode("utf-16"),
+        "UTF-16 text (it starts with a UTF-16 byte-order mark; Excel's 'Unicode Text'); save it as UTF-8 "
+        "(Excel: CSV UTF-8) and run again",
+    ),
+    "UTF-16 without one": (
+        lambda text: text.encode("utf-16-le"),
+        "UTF-16 text without a byte-order mark (NUL bytes between the characters); save it as UTF-8 (Excel: CSV "
+        "UTF-8) and run again",
+    ),
+    "Latin-1": (
+        lambda text: text.replace("USD", "USé").encode("latin-1"),
+        "not UTF-8 text: byte 0xe9 at line 2 (byte 51) is not valid UTF-8 (saved as Latin-1 or Windows-1252, as "
+        "older Excel versions do?); save it as UTF-8 (Excel: CSV UTF-8) and run again",
+    ),
+    "NUL bytes": (
+        lambda text: text.replace("22.64", "22\x00.64").encode(),
+        "a binary file, not CSV text (a NUL byte at byte 96)",
+    ),
+    "binary": (lambda text: bytes(range(256)) * 4, "a binary file, not CSV text (a NUL byte at byte 0)"),
+    "a workbook": (lambda text: b"PK\x03\x04" + text.encode(), "a ZIP file (an Excel workbook?), not CSV text"),
+}
+
+
+@pytest.mark.parametrize(("spoil", "message"), ENCODINGS.values(), ids=ENCODINGS)
+def test_a_file_that_is_not_utf8_text_is_named_with_its_problem(folder: Path, spoil, message: str) -> None:
+    path = folder / "equity_prices.csv"
+    path.write_bytes(spoil(path.read_text(encoding="utf-8")))
+    with pytest.raises(RawDataError) as caught:
+        CsvSource(folder).fetch("equity_prices")
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_utf8_with_or_without_a_bom_loads(folder: Path) -> None:
+    path = folder / "equity_prices.csv"
+    text = path.read_text(encoding="utf-8").replace("USD", "US€")
+    for encoding in ("utf-8", "utf-8-sig"):
+        path.write_text(text, encoding=encoding)
+        assert load(CsvSource(folder), "equity_prices").row_count == 6
+
+
+def test_a_share_count_beyond_bigint_names_file_row_column_and_value(folder: Path) -> None:
+    path = folder / "shares_outstanding.csv"
+    replace_in(path, "294231000", "99999999999999999999")
+    with pytest.raises(RawDataError) as caught:
+        load(CsvSource(folder), "shares_outstanding")
+    assert str(caught.value) == (
+        f"{path}: row 1 (ticker MARA, as_of 2024-04-26), column 'shares': value '99999999999999999999' is out of "
+        "range for BIGINT (-9,223,372,036,854,775,808 .. 9,223,372,036,854,775,807)"
+    )
+
+
+def test_a_typed_override_beyond_bigint_is_the_same_one_line_error() -> None:
+    import pandas as pd
+
+    from orchestration.raw.text_values import typed_text_rows
+
+    frame = pd.DataFrame({"ticker": ["MARA"], "as_of": ["2024-01-31"], "shares": ["99999999999999999999"]})
+    with pytest.raises(RawDataError) as caught:
+        typed_text_rows(frame, DATASETS["shares_outstanding"], "overrides.csv")
+    assert str(caught.value) == (
+        "overrides.csv: row 1 (ticker MARA, as_of 2024-01-31), column 'shares': value '99999999999999999999' is out "
+        "of range for BIGINT (-9,223,372,036,854,775,808 .. 9,223,372,036,854,775,807)"
+    )
+
+
 def test_date_range_is_ignored_whole_files_load(folder: Path) -> None:
     source = CsvSource(folder)
     assert len(source.fetch("equity_prices", date(2030, 1, 1), date(2030, 1, 31))) == 6

@@ -27,6 +27,16 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
+# The range of the whole-number types: a value beyond it is refused with these bounds named.
+WHOLE_RANGES = {"BIGINT": (-(2**63), 2**63 - 1), "INTEGER": (-(2**31), 2**31 - 1)}
+
+
+def out_of_range(sql_type: str) -> str:
+    """'out of range for BIGINT (-9,223,372,036,854,775,808 .. 9,223,372,036,854,775,807)'."""
+    low, high = WHOLE_RANGES[sql_type]
+    return f"out of range for {sql_type} ({low:,} .. {high:,})"
+
+
 def missing_columns(origin: str, dataset: Dataset, missing: list[str], header: str | None = None) -> RawDataError:
     """The error for a delivery without some of the dataset's columns; `header`: the file's header
     as read (a CSV source), shown cut so that a user sees what the file holds instead."""

@@ -9,6 +9,7 @@ or, for a date window (a range of monthly partitions), only the rows inside that
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import NamedTuple
@@ -16,7 +17,17 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from orchestration.raw.contract import DATASETS, LOAD_LOG_COLUMNS, Dataset, RawDataError, cut, missing_columns, quoted
+from orchestration.raw.contract import (
+    DATASETS,
+    LOAD_LOG_COLUMNS,
+    WHOLE_RANGES,
+    Dataset,
+    RawDataError,
+    cut,
+    missing_columns,
+    out_of_range,
+    quoted,
+)
 
 ROW = "__source_row"
 
@@ -120,9 +131,12 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
         if bad:
             expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
             kind = f"{sql_type}{expected}" if column not in dataset.months else "month (YYYY-MM)"
+            problem = f"is not a valid {kind}"
+            if sql_type in WHOLE_RANGES and re.fullmatch(TEXT_FORMATS[sql_type][0], str(bad[1]).strip()):
+                problem = f"is {out_of_range(sql_type)}"  # a whole number, too large for the column
             raise RawDataError(
                 f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
-                f"value {quoted(bad[1])} is not a valid {kind}"
+                f"value {quoted(bad[1])} {problem}"
             )
         if column in dataset.months:
             bad = _first(

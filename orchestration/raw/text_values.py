@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 
-from orchestration.raw.contract import Dataset, RawDataError, missing_columns, quoted
+from orchestration.raw.contract import WHOLE_RANGES, Dataset, RawDataError, missing_columns, out_of_range, quoted
 
 # As the loader's TEXT_FORMATS: what a value given as text must look like.
 TEXT_FORMATS = {
@@ -44,9 +44,11 @@ def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.Da
         for index, (text, value) in enumerate(zip(texts, values)):
             if text is not None and value is None:
                 expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
+                problem = f"is not a valid {sql_type}{expected}"
+                if sql_type in WHOLE_RANGES and re.fullmatch(TEXT_FORMATS[sql_type][0], text.strip()):
+                    problem = f"is {out_of_range(sql_type)}"
                 raise RawDataError(
-                    f"{origin}: {_row(rows, dataset, index)}, column '{column}': "
-                    f"value {quoted(text)} is not a valid {sql_type}{expected}"
+                    f"{origin}: {_row(rows, dataset, index)}, column '{column}': value {quoted(text)} {problem}"
                 )
         if column not in dataset.nullable and None in texts:
             index = texts.index(None)
@@ -88,8 +90,9 @@ def _typed(text: str, sql_type: str):
             return pd.Timestamp(text).date()
         except ValueError:
             return None
-    if sql_type in ("BIGINT", "INTEGER"):
-        return int(text)
+    if sql_type in WHOLE_RANGES:
+        low, high = WHOLE_RANGES[sql_type]
+        return int(text) if low <= int(text) <= high else None
     if sql_type == "DOUBLE":
         value = float(text)
         return value if math.isfinite(value) else None

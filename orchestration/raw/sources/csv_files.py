@@ -9,7 +9,8 @@ present. A file without some of them is refused here, with the header the file h
 would see only the columns kept). Extra columns are ignored.
 
 Files, in the folder given (WAREHOUSE_CSV_DIR): UTF-8 (a BOM is tolerated, as Excel writes one),
-a header row, ISO dates, `.` decimals.
+a header row, ISO dates, `.` decimals. Anything else (UTF-16, Latin-1, a binary or ZIP file) is
+refused in one line naming the file and the problem (encoding_problem, _not_utf8).
 
     btc_daily.csv           date, price_usd, hashrate_ehs, difficulty, block_height, blocks_mined,
                             fees_btc, supply_btc  (hashrate_ehs may be empty)
@@ -51,8 +52,59 @@ FILES = {
 OPTIONAL = frozenset({"miner_universe", "miner_operations", "miner_balance_sheet"})
 
 
+SAVE_AS_UTF8 = "save it as UTF-8 (Excel: CSV UTF-8) and run again"
+# What a file that is not CSV text starts with: byte-order marks of the encodings Excel and others
+# offer besides UTF-8, and the containers a file saved under the wrong name may be.
+NOT_UTF8_STARTS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 text (it starts with a UTF-32 byte-order mark)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (it starts with a UTF-32 byte-order mark)"),
+    (b"\xff\xfe", "UTF-16 text (it starts with a UTF-16 byte-order mark; Excel's 'Unicode Text')"),
+    (b"\xfe\xff", "UTF-16 text (it starts with a UTF-16 byte-order mark)"),
+    (b"PK\x03\x04", "a ZIP file (an Excel workbook?), not CSV text"),
+    (b"\x1f\x8b", "a gzip-compressed file, not CSV text"),
+)
+SNIFF_BYTES = 65536
+NUL = b"\x00"
+
+
+def encoding_problem(path: Path) -> str | None:
+    """Why `path` is not UTF-8 CSV text, judged from its first bytes (a byte-order mark, NUL bytes
+    or a container's signature), or None."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    for start, what in NOT_UTF8_STARTS:
+        if head.startswith(start):
+            return f"{what}; {SAVE_AS_UTF8}" if "text (" in what else what
+    if b"\x00" in head:
+        zeros = head.count(b"\x00")
+        if zeros * 3 >= len(head):  # every other byte: UTF-16 without a byte-order mark
+            return f"UTF-16 text without a byte-order mark (NUL bytes between the characters); {SAVE_AS_UTF8}"
+        return f"a binary file, not CSV text (a NUL byte at byte {head.index(NUL)})"
+    return None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """'not UTF-8 text: byte 0xe9 at line 3 (byte 51) ...', with the likely encoding and the way on.
+    Found again in the whole file: pandas decodes in chunks, so its error's position is the chunk's."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as whole:
+        error, line = whole, data.count(b"\n", 0, whole.start) + 1
+    else:
+        line = None
+    where = f"line {line} (byte {error.start})" if line else f"byte {error.start}"
+    return (
+        f"not UTF-8 text: byte {error.object[error.start]:#04x} at {where} is not valid UTF-8 "
+        f"(saved as Latin-1 or Windows-1252, as older Excel versions do?); {SAVE_AS_UTF8}"
+    )
+
+
 def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
     """The columns of `dataset` present in `path`, as text in file order; empty cells are None."""
+    problem = encoding_problem(path)
+    if problem:
+        raise RawDataError(f"{path}: {problem}")
     try:
         # A row with more fields than the header is an error: not an index column (pandas' guess
         # when the first data row has one field too many), not silently cut (index_col=False's
@@ -65,7 +117,7 @@ def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
         raise RawDataError(f"{path}: {_ragged_row(path) or cut(str(error).strip())}") from error
     except UnicodeDecodeError as error:
-        raise RawDataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+        raise RawDataError(f"{path}: {_not_utf8(path, error)}") from error
     present = [column for column in dataset.columns if column in frame.columns]
     missing = [column for column in dataset.columns if column not in frame.columns]
     if missing:  # named here, where the header the file has is known (the loader sees only the columns kept)
