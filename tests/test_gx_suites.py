@@ -66,6 +66,20 @@ def test_text_columns_are_compared_counted_and_named_as_written(tmp_path):
     assert "example row: {'ticker': 'RIOT', 'quoted_as': 'RIOTX'" in pair.describe("raw.listing")
 
 
+def test_a_huge_text_value_is_cut_in_the_example_row(tmp_path):
+    """A valid but enormous value (a 1,000,000-character ticker) is named by its first 200
+    characters and its length, not echoed whole into the run's output and the UI (issue #19, 15)."""
+    outcome = validate_listing(
+        tmp_path,
+        "select repeat('X', 1000000) as ticker, 1 as n",
+        [expectation("expect_column_values_to_be_in_set", column="ticker", value_set=["MARA"])],
+    )
+
+    [failure] = outcome.failures
+    assert failure.example_rows == [{"ticker": "X" * 200 + "… (1,000,000 characters)", "n": 1}]
+    assert len(failure.describe("raw.listing")) < 400
+
+
 def test_text_columns_share_one_category_set_and_typed_columns_stay_text():
     frame = duckdb.sql(
         "select * from (values ('MARA', 'MARA', 1, null::varchar), ('RIOT', 'RIOTX', 2, null)) t(ticker, "

@@ -27,6 +27,7 @@ from orchestration.core.retention import prune_gx_results
 from orchestration.core.settings import prepare_environment
 from orchestration.quality.results_page import write_quality_docs
 from orchestration.quality.suites import PARAMETERS, Failure, SuiteOutcome, read_suite_file, suite_tables
+from orchestration.raw.contract import cut
 
 if TYPE_CHECKING:
     from great_expectations.core.run_identifier import RunIdentifier
@@ -101,13 +102,21 @@ def _columns(kwargs: dict) -> list[str]:
     return pair or list(kwargs.get("column_list") or [])
 
 
+def _shown(value):
+    """A value as a failure's example row keeps it: text cut as load errors cut it, so a 5 MB ticker
+    that passed the loader is not echoed whole into the run's output, its log and the UI."""
+    return cut(value) if isinstance(value, str) else value
+
+
 def _failure(item, frame) -> Failure:
     config = item.expectation_config
     res = item.result or {}
     indexes = (res.get("unexpected_index_list") or [])[:EXAMPLE_ROWS]
     rows = [{k: _plain(v) for k, v in frame.iloc[i].items()} for i in indexes if isinstance(i, int)]
     explained_by = (config.meta or {}).get("explain")
-    explanation = rows[0].get(explained_by) if rows and explained_by else None
+    # the suite's own sentence is kept whole up to a paragraph; the row's values are cut like quotes
+    explanation = cut(str(rows[0][explained_by]), 1000) if rows and rows[0].get(explained_by) is not None else None
+    rows = [{k: _shown(v) for k, v in row.items()} for row in rows]
     if item.exception_info and item.exception_info.get("raised_exception"):
         detail = f"error: {item.exception_info.get('exception_message')}"
     elif res.get("unexpected_count") is not None:
@@ -122,7 +131,7 @@ def _failure(item, frame) -> Failure:
         unexpected_count=res.get("unexpected_count"),
         example_rows=rows,
         detail=detail,
-        explanation=str(explanation) if explanation is not None else None,
+        explanation=explanation,
         explained_by=explained_by,
     )
 
