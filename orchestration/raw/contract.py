@@ -4,6 +4,7 @@ and the error bad input raises. The loader validates against it; sources deliver
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -27,6 +28,16 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
+# What a value given as text must look like, beyond DuckDB accepting the cast: DuckDB also reads
+# '2019/01/02', '2019-1-2 13:00', '1_000', 'inf' and 'nan', and rounds '2.7' into a BIGINT. The
+# loader checks it in SQL, text_values in Python: one table for both.
+TEXT_FORMATS = {
+    "DATE": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO date YYYY-MM-DD"),
+    "BIGINT": ("[+-]?[0-9]+", "a whole number"),
+    "INTEGER": ("[+-]?[0-9]+", "a whole number"),
+    "DOUBLE": ("[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?", "a finite decimal number"),
+}
+
 # The range of the whole-number types: a value beyond it is refused with these bounds named.
 WHOLE_RANGES = {"BIGINT": (-(2**63), 2**63 - 1), "INTEGER": (-(2**31), 2**31 - 1)}
 
@@ -35,6 +46,16 @@ def out_of_range(sql_type: str) -> str:
     """'out of range for BIGINT (-9,223,372,036,854,775,808 .. 9,223,372,036,854,775,807)'."""
     low, high = WHOLE_RANGES[sql_type]
     return f"out of range for {sql_type} ({low:,} .. {high:,})"
+
+
+def not_a_valid(sql_type: str, text: str, kind: str | None = None) -> str:
+    """Why `text` is not a value of `sql_type`: 'is not a valid DOUBLE (a finite decimal number)',
+    or, for a whole number too large for its column, 'is out of range for BIGINT (...)'. `kind`
+    names the expected value instead of the type (a month column's 'month (YYYY-MM)')."""
+    if sql_type in WHOLE_RANGES and re.fullmatch(TEXT_FORMATS[sql_type][0], text.strip()):
+        return f"is {out_of_range(sql_type)}"
+    expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
+    return f"is not a valid {kind or sql_type + expected}"
 
 
 def missing_columns(origin: str, dataset: Dataset, missing: list[str], header: str | None = None) -> RawDataError:

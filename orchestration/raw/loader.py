@@ -9,7 +9,6 @@ or, for a date window (a range of monthly partitions), only the rows inside that
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import NamedTuple
@@ -20,12 +19,12 @@ import pandas as pd
 from orchestration.raw.contract import (
     DATASETS,
     LOAD_LOG_COLUMNS,
-    WHOLE_RANGES,
+    TEXT_FORMATS,
     Dataset,
     RawDataError,
     cut,
     missing_columns,
-    out_of_range,
+    not_a_valid,
     quoted,
 )
 
@@ -62,14 +61,6 @@ def _first(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
     return rows[0] if rows else None
 
 
-# What a value given as text must look like, beyond DuckDB accepting the cast: DuckDB also reads
-# '2019/01/02', '2019-1-2 13:00', '1_000', 'inf' and 'nan', and rounds '2.7' into a BIGINT.
-TEXT_FORMATS = {
-    "DATE": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO date YYYY-MM-DD"),
-    "BIGINT": ("[+-]?[0-9]+", "a whole number"),
-    "INTEGER": ("[+-]?[0-9]+", "a whole number"),
-    "DOUBLE": ("[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?", "a finite decimal number"),
-}
 WHOLE_TYPES = frozenset({"BIGINT", "INTEGER"})
 # Types whose casts can yield infinity (from '1e400', a float column's inf, or the date 'infinity').
 FINITE_TYPES = frozenset({"DATE", "DOUBLE"})
@@ -129,11 +120,7 @@ def validate(conn: duckdb.DuckDBPyConnection, relation: str, dataset: Dataset, o
             f"where {_invalid(col, sql_type, present[column])} order by {ROW} limit 1",
         )
         if bad:
-            expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
-            kind = f"{sql_type}{expected}" if column not in dataset.months else "month (YYYY-MM)"
-            problem = f"is not a valid {kind}"
-            if sql_type in WHOLE_RANGES and re.fullmatch(TEXT_FORMATS[sql_type][0], str(bad[1]).strip()):
-                problem = f"is {out_of_range(sql_type)}"  # a whole number, too large for the column
+            problem = not_a_valid(sql_type, str(bad[1]), "month (YYYY-MM)" if column in dataset.months else None)
             raise RawDataError(
                 f"{origin}: {_row_label(conn, relation, dataset, bad[0], present)}, column '{column}': "
                 f"value {quoted(bad[1])} {problem}"

@@ -17,15 +17,15 @@ import re
 
 import pandas as pd
 
-from orchestration.raw.contract import WHOLE_RANGES, Dataset, RawDataError, missing_columns, out_of_range, quoted
-
-# As the loader's TEXT_FORMATS: what a value given as text must look like.
-TEXT_FORMATS = {
-    "DATE": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO date YYYY-MM-DD"),
-    "BIGINT": ("[+-]?[0-9]+", "a whole number"),
-    "INTEGER": ("[+-]?[0-9]+", "a whole number"),
-    "DOUBLE": ("[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?", "a finite decimal number"),
-}
+from orchestration.raw.contract import (
+    TEXT_FORMATS,
+    WHOLE_RANGES,
+    Dataset,
+    RawDataError,
+    missing_columns,
+    not_a_valid,
+    quoted,
+)
 
 
 def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.DataFrame:
@@ -43,12 +43,9 @@ def typed_text_rows(frame: pd.DataFrame, dataset: Dataset, origin: str) -> pd.Da
         values = [None if text is None else _typed(text, sql_type) for text in texts]
         for index, (text, value) in enumerate(zip(texts, values)):
             if text is not None and value is None:
-                expected = f" ({TEXT_FORMATS[sql_type][1]})" if sql_type in TEXT_FORMATS else ""
-                problem = f"is not a valid {sql_type}{expected}"
-                if sql_type in WHOLE_RANGES and re.fullmatch(TEXT_FORMATS[sql_type][0], text.strip()):
-                    problem = f"is {out_of_range(sql_type)}"
                 raise RawDataError(
-                    f"{origin}: {_row(rows, dataset, index)}, column '{column}': value {quoted(text)} {problem}"
+                    f"{origin}: {_row(rows, dataset, index)}, column '{column}': value {quoted(text)} "
+                    f"{not_a_valid(sql_type, text)}"
                 )
         if column not in dataset.nullable and None in texts:
             index = texts.index(None)
