@@ -55,3 +55,12 @@ def demo_run(session_warehouse):
 def demo_run_output(demo_run) -> dict[str, str]:
     """What the session's full run printed: {'out': stdout, 'err': stderr}."""
     return _DEMO_RUN_OUTPUT
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL 16 server for the whole session (tests/postgres_server.py): about 1 s to
+    start. Each test creates the databases it needs (`postgres.create_database(name)`)."""
+    from tests.postgres_server import start
+
+    return start()
