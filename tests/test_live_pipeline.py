@@ -9,9 +9,10 @@ start_time/end_time, CIK) from deterministic data, in the provider's own shape:
   (coinmetrics_btc_*.csv, **Source: Coin Metrics Community Network Data, CC BY-NC 4.0, for testing
   only**), values as strings, only the metrics asked for (no DiffMean: the community tier's case),
   only the days of the fixture (2024-04-18 .. 2024-07-05) inside the asked range.
-* mempool.space block-at-timestamp: the height of the last block before the asked midnight, from
-  the heights of btc_daily_*.csv in the same folder (anchored so that the subsidy they imply equals
-  Coin Metrics' IssTotNtv every day: 2024-04-18 ends at 839,852).
+* Coin Metrics' block counts from the genesis day (the block heights' request): built by
+  tests/coinmetrics_counts.py to total the blocks before the first asked day, from the heights of
+  btc_daily_*.csv in the same folder (anchored so that the subsidy they imply equals Coin Metrics'
+  IssTotNtv every day: 2024-04-18 ends at 839,852).
 * Yahoo chart: the demo source's (synthetic) UNADJUSTED closes on NYSE sessions, served the way
   Yahoo serves them: split-ADJUSTED for every split up to the download, as float32 values, session
   opens as timestamps, split events of the asked window; so the adapter's unadjusting is exercised
@@ -57,6 +58,7 @@ from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
 from orchestration.raw.sources.live.sec_edgar import load_ciks
+from tests.coinmetrics_counts import GENESIS_DAY, blkcnt_body
 
 REAL = Path(__file__).parent / "fixtures" / "real_btc_2024_halving"
 COINMETRICS_CSV = REAL / "coinmetrics_btc_2024-04-18_2024-07-05.csv"
@@ -66,7 +68,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 RANGE = ("2024-04-01", "2024-06-01")
 
 COINMETRICS = "community-api.coinmetrics.io"
-MEMPOOL = "mempool.space"
 YAHOO = "query1.finance.yahoo.com"
 STOOQ = "stooq.com"
 SEC = "data.sec.gov"
@@ -112,7 +113,6 @@ class Providers:
             return 403, {}, "offline: this run must replay from disk"
         handlers = {
             COINMETRICS: self.coinmetrics,
-            MEMPOOL: self.mempool,
             YAHOO: self.yahoo,
             STOOQ: self.stooq,
             SEC: self.sec,
@@ -129,6 +129,11 @@ class Providers:
         asked = query(request.url)
         assert asked["assets"] == "btc" and asked["frequency"] == "1d", asked
         metrics = asked["metrics"].split(",")
+        if asked.get("start_time") == str(GENESIS_DAY):  # the block heights' counts
+            assert metrics == ["BlkCnt"], asked
+            day_before = datetime.fromisoformat(asked["end_time"]).date()
+            blocks_before = self.anchors[day_before + timedelta(days=1)] + 1  # heights 0 .. anchor
+            return 200, {"Content-Type": "application/json"}, blkcnt_body(day_before, blocks_before)
         days = self.chain["time"]
         rows = self.chain[(days >= asked.get("start_time", "")) & (days <= asked["end_time"])]
         data = [
@@ -140,19 +145,6 @@ class Providers:
             for _, row in rows.iterrows()
         ]
         return self.json({"data": data})
-
-    def mempool(self, request):
-        second = int(urlsplit(request.url).path.rsplit("/", 1)[-1])
-        midnight = datetime.fromtimestamp(second + 1, UTC)
-        assert midnight.time() == datetime.min.time(), request.url
-        height = self.anchors[midnight.date()]
-        return self.json(
-            {
-                "height": int(height),
-                "hash": f"{height:064x}",
-                "timestamp": (midnight - timedelta(minutes=7)).isoformat().replace("+00:00", ".000Z"),
-            }
-        )
 
     def yahoo(self, request):
         ticker = urlsplit(request.url).path.rsplit("/", 1)[-1]
@@ -289,9 +281,9 @@ def saved_responses(warehouse: Path) -> dict[str, list[dict]]:
 
 def test_live_source_publishes_the_served_numbers(live_run, providers):
     warehouse, calls = live_run
-    # one Coin Metrics page, one height anchor, the SEC once per CIK (the whole history), and per
-    # ticker the range's chart and the later splits
-    assert calls == {COINMETRICS: 1, MEMPOOL: 1, SEC: 14, YAHOO: 2 * 14}
+    # one Coin Metrics page and its block counts before the range, the SEC once per CIK (the whole
+    # history), and per ticker the range's chart and the later splits
+    assert calls == {COINMETRICS: 2, SEC: 14, YAHOO: 2 * 14}
 
     published = warehouse / "published.duckdb"
     assert published.is_file()
@@ -322,8 +314,8 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert log[:4] == ("live", False, "2024-04", "2024-06")
     assert log[4].startswith("passed: ")  # (real hashrate drops > 25% in a day are warnings)
 
-    # chain: May's blocks and subsidy are the served BlkCnt (and IssTotNtv); its last height is the
-    # mempool anchor before 04-18 plus every served BlkCnt up to 05-31
+    # chain: May's blocks and subsidy are the served BlkCnt (and IssTotNtv); its last height is
+    # every BlkCnt counted from the genesis day up to 05-31, minus one (839,707 before 04-18)
     chain = pd.read_csv(COINMETRICS_CSV, parse_dates=["time"])
     in_may = chain[chain["time"].dt.month == 5]
     assert may[0] == in_may["BlkCnt"].sum() == 4_410
@@ -356,17 +348,16 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     # every response is kept: nothing rejected, stooq never asked; the range run asked only its range
     saved = saved_responses(warehouse)
     assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
-        "coinmetrics": 1,
-        "mempool": 1,
+        "coinmetrics": 2,
         "sec_edgar": 14,
         "yahoo": 28,
     }
-    (page,) = saved["coinmetrics"]
+    page, counts = sorted(saved["coinmetrics"], key=lambda envelope: query(envelope["url"])["start_time"], reverse=True)
     assert query(page["url"])["start_time"] == "2024-04-01" and query(page["url"])["end_time"] == "2024-06-30"
     assert len(json.loads(page["body"])["data"]) == 74  # 2024-04-18 .. 06-30
-    (anchor,) = saved["mempool"]
-    assert anchor["url"].endswith(f"/timestamp/{unix(datetime(2024, 4, 18, tzinfo=UTC)) - 1}")
-    assert json.loads(anchor["body"])["height"] == 839_707  # 2024-04-18 then ends at 839,852
+    # the heights' counts: genesis .. the day before the first day served, 839,708 blocks (0 .. 839,707)
+    assert (query(counts["url"])["start_time"], query(counts["url"])["end_time"]) == ("2009-01-03", "2024-04-17")
+    assert sum(int(row["BlkCnt"]) for row in json.loads(counts["body"])["data"]) == 839_708
     periods = Counter(query(envelope["url"])["period1"] for envelope in saved["yahoo"])
     april, july = (str(unix(datetime(2024, month, 1, tzinfo=UTC))) for month in (4, 7))
     assert periods == {april: 14, july: 14}  # the range, then the later splits (07-01, download]

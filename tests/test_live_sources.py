@@ -32,15 +32,14 @@ from orchestration.raw.sources.live.http import (
     SourceHTTPError,
     SourceShapeError,
 )
-from orchestration.raw.sources.live.mempool import Mempool
 from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
 from orchestration.raw.sources.live.stooq import URL as STOOQ_URL
 from orchestration.raw.sources.live.yahoo import Yahoo
+from tests.coinmetrics_counts import blkcnt_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # the tests' "today"
-MEMPOOL_ANCHOR_URL = "https://mempool.space/api/v1/mining/blocks/timestamp/1713398399"  # 04-18 00:00 - 1 s
 YAHOO_IREN = "https://query1.finance.yahoo.com/v8/finance/chart/IREN"
 SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
 HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
@@ -76,7 +75,7 @@ def query(call: responses.Call) -> dict[str, str]:
 def serve_halving(mock: responses.RequestsMock) -> None:
     mock.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
     mock.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
-    mock.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    mock.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 17)))  # the heights' counts
 
 
 def universe(*tickers: str) -> pd.DataFrame:
@@ -111,33 +110,31 @@ def test_rate_limit_is_retried_after_retry_after_without_sleeping(
 
 def test_server_errors_back_off_exponentially_then_give_up(tmp_path: Path, served: responses.RequestsMock) -> None:
     for _ in range(3):
-        served.add(responses.GET, MEMPOOL_ANCHOR_URL, status=503, body="upstream unavailable")
+        served.add(responses.GET, COINMETRICS_URL, status=503, body="upstream unavailable")
     sleeps: list[float] = []
-    mempool = Mempool(client(tmp_path, sleep=sleeps.append, attempts=3))
     with pytest.raises(SourceHTTPError, match="HTTP 503: gave up after 3 attempts") as caught:
-        mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC))
-    assert caught.value.url == MEMPOOL_ANCHOR_URL and sleeps == [1.0, 2.0]
+        client(tmp_path, sleep=sleeps.append, attempts=3).get("coinmetrics", COINMETRICS_URL, parse=str)
+    assert caught.value.url == COINMETRICS_URL and sleeps == [1.0, 2.0]
     # the last body is kept for inspection
-    assert (tmp_path / "raw_responses" / "mempool" / "rejected").is_dir()
+    assert (tmp_path / "raw_responses" / "coinmetrics" / "rejected").is_dir()
 
 
 def test_connection_error_is_retried(tmp_path: Path, served: responses.RequestsMock) -> None:
-    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=requests.ConnectionError("connection reset"))
-    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    served.add(responses.GET, COINMETRICS_URL, body=requests.ConnectionError("connection reset"))
+    served.add(responses.GET, COINMETRICS_URL, body='{"data": []}')
     sleeps: list[float] = []
-    mempool = Mempool(client(tmp_path, sleep=sleeps.append))
-    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC)) == 839707
-    assert sleeps == [1.0]
+    reply = client(tmp_path, sleep=sleeps.append).get("coinmetrics", COINMETRICS_URL, parse=json.loads)
+    assert reply.value == {"data": []} and sleeps == [1.0]
 
 
 def test_second_fetch_replays_from_disk_with_zero_http_calls(tmp_path: Path, served: responses.RequestsMock) -> None:
     serve_halving(served)
     first = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
     cached = sorted((tmp_path / "raw_responses").rglob("*.json"))
-    assert [path.parent.name for path in cached] == ["coinmetrics", "coinmetrics", "mempool"]
-    page = json.loads(next(p for p in cached if p.parent.name == "mempool").read_text())
-    assert page["body"] == body("mempool/block_before_2024-04-18.json")  # exactly as sent
-    assert page["url"] == MEMPOOL_ANCHOR_URL
+    assert [path.parent.name for path in cached] == ["coinmetrics"] * 3
+    pages = [json.loads(path.read_text()) for path in cached]
+    assert body("coinmetrics/halving_page2.json") in [page["body"] for page in pages]  # exactly as sent
+    assert any(page["url"].endswith("&start_time=2024-04-18") for page in pages)
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as nothing_served:
         again = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
@@ -147,10 +144,9 @@ def test_second_fetch_replays_from_disk_with_zero_http_calls(tmp_path: Path, ser
 
 def test_refresh_downloads_again(tmp_path: Path, served: responses.RequestsMock) -> None:
     for _ in range(2):
-        served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
-    moment = datetime(2024, 4, 18, tzinfo=UTC)
-    Mempool(client(tmp_path)).last_height_before(moment)
-    Mempool(client(tmp_path, refresh=True)).last_height_before(moment)
+        served.add(responses.GET, COINMETRICS_URL, body='{"data": []}')
+    client(tmp_path).get("coinmetrics", COINMETRICS_URL, parse=json.loads)
+    client(tmp_path, refresh=True).get("coinmetrics", COINMETRICS_URL, parse=json.loads)
     assert len(served.calls) == 2
 
 
@@ -161,7 +157,7 @@ def test_copy_fetched_before_the_range_ended_is_downloaded_again(
     serve_halving(served)
     on_last_day = datetime(2024, 4, 21, 18, tzinfo=UTC)
     LiveSource(client(tmp_path, now=on_last_day)).fetch("btc_daily", *HALVING_RANGE)
-    # ... so Coin Metrics is asked again later; the anchor (settled since 04-18) is replayed.
+    # ... so the range is asked again later; the counts before it (settled since 04-18) are replayed.
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
     LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
@@ -180,7 +176,7 @@ def test_changed_shape_names_endpoint_and_key_and_is_not_replayed(
     assert [path.parent.name for path in kept] == ["rejected"]
 
 
-# --- Coin Metrics + mempool.space -----------------------------------------------------------------
+# --- Coin Metrics ---------------------------------------------------------------------------------
 
 
 def test_btc_daily_reproduces_the_reference_rows_and_loads(tmp_path: Path, served: responses.RequestsMock) -> None:
@@ -191,9 +187,11 @@ def test_btc_daily_reproduces_the_reference_rows_and_loads(tmp_path: Path, serve
     first, second = query(served.calls[0]), served.calls[1].request.url
     assert first["start_time"] == "2024-04-18" and first["end_time"] == "2024-04-21"
     assert first["frequency"] == "1d" and first["assets"] == "btc"
-    wanted = {"PriceUSD", "HashRate", "BlkCnt", "FeeTotNtv", "SplyCur", "DiffMean"}
-    assert set(first["metrics"].split(",")) >= wanted
+    wanted = {"PriceUSD", "HashRate", "BlkCnt", "FeeTotNtv", "SplyCur", "IssTotNtv"}
+    assert set(first["metrics"].split(",")) == wanted  # no DiffMean: the community tier does not serve it
     assert second == json.loads(body("coinmetrics/halving_page1.json"))["next_page_url"]
+    counts = query(served.calls[2])  # the heights: every block counted from the genesis day
+    assert counts["metrics"] == "BlkCnt" and (counts["start_time"], counts["end_time"]) == ("2009-01-03", "2024-04-17")
 
     reference = pd.read_csv(REFERENCE_BTC_DAILY, parse_dates=["date"]).head(4)
     assert list(frame.columns) == list(DATASETS["btc_daily"].columns)
@@ -219,7 +217,7 @@ def test_a_value_the_loader_refuses_names_the_response_files_it_came_from(
     page = body("coinmetrics/halving_page1.json").replace('"63762.6310300994"', '"0"')
     served.add(responses.GET, COINMETRICS_URL, body=page)
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
-    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=body("mempool/block_before_2024-04-18.json"))
+    served.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 17)))
     saved = tmp_path / "raw_responses"
 
     def refused(source: LiveSource) -> str:
@@ -255,10 +253,9 @@ def test_many_responses_are_named_by_their_folders_and_counted() -> None:
 
 
 def test_heights_disagreeing_with_issuance_warn(tmp_path: Path, served: responses.RequestsMock) -> None:
-    (tmp_path / "anchor.json").write_text('{"height": 839703, "hash": "00", "timestamp": "2024-04-17T23:40:00.000Z"}')
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
-    served.add(responses.GET, MEMPOOL_ANCHOR_URL, body=(tmp_path / "anchor.json").read_text())
+    served.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 17), blocks=839_704))  # 4 short
     source = LiveSource(client(tmp_path))
     frame = source.fetch("btc_daily", *HALVING_RANGE)
     assert frame["block_height"].tolist() == [839848, 839999, 840129, 840269]
@@ -266,15 +263,47 @@ def test_heights_disagreeing_with_issuance_warn(tmp_path: Path, served: response
     assert source.warnings[0].startswith("btc_daily 2024-04-19: Coin Metrics reports 931.25 BTC issued")
 
 
-def test_diffmean_is_used_when_served(tmp_path: Path, served: responses.RequestsMock) -> None:
+def test_a_trailing_day_coin_metrics_has_not_completed_is_left_out(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    """Coin Metrics' latest day may have PriceUSD before BlkCnt and the rest: left out, with a warning."""
+    page = json.loads(body("coinmetrics/halving_page2.json"))
+    partial = {"asset": "btc", "time": "2024-04-22T00:00:00.000000000Z", "PriceUSD": "66837.68", "SplyCur": "19688.1"}
+    page["data"].append(partial)
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
+    served.add(responses.GET, COINMETRICS_URL, body=json.dumps(page))
+    served.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 17)))
+    source = LiveSource(client(tmp_path))
+    frame = source.fetch("btc_daily", date(2024, 4, 18), date(2024, 4, 22))
+    assert frame["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-04-18", "2024-04-19", "2024-04-20", "2024-04-21"]
+    assert source.warnings == [
+        "btc_daily 2024-04-22: Coin Metrics has not completed this day yet (no BlkCnt, FeeTotNtv): "
+        "left out; a later run loads it"
+    ]
+
+
+def test_a_day_missing_a_metric_before_the_last_complete_one_is_an_error(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    page = body("coinmetrics/halving_page1.json").replace('"BlkCnt": "151"', '"BlkCnt": null')
+    served.add(responses.GET, COINMETRICS_URL, body=page)
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page2.json"))
+    with pytest.raises(SourceError, match=r"no BlkCnt for 2024-04-19: not published for that day"):
+        LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+
+
+def test_difficulty_is_derived_from_hashrate_and_blocks(tmp_path: Path, served: responses.RequestsMock) -> None:
+    """DiffMean is not served on the community tier, so difficulty is always derived (one formula for
+    every day): 2024-04-23, HashRate 721,458,960 TH/s over 168 blocks: 721458960e12 * 86400 / (168 * 2^32)
+    = 8.6389e13, not the DiffMean the fixture also carries."""
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/with_diffmean.json"))
-    served.add(
-        responses.GET,
-        "https://mempool.space/api/v1/mining/blocks/timestamp/1713830399",
-        body='{"height": 840425, "hash": "00", "timestamp": "2024-04-22T23:58:00.000Z"}',
-    )
+    served.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 22), blocks=840_426))
     frame = LiveSource(client(tmp_path)).fetch("btc_daily", date(2024, 4, 23), date(2024, 4, 23))
-    assert frame.loc[0, "difficulty"] == 86388558925171.5 and frame.loc[0, "block_height"] == 840593
+    row = json.loads(body("coinmetrics/with_diffmean.json"))["data"][0]
+    expected = float(row["HashRate"]) * 1e12 * 86_400 / (int(row["BlkCnt"]) * 2**32)
+    assert frame.loc[0, "difficulty"] == pytest.approx(expected, rel=1e-12)
+    assert frame.loc[0, "difficulty"] != float(row["DiffMean"])  # a DiffMean, if served anyway, is not used
+    assert frame.loc[0, "block_height"] == 840_425 + int(row["BlkCnt"])
 
 
 def test_empty_range_gives_an_empty_frame_without_an_anchor(tmp_path: Path, served: responses.RequestsMock) -> None:
@@ -461,9 +490,7 @@ def test_every_seed_ticker_has_a_cik() -> None:
 def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> None:
     source = LiveSource(client(tmp_path))
     assert source.fetch("miner_universe").empty
-    assert "community-api.coinmetrics.io" in source.origin("btc_daily") and "mempool.space" in source.origin(
-        "btc_daily"
-    )
+    assert "community-api.coinmetrics.io" in source.origin("btc_daily") and "mempool" not in source.origin("btc_daily")
     assert "query1.finance.yahoo.com" in source.origin("equity_prices") and "stooq.com" in source.origin(
         "equity_prices"
     )

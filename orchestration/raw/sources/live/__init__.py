@@ -1,8 +1,8 @@
 """The `live` source: real data from public APIs, one adapter per provider behind small interfaces
 (feeds.py), all sharing one HTTP client (http.py) that retries and caches.
 
-    btc_daily           Coin Metrics community API (coinmetrics.py), block heights anchored on
-                        mempool.space (mempool.py)
+    btc_daily           Coin Metrics community API (coinmetrics.py), block heights from its
+                        cumulative daily block counts
     equity_prices       Yahoo Finance chart, closes made unadjusted (yahoo.py); stooq (stooq.py)
                         when Yahoo fails for a ticker
     splits              Yahoo Finance chart events
@@ -53,7 +53,6 @@ from orchestration.raw.sources.csv_files import FILES, empty_frame, read_text_cs
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
 from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
-from orchestration.raw.sources.live.mempool import Mempool
 from orchestration.raw.sources.live.sec_edgar import SecEdgar
 from orchestration.raw.sources.live.shares import combine, read_overrides, staleness_warnings
 from orchestration.raw.sources.live.stooq import Stooq
@@ -113,7 +112,7 @@ class LiveSource(RawSource):
     ) -> None:
         self.http = http
         self.csv_dir = csv_dir
-        self.chain = chain or CoinMetrics(http, Mempool(http))
+        self.chain = chain or CoinMetrics(http)
         self.prices = tuple(prices or (Yahoo(http), Stooq(http)))
         self.shares = shares or SecEdgar(http, sec_user_agent)
         self.shares_overrides = shares_overrides

@@ -11,38 +11,44 @@ end_time=...&page_size=...` (start and end inclusive), following `next_page_url`
 none. Answer: `{"data": [{"asset": "btc", "time": "2024-04-19T00:00:00.000000000Z", "PriceUSD":
 "63762.63", ...}], "next_page_url": ...}`, values as strings. `ignore_forbidden_errors` and
 `ignore_unsupported_errors` let the request succeed when a metric is not served to the community
-tier (DiffMean may not be): such a metric is simply absent from the rows, and a missing REQUIRED
-metric is a SourceError naming it and the day (PriceUSD, for one, starts in July 2010, so the full
-history cannot be asked for: a range starting later can).
+tier: such a metric is simply absent from the rows, and a missing REQUIRED metric is a SourceError
+naming it and the day (PriceUSD, for one, starts in July 2010, so the full history cannot be asked
+for: a range starting later can). A 429 is retried after `Retry-After` or `x-ratelimit-reset`
+(http.py).
 
 Mapping: price_usd = PriceUSD; hashrate_ehs = HashRate (TH/s) / 1e6 (empty when absent);
-difficulty = DiffMean, else derived as HashRate * 1e12 * 86400 / (BlkCnt * 2^32) (Coin Metrics
-defines its hashrate from the day's difficulty and blocks, so this is the day's block-weighted mean
-difficulty); blocks_mined = BlkCnt; fees_btc = FeeTotNtv; supply_btc = SplyCur.
+blocks_mined = BlkCnt; fees_btc = FeeTotNtv; supply_btc = SplyCur. difficulty is DERIVED, always:
+HashRate * 1e12 * 86400 / (BlkCnt * 2^32), the day's block-weighted mean difficulty (Coin Metrics
+defines its hashrate from the day's difficulty and blocks, so this inverts its definition). DiffMean
+is not served on the community tier, so it is not asked for: one formula for every day, whichever
+tier answers.
 
-block_height (the day's last block) = a known height + cumulative BlkCnt. The anchor is the height
-of the last block timestamped before the first day's 00:00 UTC, from mempool.space (mempool.py). Why
-that and not an issuance anchor (heights placed so that the subsidy they imply equals IssTotNtv, as
-in the real halving-2024 test data, tests/fixtures/real_btc_2024_halving): that one only pins
-heights when the range contains a halving day, and
-monthly partitions almost never do; the mempool anchor works for any range. Its limit: Coin Metrics
-does not necessarily assign blocks to days by header timestamp (in the reference data its
-2024-04-19 holds the first 4 blocks of the 3.125 BTC era, which we believe were mined just after
-midnight UTC by header time), so heights may be off by a few blocks. IssTotNtv is therefore still
-requested and checked: on a halving day the subsidy implied by the heights must equal it, else a
-warning says the heights are off (the data still loads).
+block_height (the day's last block) = the number of blocks Coin Metrics counted from the genesis
+day (2009-01-03, which holds block 0) up to and including the day, minus one: the cumulative
+`BlkCnt`, asked for in a second request (BlkCnt only, genesis .. the day before the range; one page,
+replayed once downloaded, since past counts are settled). Heights are thus consistent with the very
+day buckets the counts, fees and issuance use. Coin Metrics does not bucket blocks by their header
+timestamp (its 2024-04-19 `IssTotNtv`, 931.25, already includes four 3.125 BTC blocks, while block
+840,000's timestamp is 2024-04-20 00:09 UTC), so an anchor from another service (the block before
+midnight by timestamp) gave every height a small constant offset and shifted subsidies on halving
+days. IssTotNtv is still requested and checked: on a halving day the subsidy the heights imply must
+equal it, else a warning says the heights are off (the data still loads).
+
+Incomplete days: Coin Metrics publishes a day's metrics as they become available, so the latest day
+can have PriceUSD but no BlkCnt yet. Such TRAILING days are left out, with a warning (the next run
+loads them); a required metric missing on any earlier day is an error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
 from orchestration.raw.contract import DATASETS
-from orchestration.raw.sources.live.feeds import HeightFeed, Warn, utc_midnight
+from orchestration.raw.sources.live.feeds import Warn
 from orchestration.raw.sources.live.http import (
     HttpClient,
     SourceError,
@@ -54,7 +60,8 @@ from orchestration.raw.sources.live.http import (
 URL = "https://community-api.coinmetrics.io/v4/timeseries/asset-metrics"
 ENDPOINT = f"Coin Metrics asset-metrics ({URL})"
 REQUIRED = ("PriceUSD", "BlkCnt", "FeeTotNtv", "SplyCur")
-OPTIONAL = ("HashRate", "DiffMean", "IssTotNtv")
+OPTIONAL = ("HashRate", "IssTotNtv")
+GENESIS_DAY = date(2009, 1, 3)  # holds block 0: Coin Metrics counts it in that day's BlkCnt
 PAGE_SIZE = 10_000  # the API's maximum: a month is one page, a full history a handful
 HALVING_INTERVAL = 210_000
 INITIAL_SUBSIDY_SAT = 5_000_000_000
@@ -68,25 +75,40 @@ class _Page:
 
 class CoinMetrics:
     responses_dir = "coinmetrics"
+    origin = f"Coin Metrics community API v4 {URL} (block heights from its cumulative BlkCnt)"
 
-    def __init__(self, http: HttpClient, heights: HeightFeed) -> None:
-        self.http, self.heights = http, heights
-        self.origin = f"Coin Metrics community API v4 {URL} (block heights anchored on {heights.origin})"
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
 
     def btc_daily(self, start: date | None, end: date, warn: Warn) -> pd.DataFrame:
-        metrics = _metrics(self._rows(start, end))
+        metrics = _complete_days(_metrics(self._rows(start, end, REQUIRED + OPTIONAL)), warn)
         if metrics.empty:
             return pd.DataFrame(columns=list(DATASETS["btc_daily"].columns))
-        anchor = self.heights.last_height_before(utc_midnight(metrics["date"].iloc[0]))
-        frame = _btc_daily(metrics, anchor)
-        for message in _issuance_mismatches(metrics, frame, anchor):
+        before = self._blocks_before(metrics["date"].iloc[0])
+        frame = _btc_daily(metrics, before)
+        for message in _issuance_mismatches(metrics, frame, before - 1):
             warn(message)
         return frame
 
-    def _rows(self, start: date | None, end: date) -> list[dict[str, Any]]:
+    def _blocks_before(self, first_day: date) -> int:
+        """Blocks Coin Metrics counted on the days before `first_day` (genesis block included)."""
+        day_before = first_day - timedelta(days=1)
+        if day_before < GENESIS_DAY:
+            return 0
+        rows = self._rows(GENESIS_DAY, day_before, ("BlkCnt",))
+        counts = []
+        for index, row in enumerate(rows):
+            if row.get("BlkCnt") is None:
+                raise SourceError(f"{ENDPOINT}: no BlkCnt for {str(row.get('time'))[:10]} (data[{index}])")
+            counts.append(int(row["BlkCnt"]))
+        if not rows or not str(rows[0].get("time", "")).startswith(GENESIS_DAY.isoformat()):
+            raise SourceShapeError(ENDPOINT, f"BlkCnt from {GENESIS_DAY} (the genesis day) for the block heights")
+        return sum(counts)
+
+    def _rows(self, start: date | None, end: date, metrics: tuple[str, ...]) -> list[dict[str, Any]]:
         params: dict[str, Any] | None = {
             "assets": "btc",
-            "metrics": ",".join(REQUIRED + OPTIONAL),
+            "metrics": ",".join(metrics),
             "frequency": "1d",
             "end_time": end.isoformat(),
             "page_size": PAGE_SIZE,
@@ -113,33 +135,50 @@ def _parse_page(text: str) -> _Page:
 
 
 def _metrics(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per day, the metrics as numbers (NaN where an optional one is absent)."""
+    """One row per day, the metrics as numbers (NaN where one is absent)."""
     records = []
     for index, row in enumerate(rows):
         if "time" not in row:
             raise SourceShapeError(ENDPOINT, f"key data[{index}].time")
         day = date.fromisoformat(str(row["time"])[:10])
-        missing = [metric for metric in REQUIRED if row.get(metric) is None]
-        if missing:
-            raise SourceError(
-                f"{ENDPOINT}: no {', '.join(missing)} for {day}: not published for that day (yet), "
-                f"or renamed; btc_daily needs {', '.join(REQUIRED)} every day"
-            )
         values = {metric: float(row[metric]) for metric in REQUIRED + OPTIONAL if row.get(metric) is not None}
         records.append({"date": day, **values})
-    return pd.DataFrame(records, columns=["date", *REQUIRED, *OPTIONAL]).sort_values("date")
+    return pd.DataFrame(records, columns=["date", *REQUIRED, *OPTIONAL]).sort_values("date", ignore_index=True)
 
 
-def _btc_daily(metrics: pd.DataFrame, anchor: int) -> pd.DataFrame:
+def _complete_days(metrics: pd.DataFrame, warn: Warn) -> pd.DataFrame:
+    """`metrics` without the trailing days Coin Metrics has not completed (a warning names them);
+    a required metric missing on an earlier day is a SourceError naming it and the day."""
+    complete = metrics[list(REQUIRED)].notna().all(axis=1)
+    last_complete = complete[complete].index.max() if complete.any() else -1
+    trailing = metrics.loc[last_complete + 1 :]
+    for day, row in zip(trailing["date"], trailing[list(REQUIRED)].itertuples(index=False), strict=True):
+        missing = [metric for metric, value in zip(REQUIRED, row, strict=True) if pd.isna(value)]
+        warn(
+            f"btc_daily {day}: Coin Metrics has not completed this day yet (no {', '.join(missing)}): "
+            "left out; a later run loads it"
+        )
+    kept = metrics.loc[:last_complete]
+    gaps = kept[~complete.loc[:last_complete]]
+    if not gaps.empty:
+        day = gaps["date"].iloc[0]
+        missing = [metric for metric in REQUIRED if pd.isna(gaps[metric].iloc[0])]
+        raise SourceError(
+            f"{ENDPOINT}: no {', '.join(missing)} for {day}: not published for that day, or renamed; "
+            f"btc_daily needs {', '.join(REQUIRED)} every day"
+        )
+    return kept
+
+
+def _btc_daily(metrics: pd.DataFrame, blocks_before: int) -> pd.DataFrame:
     blocks = metrics["BlkCnt"].astype("int64")
-    derived = metrics["HashRate"] * 1e12 * 86_400 / (blocks.where(blocks > 0) * 2.0**32)
     return pd.DataFrame(
         {
             "date": pd.to_datetime(metrics["date"]),
             "price_usd": metrics["PriceUSD"],
             "hashrate_ehs": metrics["HashRate"] / 1e6,
-            "difficulty": metrics["DiffMean"].fillna(derived),
-            "block_height": anchor + blocks.cumsum(),
+            "difficulty": metrics["HashRate"] * 1e12 * 86_400 / (blocks.where(blocks > 0) * 2.0**32),
+            "block_height": blocks_before + blocks.cumsum() - 1,
             "blocks_mined": blocks,
             "fees_btc": metrics["FeeTotNtv"],
             "supply_btc": metrics["SplyCur"],
@@ -147,18 +186,18 @@ def _btc_daily(metrics: pd.DataFrame, anchor: int) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _issuance_mismatches(metrics: pd.DataFrame, frame: pd.DataFrame, anchor: int) -> list[str]:
-    """Days whose IssTotNtv differs from the subsidy the anchored heights imply: only possible on a
+def _issuance_mismatches(metrics: pd.DataFrame, frame: pd.DataFrame, height_before: int) -> list[str]:
+    """Days whose IssTotNtv differs from the subsidy the heights imply: only possible on a
     halving day, where it means the heights are off by some blocks."""
-    first_heights = pd.concat([pd.Series([anchor]), frame["block_height"].iloc[:-1]]) + 1
+    first_heights = pd.concat([pd.Series([height_before]), frame["block_height"].iloc[:-1]]) + 1
     messages = []
     for first, row, issued in zip(first_heights, frame.itertuples(), metrics["IssTotNtv"], strict=True):
         implied = _subsidy_btc(int(first), int(row.block_height))
         if pd.notna(issued) and abs(implied - issued) > 1e-6:
             messages.append(
                 f"btc_daily {row.date.date()}: Coin Metrics reports {issued:g} BTC issued, but "
-                f"blocks {int(first)}..{row.block_height} (heights anchored on mempool.space) "
-                f"imply {implied:g} BTC: block_height is off by a few blocks around this halving"
+                f"blocks {int(first)}..{row.block_height} (heights from its cumulative BlkCnt) "
+                f"imply {implied:g} BTC: block_height is off by some blocks around this halving"
             )
     return messages
 

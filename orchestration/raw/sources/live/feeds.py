@@ -1,7 +1,7 @@
 """The small interfaces the live source is composed of, one per kind of data.
 
-Each adapter module implements one of them, so an adapter can be swapped (a self-hosted mempool, a
-paid Coin Metrics key, another price vendor) without touching the others or `LiveSource`.
+Each adapter module implements one of them, so an adapter can be swapped (a paid Coin Metrics key,
+another price vendor) without touching the others or `LiveSource`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,6 @@ Warn = Callable[[str], None]  # collects what the lead surfaces as Dagster metad
 
 def utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
-
-
-class HeightFeed(Protocol):
-    origin: str  # the endpoint, as errors and `RawSource.origin` name it
-
-    def last_height_before(self, moment: datetime) -> int:
-        """Height of the last block timestamped before `moment` (UTC)."""
-        ...
 
 
 class ChainFeed(Protocol):
