@@ -95,6 +95,7 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             result = load_frame(
                 conn, dataset.name, frame,
                 origin=source.origin(dataset.name), source_name=source.name, synthetic=source.synthetic, window=window,
+                provenance=source.provenance(dataset.name),
             )  # fmt: skip
         scope = (
             "whole table"

@@ -98,6 +98,7 @@ LOAD_LOG_COLUMNS: dict[str, str] = {
     "is_synthetic": "BOOLEAN",
     "loaded_at": "TIMESTAMP",
     "row_count": "BIGINT",
+    "origin": "VARCHAR",  # where the rows came from, in one line (RawSource.provenance)
 }
 
 DATASETS: dict[str, Dataset] = {

@@ -191,9 +191,11 @@ def load_frame(
     source_name: str,
     synthetic: bool,
     window: tuple[date, date] | None = None,
+    provenance: str | None = None,
 ) -> LoadResult:
     """Validate `frame`, then write it to raw.<dataset> in one transaction: the whole table, or
-    with `window` (first day, last day) only the rows dated inside it."""
+    with `window` (first day, last day) only the rows dated inside it. `provenance` (default:
+    `origin`) is what raw.load_log keeps of where the rows came from."""
     dataset = DATASETS[dataset_name]
     if window is not None and dataset.date_column is None:
         raise ValueError(f"{dataset_name} has no date column to load a window of")
@@ -203,7 +205,10 @@ def load_frame(
     try:
         conn.execute(f"create or replace temp view incoming as {_months_as_days(conn, 'delivered', dataset)}")
         validate(conn, "incoming", dataset, origin)
-        return _write(conn, dataset, "incoming", window, origin=origin, source_name=source_name, synthetic=synthetic)
+        return _write(
+            conn, dataset, "incoming", window,
+            origin=origin, source_name=source_name, synthetic=synthetic, provenance=provenance or origin,
+        )  # fmt: skip
     finally:
         conn.execute("drop view if exists incoming")
         conn.unregister("delivered")
@@ -236,6 +241,7 @@ def _write(
     origin: str,
     source_name: str,
     synthetic: bool,
+    provenance: str,
 ) -> LoadResult:
     casts = ", ".join(f"cast({_quote(c)} as {t}) as {_quote(c)}" for c, t in dataset.columns.items())
     columns = ", ".join(f"{_quote(c)} {t}" for c, t in dataset.columns.items())
@@ -283,10 +289,13 @@ def _write(
             }
         log_columns = ", ".join(f"{name} {kind.lower()}" for name, kind in LOAD_LOG_COLUMNS.items())
         conn.execute(f"create table if not exists raw.load_log ({log_columns})")
+        for name, kind in LOAD_LOG_COLUMNS.items():  # a build file from before a column was added
+            conn.execute(f"alter table raw.load_log add column if not exists {name} {kind.lower()}")
         conn.execute("delete from raw.load_log where dataset = ?", [dataset.name])
+        logged = [dataset.name, source_name, synthetic, datetime.now(UTC).replace(tzinfo=None), table_rows, provenance]
         conn.execute(
-            "insert into raw.load_log values (?, ?, ?, ?, ?)",
-            [dataset.name, source_name, synthetic, datetime.now(UTC).replace(tzinfo=None), table_rows],
+            f"insert into raw.load_log ({', '.join(LOAD_LOG_COLUMNS)}) values ({', '.join('?' * len(logged))})",
+            logged,
         )
         conn.execute("commit")
     except BaseException:

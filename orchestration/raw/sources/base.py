@@ -41,6 +41,11 @@ class RawSource(ABC):
         """Where `dataset`'s rows came from, as bad-input errors name it (a file path, an endpoint)."""
         return f"{self.label} source, dataset {dataset}"
 
+    def provenance(self, dataset: str) -> str:
+        """Where the latest fetch of `dataset` came from, in one line (raw.load_log's `origin`); a
+        source that mixes providers and files per dataset (live) says which part came from where."""
+        return self.origin(dataset)
+
     @property
     def label(self) -> str:
         """`name`, marked " (SYNTHETIC)" for a synthetic source: for people (see the class docstring)."""
