@@ -18,6 +18,21 @@ The two analyst files are read exactly as the csv source reads them (csv_files.p
 file, the requested range ignored), so the loader's errors name the file, row, column and value
 as they do for the csv source, and `origin` is the file's path.
 
+Mixing sources per dataset. Any other dataset may come, in part or whole, from the analyst's file of
+the csv source's name and format in WAREHOUSE_CSV_DIR (csv_files.FILES), when the file is there:
+* equity_prices.csv, splits.csv, shares_outstanding.csv: BY TICKER. The tickers the file holds come
+  from the file only (their provider is not asked); the others from the provider. That is how a
+  delisted ticker's history (Yahoo answers "symbol may be delisted"), a price series licensed
+  elsewhere, or a multi-class issuer's share counts get in. (shares_overrides.csv, by contrast,
+  corrects single (ticker, as_of) figures and keeps SEC's others.)
+* btc_daily.csv and universe.csv: WHOLE. The file replaces the provider (Coin Metrics is not asked)
+  or the built-in seed (whose tickers are then also the ones asked for).
+The file's rows are handed over as text, first and in file order, with the provider's rows after
+them as text too, so the loader validates both alike and names the file's row and key; the rows of a
+dated file outside the requested days are left out (a row whose date does not parse stays, for the
+loader to name). `provenance(dataset)` says where each dataset came from in one line (raw.load_log's
+`origin`, the run summary).
+
 `fetch(dataset, start, end)` asks only for that range (a monthly partition asks for its month);
 `end` None means today (UTC), `start` None the beginning of the record or of each listing. Every
 response is kept under `<WAREHOUSE_DIR>/raw_responses/<responses_dir>/` and replayed on reruns (http.py).
@@ -29,6 +44,8 @@ are logged.
 
 Terms of use differ per provider and two are NON-COMMERCIAL (Coin Metrics community data: CC BY-NC
 4.0; Yahoo Finance: personal use): see each module's docstring before publishing commercially.
+TERMS says so in a few lines, printed once at the start of every live run; ATTRIBUTION is the
+credit line every publication made from live data carries (publication_log.attribution).
 
 Configuration comes from the settings (core/settings.py reads the environment), passed to
 `configured`: SEC_USER_AGENT (needed for shares_outstanding); the overrides file is
@@ -61,8 +78,22 @@ from orchestration.raw.sources.live.yahoo import Yahoo
 log = logging.getLogger(__name__)
 
 SEED_UNIVERSE = MINER_UNIVERSE_SEED
+TERMS = (
+    "Terms of use of the live source's providers (README, 'Live data'):",
+    "  Coin Metrics community data: CC BY-NC 4.0, non-commercial use only, credited as 'Source: Coin Metrics "
+    "Community Network Data'; publishing commercially needs a Coin Metrics licence.",
+    "  Yahoo Finance: personal, non-commercial use; no redistribution.",
+    "  SEC EDGAR: public data; requests declare who asks (SEC_USER_AGENT) and stay under 10 per second.",
+)
+ATTRIBUTION = (
+    "Source: Coin Metrics Community Network Data (CC BY-NC 4.0, non-commercial); Yahoo Finance (personal, "
+    "non-commercial use); SEC EDGAR (public)"
+)
 # Datasets no API serves: read from the analyst's files in WAREHOUSE_CSV_DIR when they are there.
 ANALYST_FILES = ("miner_operations", "miner_balance_sheet")
+# Datasets a file in WAREHOUSE_CSV_DIR overlays: per ticker, or as a whole (see the module docstring).
+OVERLAID_BY_TICKER = ("equity_prices", "splits", "shares_outstanding")
+REPLACED_WHOLE = ("btc_daily", "miner_universe")
 
 
 def read_universe(path: Path = SEED_UNIVERSE) -> pd.DataFrame:
@@ -116,9 +147,14 @@ class LiveSource(RawSource):
         self.prices = tuple(prices or (Yahoo(http), Stooq(http)))
         self.shares = shares or SecEdgar(http, sec_user_agent)
         self.shares_overrides = shares_overrides
-        self.universe = read_universe() if universe is None else universe
+        universe_file = self.analyst_file("miner_universe")
+        if universe is None:
+            universe = read_universe() if universe_file is None else _universe_from(universe_file)
+        self.universe = universe
         self.warnings: list[str] = []
         self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
+        self._provenance: dict[str, str] = {}  # dataset -> where its latest fetch came from, in one line
+        self._from_file: frozenset[str] = frozenset()  # tickers the dataset being fetched takes from a file
 
     @classmethod
     def configured(
@@ -142,48 +178,88 @@ class LiveSource(RawSource):
         )
 
     def analyst_file(self, dataset: str) -> Path | None:
-        """The analyst's file of `dataset` (one of ANALYST_FILES), None when there is none to read."""
+        """The analyst's file of `dataset` in WAREHOUSE_CSV_DIR, None when there is none to read."""
         path = self.csv_dir / FILES[dataset] if self.csv_dir is not None else None
         return path if path is not None and path.is_file() else None
 
     def origin(self, dataset: str) -> str:
-        if dataset in ANALYST_FILES:
+        if dataset in ANALYST_FILES or dataset in REPLACED_WHOLE:
             path = self.analyst_file(dataset)
             if path is not None:
                 return str(path)  # as the csv source names it: the loader's errors read the same
+        if dataset in REPLACED_WHOLE:
+            return f"live source, dataset {dataset}: {self._provider(dataset)}{self._responses_note(dataset)}"
+        if dataset in ANALYST_FILES:
             where = f"no {FILES[dataset]} in {self.csv_dir}" if self.csv_dir else "WAREHOUSE_CSV_DIR is not set"
             return f"live source, dataset {dataset}: none ({where}; no public API publishes it)"
+        overlay = self.analyst_file(dataset) if dataset in OVERLAID_BY_TICKER else None
+        file_part = f" + {overlay} (its tickers; the file's rows come first)" if overlay else ""
+        return f"live source, dataset {dataset}: {self._provider(dataset)}{file_part}{self._responses_note(dataset)}"
+
+    def _provider(self, dataset: str) -> str:
         price_feeds = ", else ".join(feed.origin for feed in self.prices)
         overrides = f" + overrides {self.shares_overrides}" if self.shares_overrides else ""
-        origins = {
+        return {
             "btc_daily": self.chain.origin,
             "equity_prices": price_feeds,
             "splits": price_feeds,
             "shares_outstanding": self.shares.origin + overrides,
             "miner_universe": "none (the dbt seed miner_universe is used)",
-        }
-        return f"live source, dataset {dataset}: {origins[dataset]}{responses_note(self.responses.get(dataset, []))}"
+        }[dataset]
+
+    def _responses_note(self, dataset: str) -> str:
+        return responses_note(self.responses.get(dataset, []))
+
+    def provenance(self, dataset: str) -> str:
+        """Where the latest fetch of `dataset` came from, in one line for people: the provider (and
+        how many tickers), the analyst's file (and which tickers), or both."""
+        return self._provenance.get(dataset) or self.origin(dataset)
 
     def fetch(self, dataset: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         spec = DATASETS[dataset]
         self.warnings = []
-        if dataset in ANALYST_FILES:
-            self.responses[dataset] = []
-            path = self.analyst_file(dataset)
+        self.responses[dataset] = []
+        path = self.analyst_file(dataset)
+        if dataset in ANALYST_FILES or (dataset in REPLACED_WHOLE and path is not None):
+            self._provenance[dataset] = str(path) if path else self.origin(dataset)
             # untouched, with only the columns present: the loader names any missing one
-            return read_text_csv(path, spec) if path is not None else empty_frame(spec)
+            if path is None:
+                return empty_frame(spec)
+            whole = read_text_csv(path, spec)
+            return whole if dataset in ANALYST_FILES else _in_range(whole, spec, start, end)
+        overlay = read_text_csv(path, spec) if path is not None and dataset in OVERLAID_BY_TICKER else None
+        overlay = _in_range(overlay, spec, start, end) if overlay is not None else None
+        self._from_file = frozenset(_tickers(overlay)) if overlay is not None else frozenset()
         first_response = len(self.http.used)
         end = end or self.http.today()
-        if dataset == "btc_daily":
-            frame = self.chain.btc_daily(start, end, self._warn)
-        elif dataset in ("equity_prices", "splits"):
-            frame = self._equities(dataset, start, end)
-        elif dataset == "shares_outstanding":
-            frame = self._shares_outstanding(start, end)
-        else:
-            frame = pd.DataFrame(columns=list(spec.columns))
+        try:
+            if dataset == "btc_daily":
+                frame = self.chain.btc_daily(start, end, self._warn)
+            elif dataset in ("equity_prices", "splits"):
+                frame = self._equities(dataset, start, end)
+            elif dataset == "shares_outstanding":
+                frame = self._shares_outstanding(start, end)
+            else:
+                frame = pd.DataFrame(columns=list(spec.columns))
+            asked = sorted({ticker for ticker, _, _ in self._listed(start, end)})
+        finally:
+            self._from_file = frozenset()
         self.responses[dataset] = self.http.used[first_response:]
-        return frame[list(spec.columns)].reset_index(drop=True)
+        frame = frame[list(spec.columns)].reset_index(drop=True)
+        self._provenance[dataset] = self._describe(dataset, asked, path if overlay is not None else None, overlay)
+        if overlay is None:
+            return frame
+        return pd.concat([overlay, _as_text(frame, spec)], ignore_index=True)
+
+    def _describe(self, dataset: str, asked: list[str], path: Path | None, overlay: pd.DataFrame | None) -> str:
+        provider = self._provider(dataset).split(" http")[0]
+        if dataset not in OVERLAID_BY_TICKER:
+            return provider
+        count = f"{len(asked)} ticker{'' if len(asked) == 1 else 's'}"
+        parts = [f"{provider} ({count})"] if asked or overlay is None else []
+        if overlay is not None:
+            parts.append(f"{path} ({', '.join(sorted(_tickers(overlay))) or 'no rows in range'})")
+        return " + ".join(parts)
 
     def _equities(self, dataset: str, start: date | None, end: date) -> pd.DataFrame:
         parts = []
@@ -228,8 +304,11 @@ class LiveSource(RawSource):
         return read_overrides(self.shares_overrides)
 
     def _listed(self, start: date | None, end: date) -> Iterator[tuple[str, date, date]]:
-        """(ticker, first day, last day) of each miner listed during [start, end]."""
+        """(ticker, first day, last day) of each miner listed during [start, end], but those the
+        dataset being fetched takes from the analyst's file."""
         for row in self.universe.itertuples(index=False):
+            if row.ticker in self._from_file:
+                continue
             first = row.listed_on.date() if start is None else max(start, row.listed_on.date())
             delisted = row.delisted_on
             last = end if pd.isna(delisted) else min(end, delisted.date() - timedelta(days=1))
@@ -241,4 +320,53 @@ class LiveSource(RawSource):
         log.warning(message)
 
 
-__all__ = ["LiveSource", "SourceError"]
+def _universe_from(path: Path) -> pd.DataFrame:
+    """The tickers to ask for and their listing days, from the analyst's universe.csv; rows whose
+    dates do not parse are skipped here (the loader names them when it loads the file)."""
+    frame = read_text_csv(path, DATASETS["miner_universe"])
+    listed = pd.to_datetime(frame["listed_on"], errors="coerce", format="%Y-%m-%d")
+    delisted = pd.to_datetime(frame["delisted_on"], errors="coerce", format="%Y-%m-%d")
+    usable = listed.notna() & frame["ticker"].notna()
+    return pd.DataFrame({"ticker": frame["ticker"].str.strip(), "listed_on": listed, "delisted_on": delisted})[
+        usable
+    ].reset_index(drop=True)
+
+
+def _tickers(frame: pd.DataFrame) -> set[str]:
+    return {str(ticker).strip() for ticker in frame["ticker"].dropna()}
+
+
+def _in_range(frame: pd.DataFrame, spec, start: date | None, end: date | None) -> pd.DataFrame:
+    """The text rows of a file dated inside [start, end]; rows whose date does not parse are kept
+    (the loader names them), and an undated dataset is returned whole."""
+    if spec.date_column is None or (start is None and end is None):
+        return frame
+    text = frame[spec.date_column].astype("string").str.strip()
+    if spec.date_column in spec.months:
+        text = text + "-01"
+    day = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
+    inside = day.isna()
+    if start is not None and end is not None:
+        inside |= (day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))
+    elif start is not None:
+        inside |= day >= pd.Timestamp(start)
+    else:
+        inside |= day <= pd.Timestamp(end)
+    return frame[inside.to_numpy()].reset_index(drop=True)
+
+
+def _as_text(frame: pd.DataFrame, spec) -> pd.DataFrame:
+    """A provider's typed rows as the text a file would hold (ISO dates, numbers as Python prints
+    them: round-trip exact), so they join the analyst's rows in one frame the loader casts alike."""
+    text = {}
+    for column, kind in spec.columns.items():
+        values = frame[column]
+        if kind == "DATE":
+            values = pd.to_datetime(values)
+            text[column] = [None if pd.isna(v) else f"{v:%Y-%m-%d}" for v in values]
+        else:
+            text[column] = [None if pd.isna(v) else str(v) for v in values]
+    return pd.DataFrame(text, columns=list(spec.columns))
+
+
+__all__ = ["ATTRIBUTION", "TERMS", "LiveSource", "SourceError"]
