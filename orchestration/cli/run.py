@@ -34,6 +34,7 @@ from orchestration.raw.assets import month_ranges
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import check_source_settings
 from orchestration.raw.sources.csv_files import FILES
+from orchestration.raw.sources.live import TERMS
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -79,6 +80,14 @@ def members_without_cap_lines(build_db: Path) -> list[str]:
           for ticker, months in missing),
         f"  Add its shares reports, or publish without its cap: WAREHOUSE_ALLOW_MISSING_CAP={allow}",
     ]  # fmt: skip
+
+
+def provenance_lines(build_db: Path) -> list[str]:
+    """Where each raw dataset of the build came from (raw.load_log's origin): the live source mixes
+    providers and the analyst's files per dataset, and a reader comparing our numbers needs to know."""
+    with duckdb.connect(str(build_db), read_only=True) as conn:
+        origins = conn.execute("select dataset, origin from raw.load_log order by dataset").fetchall()
+    return ["Where the data came from:", *(f"  {dataset}: {origin}" for dataset, origin in origins)]
 
 
 def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -415,6 +424,9 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         if months
         else (f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
     )
+    if settings.source == "live":
+        for line in TERMS:
+            say(line)
     say(f"Building {settings.build_db} from the {settings.source} source, {span} ...")
     result = job.with_logger_defs(log.logger_defs).execute_in_process(
         instance=instance, raise_on_error=False, tags=tags, run_config=log.run_config, run_id=run_id
@@ -446,6 +458,9 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         say(line)
     for line in summary_lines(settings.paths, month):
         say(line)
+    if settings.source == "live":
+        for line in provenance_lines(settings.build_db):
+            say(line)
     if not note.success:
         say("\nThe data was published, but the note failed:", error=True)
         for line in failure_lines(note):
