@@ -401,3 +401,55 @@ def test_the_make_run_stream_reaches_no_traceback_for_a_refusal(tmp_path):
         )
     assert done.returncode == EXIT_BUSY and done.stdout == ""
     assert done.stderr.startswith(f"Cannot run: another `make run` (pid {first.pid}, ") and done.stderr.count("\n") == 1
+
+
+# --- folders that cannot be written --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def immutable(path: Path):
+    """`path` made immutable (chattr +i): no file can be created, renamed or deleted in it, even by
+    root, which CI is (a chmod would not stop root). Undone afterwards, so the test's folder can be
+    removed."""
+    subprocess.run(["chattr", "+i", str(path)], check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True, capture_output=True)
+
+
+def test_a_warehouse_folder_that_cannot_be_written_is_one_sentence_before_anything_starts(tmp_path, capsys):
+    folder = tmp_path / "read-only warehouse"
+    folder.mkdir()
+    with immutable(folder):
+        code, out, err, _ = main(folder, capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"Cannot run: cannot write to {folder} (operation not permitted): make it writable (chmod u+w; "
+        "chattr -i if it is immutable; remount a read-only disk) or set WAREHOUSE_DIR to a folder you can write to\n"
+    )
+    assert list(folder.iterdir()) == []
+
+
+def test_a_publications_folder_that_cannot_be_written_is_refused_before_the_run(warehouse, capsys):
+    before = untouched(warehouse)
+    with immutable(warehouse / "publications"):
+        code, _, err, _ = main(warehouse, capsys, months="2024-06")
+    assert code == 2 and err.startswith(f"Cannot run: cannot write to {warehouse / 'publications'} (operation")
+    assert untouched(warehouse) == before
+
+
+def test_a_publish_into_a_folder_that_cannot_be_written_names_it_and_keeps_the_publication(tmp_path):
+    """The same sentence from the publish step itself (a folder made read-only while the run built)."""
+    build = make_build(tmp_path / "build.duckdb")
+    published = tmp_path / "published.duckdb"
+    publish(build, published, run_id="first", source="test", is_synthetic=True, gate_result="passed")
+    before = sha256(published), sorted(p.name for p in (tmp_path / "publications").iterdir())
+    with immutable(tmp_path / "publications"), pytest.raises(PublishError) as raised:
+        publish(build, published, run_id="second", source="test", is_synthetic=True, gate_result="passed")
+    assert str(raised.value) == (
+        f"cannot write to {tmp_path / 'publications'} (operation not permitted): make it writable (chmod u+w; "
+        "chattr -i if it is immutable; remount a read-only disk) or set WAREHOUSE_DIR to a folder you can write "
+        "to; nothing was written, readers keep the current publication"
+    )
+    assert (sha256(published), sorted(p.name for p in (tmp_path / "publications").iterdir())) == before

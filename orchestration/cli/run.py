@@ -24,7 +24,7 @@ from orchestration.cli.run_log import RunLog
 from orchestration.core.build_file import BROKEN, LOCKED, inspect_build_file, move_aside
 from orchestration.core.instance import open_instance
 from orchestration.core.partitions import MONTHLY
-from orchestration.core.paths import CURRENT, REPO_ROOT, WarehousePaths
+from orchestration.core.paths import CURRENT, REPO_ROOT, WarehousePaths, write_problem
 from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
 from orchestration.note import latest_complete_month
@@ -307,6 +307,12 @@ def main(
     except ValueError as error:  # a SettingsError or a MONTHS that names no partitions: before any loading
         print(f"Cannot run: {error}", file=sys.stderr)
         return 2
+    for folder in (settings.warehouse_dir, settings.paths.publications):
+        if folder == settings.warehouse_dir or folder.exists():
+            problem = write_problem(folder)
+            if problem:
+                print(f"Cannot run: {problem}", file=sys.stderr)
+                return 2
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
     with ExitStack() as held:
         # One run at a time per warehouse (core/run_lock.py), taken before anything is written; the

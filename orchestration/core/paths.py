@@ -10,6 +10,8 @@ gate, so it is current whether or not `make docs` ran since.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +111,37 @@ class WarehousePaths:
     def dbt_env(self) -> dict[str, str]:
         """What dbt is told of the warehouse (profiles.yml reads it): its folder."""
         return {"WAREHOUSE_DIR": str(self.root)}
+
+
+# What a folder that cannot be written looks like from below: permissions, an immutable folder
+# (chattr +i: EPERM even for root), a read-only mount.
+NOT_WRITABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def is_not_writable(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in NOT_WRITABLE_ERRNOS
+
+
+def not_writable_sentence(folder: Path, error: OSError) -> str:
+    """One sentence for a folder the pipeline cannot write into, saying what to do."""
+    why = "a read-only file system" if error.errno == errno.EROFS else (error.strerror or str(error)).lower()
+    return (
+        f"cannot write to {folder} ({why}): make it writable (chmod u+w; chattr -i if it is immutable; "
+        "remount a read-only disk) or set WAREHOUSE_DIR to a folder you can write to"
+    )
+
+
+def write_problem(folder: Path) -> str | None:
+    """Why `folder` (created if missing) cannot take a new file, or None: checked before a run
+    starts, so a read-only warehouse is one sentence, not a traceback from whichever step first
+    writes (the run lock, Dagster's SQLite, DuckDB)."""
+    probe = folder / f".write-test.{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        if is_not_writable(error):
+            return not_writable_sentence(folder, error)
+        raise
+    return None

@@ -28,7 +28,15 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.core.paths import CURRENT, EXPORTS, PUBLICATIONS, PUBLISHED_FILE, WarehousePaths
+from orchestration.core.paths import (
+    CURRENT,
+    EXPORTS,
+    PUBLICATIONS,
+    PUBLISHED_FILE,
+    WarehousePaths,
+    is_not_writable,
+    not_writable_sentence,
+)
 from orchestration.publish.exports import WORKBOOK, sql_text, write_exports
 
 MARTS_SCHEMA = "marts"
@@ -400,7 +408,13 @@ def publish(
     publication_id = f"{published_at:%Y%m%dT%H%M%S%fZ}"
     folder = publications / publication_id
     tmp = publications / f".{publication_id}.{os.getpid()}.tmp"
-    tmp.mkdir()
+    try:
+        tmp.mkdir()
+    except OSError as error:
+        if is_not_writable(error):
+            kept = "nothing was written, readers keep the current publication"
+            raise PublishError(f"{not_writable_sentence(publications, error)}; {kept}") from error
+        raise
     try:
         with duckdb.connect() as conn:
             conn.execute(f"attach {sql_text(str(tmp / PUBLISHED_FILE))} as pub (storage_version '{STORAGE_VERSION}')")
