@@ -31,6 +31,7 @@ the whole file and error row numbers stay the file's.
 from __future__ import annotations
 
 import csv
+import sys
 import warnings
 from datetime import date
 from pathlib import Path
@@ -126,7 +127,10 @@ def read_text_csv(path: Path, dataset: Dataset) -> pd.DataFrame:
 
 
 def _ragged_row(path: Path) -> str | None:
-    """The first data row with more fields than the header, described (only called on an error)."""
+    """The first data row with more fields than the header, described (only called on an error).
+    Fields of any size are read (the csv module stops at 128 KiB by default): what is quoted is cut."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = (row for row in csv.reader(handle) if row)  # blank lines are skipped, as pandas does
@@ -137,8 +141,10 @@ def _ragged_row(path: Path) -> str | None:
                         f"row {number} has {len(row)} fields, the header {len(header)} "
                         f"({cut(', '.join(header))}): {quoted(','.join(row))}"
                     )
-    except csv.Error:  # a field beyond the csv module's limit (128 KiB): pandas' own message then
+    except csv.Error:  # a malformed quote pandas tolerated: pandas' own message then
         return None
+    finally:
+        csv.field_size_limit(limit)
     return None
 
 
