@@ -87,18 +87,24 @@ def universe(*tickers: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "waited"),
-    [("7", 7.0), ("Tue, 01 Oct 2024 12:00:30 GMT", 30.0)],
-    ids=["seconds", "http-date"],
+    ("headers", "waited"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": "Tue, 01 Oct 2024 12:00:30 GMT"}, 30.0),
+        # Coin Metrics' own header: seconds until its rate-limit window resets
+        ({"x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3"}, 3.0),
+        ({"Retry-After": "7", "x-ratelimit-reset": "3"}, 7.0),  # Retry-After first
+    ],
+    ids=["seconds", "http-date", "x-ratelimit-reset", "both"],
 )
-def test_rate_limit_is_retried_after_retry_after_without_sleeping(
-    tmp_path: Path, served: responses.RequestsMock, retry_after: str, waited: float
+def test_rate_limit_is_retried_after_the_servers_wait_without_sleeping(
+    tmp_path: Path, served: responses.RequestsMock, headers: dict[str, str], waited: float
 ) -> None:
     served.add(
         responses.GET,
         COINMETRICS_URL,
         status=429,
-        headers={"Retry-After": retry_after},
+        headers=headers,
         body=body("coinmetrics/rate_limited.json"),
     )
     serve_halving(served)

@@ -17,9 +17,10 @@ shape) is never replayed; it is kept under `<responses_dir>/rejected/<key>.json`
 body of a final HTTP error.
 
 Retries. HTTP 429 and 5xx, timeouts and connection errors are retried, `attempts` tries in all,
-after the server's Retry-After when it sends one, else after `backoff * 2**n` seconds (n = 0, 1,
-...), either capped at `max_wait`. Other HTTP errors (400, 403, 404, ...) are final. `sleep` and
-`clock` are injectable so tests neither wait nor depend on today.
+after the server's Retry-After when it sends one, else after its `x-ratelimit-reset` (seconds until
+the rate-limit window resets: Coin Metrics sends that one, not Retry-After), else after
+`backoff * 2**n` seconds (n = 0, 1, ...), each capped at `max_wait`. Other HTTP errors (400, 403,
+404, ...) are final. `sleep` and `clock` are injectable so tests neither wait nor depend on today.
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ class HttpClient:
         status = response.status_code
         if status == 429 or status >= 500:
             retry_after = _retry_after(response.headers.get("Retry-After"), self.clock())
+            if retry_after is None:
+                retry_after = _seconds(response.headers.get("x-ratelimit-reset"))
             raise _Transient(status, f"HTTP {status} {response.reason}", retry_after, response.text)
         if status >= 400:
             raise SourceHTTPError(url, status, response.reason or "error", response.text)
@@ -275,6 +278,14 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - now).total_seconds(), 0.0)
+
+
+def _seconds(value: str | None) -> float | None:
+    """A header holding a number of seconds (x-ratelimit-reset), None when absent or not a number."""
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
 
 
 def _excerpt(body: str) -> str:
