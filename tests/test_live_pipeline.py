@@ -19,7 +19,6 @@ start_time/end_time, CIK) from deterministic data, in the provider's own shape:
   (IREN's 3-for-1 on 2024-06-10 inside the range).
 * SEC EDGAR company facts: the demo's shares outstanding of the ticker behind the CIK (ciks.csv),
   as cover-page `dei:EntityCommonStockSharesOutstanding` items.
-* stooq: asked only when Yahoo fails.
 
 Range. The partitions are 2024-04 .. 2024-06 (inside the real chain; April starts on 04-18, a
 partial month, and holds the halving day). Shares outstanding are not partitioned: every run loads
@@ -27,8 +26,8 @@ each company's whole SEC history, because a month's market cap needs the latest 
 from before the month (the demo reports at quarter ends, so April's is dated 2024-03-31).
 
 Then: the same partitions again with every request failing (replayed from raw_responses/, zero
-HTTP calls), and the next month's run with Yahoo's shape changed (and stooq, its fallback, at its
-daily limit): it fails naming the endpoint and the missing key, and publishes nothing.
+HTTP calls), and the next month's run with Yahoo's shape changed: it fails naming the endpoint and
+the missing key, and publishes nothing.
 """
 
 from __future__ import annotations
@@ -69,7 +68,6 @@ RANGE = ("2024-04-01", "2024-06-01")
 
 COINMETRICS = "community-api.coinmetrics.io"
 YAHOO = "query1.finance.yahoo.com"
-STOOQ = "stooq.com"
 SEC = "data.sec.gov"
 
 
@@ -88,7 +86,7 @@ def session_open(day: pd.Timestamp) -> int:
 
 class Providers:
     """Every provider behind one `responses` callback: answers built for the request, calls kept
-    per host. `yahoo_shape` / `stooq_limit` / `offline` switch to the failure answers."""
+    per host. `yahoo_shape` / `offline` switch to the failure answers."""
 
     def __init__(self) -> None:
         self.chain = pd.read_csv(COINMETRICS_CSV, dtype=str)
@@ -103,7 +101,6 @@ class Providers:
         self.tickers = {cik: ticker for ticker, cik in load_ciks().items()}
         self.calls: Counter[str] = Counter()
         self.yahoo_shape = "ok"  # "no indicators": Yahoo has changed shape
-        self.stooq_limit = False  # stooq answers its daily-limit notice
         self.offline = False  # every request fails (HTTP 403, final: no retry, no sleeping)
 
     def __call__(self, request) -> tuple[int, dict[str, str], str]:
@@ -114,7 +111,6 @@ class Providers:
         handlers = {
             COINMETRICS: self.coinmetrics,
             YAHOO: self.yahoo,
-            STOOQ: self.stooq,
             SEC: self.sec,
         }
         if parts.netloc not in handlers:
@@ -187,11 +183,6 @@ class Providers:
         if self.yahoo_shape == "no indicators":
             del result["indicators"]
         return self.json({"chart": {"result": [result], "error": None}})
-
-    def stooq(self, request):
-        if self.stooq_limit:
-            return 200, {"Content-Type": "text/plain"}, "Exceeded the daily hits limit"
-        raise AssertionError(f"stooq asked although Yahoo answered: {request.url}")
 
     def sec(self, request):
         assert request.headers["User-Agent"] == USER_AGENT
@@ -345,7 +336,7 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert len(closes) == len(march) == 14
     assert may[3] == pytest.approx(float((closes * march).sum()), rel=1e-12)
 
-    # every response is kept: nothing rejected, stooq never asked; the range run asked only its range
+    # every response is kept: nothing rejected; the range run asked only its range
     saved = saved_responses(warehouse)
     assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
         "coinmetrics": 2,
@@ -399,27 +390,27 @@ def test_rerun_replays_from_disk_without_any_http_call(live_run, providers):
 
 
 def test_a_provider_changing_shape_fails_the_run_and_publishes_nothing(live_run, providers, tmp_path):
-    """The next month's run, when Yahoo has dropped `indicators` and stooq is at its daily limit."""
+    """The next month's run, when Yahoo has dropped `indicators`."""
     warehouse = tmp_path / "warehouse"
     shutil.copytree(live_run[0], warehouse, ignore=shutil.ignore_patterns("gx"))
     published = warehouse / "published.duckdb"
     before = sha256(published)
     with duckdb.connect(str(published), read_only=True) as conn:
         publications = conn.execute("select count(*) from publication_log").fetchone()[0]
-    providers.yahoo_shape, providers.stooq_limit = "no indicators", True
+    providers.yahoo_shape = "no indicators"
     try:
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
             result = materialize(warehouse, ("2024-07-01", "2024-07-01"))
     finally:
-        providers.yahoo_shape, providers.stooq_limit = "ok", False
+        providers.yahoo_shape = "ok"
     assert not result.success
     failures = "\n".join(run.failure_lines(result))
     assert "step raw__equity_prices failed" in failures and "step raw__splits failed" in failures, failures
     endpoint = "Yahoo chart BITF (https://query1.finance.yahoo.com/v8/finance/chart/BITF)"
     missing = "response has no key chart.result[0].indicators; has the source changed shape?"
     assert f"{endpoint}: {missing}" in failures
-    assert "| stooq failed: stooq daily bitf.us" in failures  # the fallback was tried, and failed too
+    assert "stooq" not in failures  # no fallback any more
     assert "published_warehouse" not in {e.step_key for e in result.get_step_success_events()}
     assert sha256(published) == before
     with duckdb.connect(str(published), read_only=True) as conn:

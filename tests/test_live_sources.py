@@ -26,6 +26,7 @@ from orchestration.raw.sources.csv_files import FILES, CsvSource
 from orchestration.raw.sources.live import LiveSource, read_universe
 from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
+from orchestration.raw.sources.live.feeds import TickerHistory, no_splits
 from orchestration.raw.sources.live.http import (
     HttpClient,
     SourceError,
@@ -33,7 +34,6 @@ from orchestration.raw.sources.live.http import (
     SourceShapeError,
 )
 from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
-from orchestration.raw.sources.live.stooq import URL as STOOQ_URL
 from orchestration.raw.sources.live.yahoo import Yahoo
 from tests.coinmetrics_counts import blkcnt_body
 
@@ -41,6 +41,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "live"
 REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # the tests' "today"
 YAHOO_IREN = "https://query1.finance.yahoo.com/v8/finance/chart/IREN"
+YAHOO_MARA = "https://query1.finance.yahoo.com/v8/finance/chart/MARA"
 SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
 HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
 JUNE_RANGE = (date(2024, 6, 3), date(2024, 6, 14))
@@ -250,9 +251,9 @@ def test_many_responses_are_named_by_their_folders_and_counted() -> None:
 
     saved = Path("/w/raw_responses")
     used = [Saved(saved / "yahoo" / f"{ticker}-0123.json", True) for ticker in ("MARA", "RIOT", "CLSK", "HUT")]
-    used += [Saved(saved / "stooq" / "l-4567.json", False), Saved(saved / "yahoo" / "MARA-0123.json", True)]
+    used += [Saved(saved / "mempool" / "4567.json", False), Saved(saved / "yahoo" / "MARA-0123.json", True)]
     assert responses_note(used) == (
-        "; responses: 5 files in /w/raw_responses/yahoo, /w/raw_responses/stooq, each holding the URL it "
+        "; responses: 5 files in /w/raw_responses/yahoo, /w/raw_responses/mempool, each holding the URL it "
         "answers (ticker, CIK) (4 of them replayed from an earlier run; WAREHOUSE_LIVE_REFRESH=1 downloads them again)"
     )
     assert responses_note([]) == ""
@@ -319,7 +320,7 @@ def test_empty_range_gives_an_empty_frame_without_an_anchor(tmp_path: Path, serv
     assert len(served.calls) == 1
 
 
-# --- Yahoo Finance, stooq -------------------------------------------------------------------------
+# --- Yahoo Finance ---------------------------------------------------------------------------------
 
 
 UNADJUSTED_JUNE = [30.00, 31.50, 33.00, 32.40, 31.20, 10.90, 11.20, 11.80, 12.05, 11.62]
@@ -385,19 +386,34 @@ def test_yahoo_changed_shape_names_endpoint_and_key(tmp_path: Path, served: resp
     assert caught.value.missing == "key chart.result[0].indicators"
 
 
-def test_yahoo_error_falls_back_to_stooq_with_warnings(tmp_path: Path, served: responses.RequestsMock) -> None:
-    yahoo_mara = "https://query1.finance.yahoo.com/v8/finance/chart/MARA"
-    served.add(responses.GET, yahoo_mara, status=404, body=body("yahoo/not_found.json"))
-    served.add(responses.GET, STOOQ_URL, body=body("stooq/mara_us_2024-06-03_2024-06-07.csv"))
-    source = LiveSource(client(tmp_path), universe=universe("MARA"))
-    prices = source.fetch("equity_prices", date(2024, 6, 3), date(2024, 6, 7))
+class OtherFeed:
+    """A second price feed (a paid vendor, say) behind Yahoo: the source tries the feeds in order."""
 
-    assert prices["close"].tolist() == [22.12, 22.64, 23.87, 23.15, 22.03]
-    assert query(served.calls[1]) == {"s": "mara.us", "d1": "20240603", "d2": "20240607", "i": "d"}
+    name = "Other vendor"
+    origin = "other vendor's API"
+
+    def history(self, ticker: str, start: date, end: date) -> TickerHistory:
+        closes = pd.DataFrame({"date": pd.to_datetime(["2024-06-03", "2024-06-04"]), "close": [22.12, 22.64]})
+        return TickerHistory(closes, no_splits(), caveat="closes are the vendor's")
+
+
+def test_a_failing_feed_falls_back_to_the_next_with_warnings(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, YAHOO_MARA, status=403, body="Forbidden")
+    http = client(tmp_path)
+    source = LiveSource(http, universe=universe("MARA"), prices=[Yahoo(http), OtherFeed()])
+    prices = source.fetch("equity_prices", date(2024, 6, 3), date(2024, 6, 4))
+
+    assert prices["close"].tolist() == [22.12, 22.64]
     fallback, caveat = source.warnings
-    assert fallback.startswith("MARA: Yahoo Finance failed: ") and fallback.endswith("; used stooq")
-    assert "HTTP 404" in fallback and "No data found, symbol may be delisted" in fallback
-    assert "split-adjusted" in caveat and "could not be unadjusted" in caveat
+    assert fallback.startswith("MARA: Yahoo Finance failed: ") and fallback.endswith("; used Other vendor")
+    assert "HTTP 403" in fallback and caveat == "MARA: closes are the vendor's"
+
+
+def test_stooq_is_no_longer_a_price_feed(tmp_path: Path) -> None:
+    """stooq needs an API key since 2026 and answers other clients with a proof-of-work page."""
+    source = LiveSource(client(tmp_path))
+    assert [feed.name for feed in source.prices] == ["Yahoo Finance"]
+    assert "stooq" not in source.origin("equity_prices")
 
 
 def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: responses.RequestsMock) -> None:
@@ -408,10 +424,9 @@ def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: r
 
 
 def test_no_price_feed_answering_is_an_error(tmp_path: Path, served: responses.RequestsMock) -> None:
-    served.add(responses.GET, YAHOO_IREN, status=404, body=body("yahoo/not_found.json"))
-    served.add(responses.GET, STOOQ_URL, body=body("stooq/no_data.csv"))
+    served.add(responses.GET, YAHOO_IREN, status=403, body="Forbidden")
     source = LiveSource(client(tmp_path), universe=universe("IREN"))
-    with pytest.raises(SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed.*stooq failed"):
+    with pytest.raises(SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed: .*HTTP 403"):
         source.fetch("equity_prices", *JUNE_RANGE)
 
 
@@ -497,9 +512,7 @@ def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> 
     source = LiveSource(client(tmp_path))
     assert source.fetch("miner_universe").empty
     assert "community-api.coinmetrics.io" in source.origin("btc_daily") and "mempool" not in source.origin("btc_daily")
-    assert "query1.finance.yahoo.com" in source.origin("equity_prices") and "stooq.com" in source.origin(
-        "equity_prices"
-    )
+    assert "query1.finance.yahoo.com" in source.origin("equity_prices")
     assert "data.sec.gov" in source.origin("shares_outstanding")
 
 

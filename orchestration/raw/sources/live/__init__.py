@@ -72,7 +72,6 @@ from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFee
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
 from orchestration.raw.sources.live.sec_edgar import SecEdgar
 from orchestration.raw.sources.live.shares import combine, read_overrides, staleness_warnings
-from orchestration.raw.sources.live.stooq import Stooq
 from orchestration.raw.sources.live.yahoo import Yahoo
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ class LiveSource(RawSource):
         self.http = http
         self.csv_dir = csv_dir
         self.chain = chain or CoinMetrics(http)
-        self.prices = tuple(prices or (Yahoo(http), Stooq(http)))
+        self.prices = tuple(prices or (Yahoo(http),))
         self.shares = shares or SecEdgar(http, sec_user_agent)
         self.shares_overrides = shares_overrides
         universe_file = self.analyst_file("miner_universe")

@@ -17,8 +17,8 @@ cached, so a replay rebuilds the same closes. Precision is Yahoo's: results are 
 decimals, and a split Yahoo applied late or early shifts closes by its ratio.
 
 Terms: the endpoint is unofficial and undocumented; Yahoo's terms of service allow personal,
-non-commercial use and forbid redistribution, and Yahoo can change or block it without notice,
-hence the stooq fallback and the explicit shape errors.
+non-commercial use and forbid redistribution, and Yahoo can change or block it without notice:
+hence the explicit shape errors, and the analyst's files as the way around a block.
 """
 
 from __future__ import annotations
