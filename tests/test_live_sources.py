@@ -28,10 +28,12 @@ from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
 from orchestration.raw.sources.live.feeds import TickerHistory, no_splits
 from orchestration.raw.sources.live.http import (
+    HtmlPageError,
     HttpClient,
     SourceError,
     SourceHTTPError,
     SourceShapeError,
+    json_body,
 )
 from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
 from orchestration.raw.sources.live.yahoo import Yahoo
@@ -181,6 +183,40 @@ def test_changed_shape_names_endpoint_and_key_and_is_not_replayed(
     assert caught.value.missing == "key data" and "changed shape" in str(caught.value)
     kept = list((tmp_path / "raw_responses" / "coinmetrics").rglob("*.json"))
     assert [path.parent.name for path in kept] == ["rejected"]
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"], ids=["text/html", "starts-with-<"])
+def test_an_html_page_is_refused_before_any_parsing_and_kept_as_rejected(
+    tmp_path: Path, served: responses.RequestsMock, content_type: str
+) -> None:
+    """What stooq serves non-browser clients since 2026 (HTTP 200): a JavaScript proof-of-work page.
+    Served to any feed, it is refused naming the URL, never parsed, kept under rejected/ only."""
+    page = body("stooq/proof_of_work.html")
+    served.add(responses.GET, COINMETRICS_URL, body=page, content_type=content_type)
+
+    def never_parse(text: str) -> int:
+        raise AssertionError("an HTML page was handed to the parser")
+
+    with pytest.raises(HtmlPageError) as caught:
+        client(tmp_path).get("coinmetrics", COINMETRICS_URL, parse=never_parse)
+    assert str(caught.value).startswith(
+        f"{COINMETRICS_URL}: answered with an HTML page (a block or login page?), not data: <!DOCTYPE html>"
+    )
+    kept = list((tmp_path / "raw_responses" / "coinmetrics").rglob("*.json"))
+    assert [path.parent.name for path in kept] == ["rejected"]
+    assert json.loads(kept[0].read_text())["body"] == page
+
+
+def test_an_html_page_served_to_a_feed_fails_its_dataset(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, COINMETRICS_URL, body=body("stooq/proof_of_work.html"), content_type="text/html")
+    with pytest.raises(HtmlPageError, match=r"asset-metrics\?.*: answered with an HTML page"):
+        LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
+    assert not list((tmp_path / "raw_responses" / "coinmetrics").glob("*.json"))  # nothing to replay
+
+
+def test_json_parsing_refuses_markup_naming_the_endpoint() -> None:
+    with pytest.raises(HtmlPageError, match=r"^Yahoo chart MARA: answered with an HTML page"):
+        json_body("Yahoo chart MARA", "\n  <html><body>Will be right back</body></html>")
 
 
 # --- Coin Metrics ---------------------------------------------------------------------------------

@@ -16,6 +16,11 @@ Bodies are parsed before they are stored, so a body the adapter rejects (an erro
 shape) is never replayed; it is kept under `<responses_dir>/rejected/<key>.json` for inspection, as is the
 body of a final HTTP error.
 
+HTML pages. A provider that blocks a client, wants a login or a captcha, or (stooq since 2026) a
+JavaScript proof-of-work, often answers HTTP 200 with an HTML page. None of our endpoints serves HTML,
+so a body sent as text/html or starting with `<` is refused before any parsing (HtmlPageError,
+naming the URL), kept under rejected/ and never replayed: a page must never be read as data.
+
 Retries. HTTP 429 and 5xx, timeouts and connection errors are retried, `attempts` tries in all,
 after the server's Retry-After when it sends one, else after its `x-ratelimit-reset` (seconds until
 the rate-limit window resets: Coin Metrics sends that one, not Retry-After), else after
@@ -70,6 +75,14 @@ class SourceShapeError(SourceError):
     def __init__(self, endpoint: str, missing: str) -> None:
         self.endpoint, self.missing = endpoint, missing
         super().__init__(f"{endpoint}: response has no {missing}; has the source changed shape?")
+
+
+class HtmlPageError(SourceError):
+    """An HTTP 200 whose body is an HTML page (a block, login or challenge page), not data."""
+
+    def __init__(self, endpoint: str, body: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(f"{endpoint}: answered with an HTML page (a block or login page?), not data: {_excerpt(body)}")
 
 
 class _Transient(Exception):
@@ -148,13 +161,15 @@ class HttpClient:
             return Reply(parse(body), fetched_at)
         rejected = path.parent / "rejected" / path.name
         try:
-            body = self._download(full_url, headers)
+            body, content_type = self._download(full_url, headers)
         except SourceHTTPError as error:
             if error.body:
                 _write_envelope(rejected, full_url, self.clock(), error.body)
             raise
         fetched_at = self.clock()
         try:
+            if is_html(body, content_type):
+                raise HtmlPageError(full_url, body)
             value = parse(body)
         except SourceError:
             _write_envelope(rejected, full_url, fetched_at, body)
@@ -163,7 +178,7 @@ class HttpClient:
         self.used.append(Saved(path, replayed=False))
         return Reply(value, fetched_at)
 
-    def _download(self, url: str, headers: Mapping[str, str] | None) -> str:
+    def _download(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, str]:
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
@@ -179,7 +194,8 @@ class HttpClient:
                 url, error.status, f"gave up after {self.attempts} attempts ({error})", error.body
             ) from error
 
-    def _attempt(self, url: str, headers: Mapping[str, str] | None) -> str:
+    def _attempt(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, str]:
+        """(body, content type) of a 2xx/3xx answer; raises _Transient or SourceHTTPError otherwise."""
         try:
             response = self.session.get(url, headers=dict(headers or {}), timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as error:
@@ -193,7 +209,7 @@ class HttpClient:
             raise _Transient(status, f"HTTP {status} {response.reason}", retry_after, response.text)
         if status >= 400:
             raise SourceHTTPError(url, status, response.reason or "error", response.text)
-        return response.text
+        return response.text, response.headers.get("Content-Type") or ""
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -209,7 +225,14 @@ def request_key(full_url: str) -> str:
     return f"{slug}-{hashlib.sha256(full_url.encode()).hexdigest()[:16]}"
 
 
+def is_html(body: str, content_type: str = "") -> bool:
+    """Whether a body is a page rather than data: sent as text/html, or markup (starts with `<`)."""
+    return "text/html" in content_type.lower() or body.lstrip().startswith("<")
+
+
 def json_body(endpoint: str, text: str) -> Any:
+    if is_html(text):
+        raise HtmlPageError(endpoint, text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
