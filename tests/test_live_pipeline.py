@@ -13,8 +13,9 @@ start_time/end_time, CIK) from deterministic data, in the provider's own shape:
   tests/coinmetrics_counts.py to total the blocks before the first asked day, from the heights of
   btc_daily_*.csv in the same folder (anchored so that the subsidy they imply equals Coin Metrics'
   IssTotNtv every day: 2024-04-18 ends at 839,852).
-* Yahoo chart: the demo source's (synthetic) UNADJUSTED closes on NYSE sessions, served the way
-  Yahoo serves them: split-ADJUSTED for every split up to the download, as float32 values, session
+* Yahoo: the cookie (fc.yahoo.com) and the crumb (getcrumb) first, once, then the charts (each
+  checked for both): the demo source's (synthetic) UNADJUSTED closes on NYSE sessions, served the
+  way Yahoo serves them: split-ADJUSTED for every split up to the download, as float32 values, session
   opens as timestamps, split events of the asked window; so the adapter's unadjusting is exercised
   (IREN's 3-for-1 on 2024-06-10 inside the range).
 * SEC EDGAR company facts: the demo's shares outstanding of the ticker behind the CIK (ciks.csv),
@@ -47,6 +48,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 import responses
 
 from orchestration.cli import run
@@ -56,6 +58,7 @@ from orchestration.raw.assets import RAW_ASSETS
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
+from orchestration.raw.sources.live import http as live_http
 from orchestration.raw.sources.live.sec_edgar import load_ciks
 from tests.coinmetrics_counts import GENESIS_DAY, blkcnt_body
 
@@ -68,6 +71,8 @@ RANGE = ("2024-04-01", "2024-06-01")
 
 COINMETRICS = "community-api.coinmetrics.io"
 YAHOO = "query1.finance.yahoo.com"
+YAHOO_COOKIE = "fc.yahoo.com"
+CRUMB = "Pq7.Lm2xZ0a"
 SEC = "data.sec.gov"
 
 
@@ -111,6 +116,7 @@ class Providers:
         handlers = {
             COINMETRICS: self.coinmetrics,
             YAHOO: self.yahoo,
+            YAHOO_COOKIE: self.yahoo_cookie,
             SEC: self.sec,
         }
         if parts.netloc not in handlers:
@@ -142,10 +148,18 @@ class Providers:
         ]
         return self.json({"data": data})
 
+    @staticmethod
+    def yahoo_cookie(request):
+        return 404, {"Set-Cookie": "A3=d=AQABBPipe; Domain=.yahoo.com; Path=/; Secure"}, "<html>404</html>"
+
     def yahoo(self, request):
+        if urlsplit(request.url).path == "/v1/test/getcrumb":
+            assert request.headers["Cookie"] == "A3=d=AQABBPipe", request.headers
+            return 200, {"Content-Type": "text/plain"}, CRUMB
         ticker = urlsplit(request.url).path.rsplit("/", 1)[-1]
         asked = query(request.url)
         assert asked["interval"] == "1d" and asked["events"] == "split", asked
+        assert asked["crumb"] == CRUMB and request.headers["Cookie"] == "A3=d=AQABBPipe", request.url
         first, after = int(asked["period1"]), int(asked["period2"])
         downloaded = datetime.now(UTC).date()
         closes = self.closes[self.closes["ticker"] == ticker]
@@ -229,8 +243,11 @@ def sha256(path: Path) -> str:
 @pytest.fixture(scope="module")
 def env():
     """The live settings (SEC_USER_AGENT, no overrides) are `materialize`'s Settings, whatever the
-    environment holds; the sources this module built are dropped afterwards."""
-    yield
+    environment holds; Yahoo's browser session is a plain `requests` one (curl_cffi would go past
+    `responses` to the network); the sources this module built are dropped afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(live_http, "impersonating_session", requests.Session)
+        yield
     make_source.cache_clear()
 
 
@@ -273,8 +290,9 @@ def saved_responses(warehouse: Path) -> dict[str, list[dict]]:
 def test_live_source_publishes_the_served_numbers(live_run, providers):
     warehouse, calls = live_run
     # one Coin Metrics page and its block counts before the range, the SEC once per CIK (the whole
-    # history), and per ticker the range's chart and the later splits
-    assert calls == {COINMETRICS: 2, SEC: 14, YAHOO: 2 * 14}
+    # history), Yahoo's cookie and crumb once (the run's raw loads share one source), and per ticker
+    # the range's chart and the later splits
+    assert calls == {COINMETRICS: 2, SEC: 14, YAHOO_COOKIE: 1, YAHOO: 1 + 2 * 14}
 
     published = warehouse / "published.duckdb"
     assert published.is_file()

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import curl_cffi.requests
 import duckdb
 import pandas as pd
 import pytest
@@ -24,6 +25,7 @@ from orchestration.raw.contract import DATASETS, RawDataError
 from orchestration.raw.loader import load_frame
 from orchestration.raw.sources.csv_files import FILES, CsvSource
 from orchestration.raw.sources.live import LiveSource, read_universe
+from orchestration.raw.sources.live import http as live_http
 from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
 from orchestration.raw.sources.live.feeds import TickerHistory, no_splits
@@ -34,16 +36,26 @@ from orchestration.raw.sources.live.http import (
     SourceHTTPError,
     SourceShapeError,
     json_body,
+    request_key,
 )
 from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
 from orchestration.raw.sources.live.yahoo import Yahoo
 from tests.coinmetrics_counts import blkcnt_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
+REAL_IMPERSONATING_SESSION = live_http.impersonating_session
 REFERENCE_BTC_DAILY = Path(__file__).parent / "fixtures" / "csv" / "btc_daily.csv"
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # the tests' "today"
 YAHOO_IREN = "https://query1.finance.yahoo.com/v8/finance/chart/IREN"
 YAHOO_MARA = "https://query1.finance.yahoo.com/v8/finance/chart/MARA"
+YAHOO_COOKIE = "https://fc.yahoo.com/"
+YAHOO_CRUMB = "https://query1.finance.yahoo.com/v1/test/getcrumb"
+CRUMB = "Xk3.Tr9bQ2v"
+# What fc.yahoo.com sets (an error page that sets a one-year A3 cookie on .yahoo.com)
+A3_COOKIE = (
+    "A3=d=AQABBKx7&S=AQAAAm9; Expires=Sat, 4 Dec 2027 21:00:00 GMT; Max-Age=31557600; "
+    "Domain=.yahoo.com; Path=/; Secure; HttpOnly; SameSite=None"
+)
 SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
 HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
 JUNE_RANGE = (date(2024, 6, 3), date(2024, 6, 14))
@@ -61,7 +73,22 @@ def never_sleep(seconds: float) -> None:
 def client(
     tmp_path: Path, *, sleep: Callable[[float], None] = never_sleep, now: datetime = NOW, **options
 ) -> HttpClient:
-    return HttpClient(tmp_path / "raw_responses", sleep=sleep, clock=lambda: now, **options)
+    """A client whose sessions, the browser one (Yahoo's) included, are plain `requests` sessions:
+    what `responses` intercepts."""
+    return HttpClient(
+        tmp_path / "raw_responses", sleep=sleep, clock=lambda: now, browser_session=requests.Session(), **options
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_curl_cffi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """curl_cffi talks to the network through libcurl, past both `responses` and pytest-socket: a
+    test that would make the production browser session fails instead."""
+
+    def refuse() -> None:
+        raise AssertionError("a test would have made a curl_cffi session (real network)")
+
+    monkeypatch.setattr(live_http, "impersonating_session", refuse)
 
 
 @pytest.fixture
@@ -69,6 +96,12 @@ def served() -> Iterator[responses.RequestsMock]:
     """Answers in the order registered; every registered answer must be asked for."""
     with responses.RequestsMock(registry=registries.OrderedRegistry) as mock:
         yield mock
+
+
+def serve_handshake(mock: responses.RequestsMock, crumb: str = CRUMB, cookie: str = A3_COOKIE) -> None:
+    """Yahoo's cookie then its crumb, as yfinance's 'basic' strategy asks them."""
+    mock.add(responses.GET, YAHOO_COOKIE, status=404, headers={"Set-Cookie": cookie}, body="<html>404</html>")
+    mock.add(responses.GET, YAHOO_CRUMB, body=crumb, content_type="text/plain")
 
 
 def query(call: responses.Call) -> dict[str, str]:
@@ -365,6 +398,7 @@ UNADJUSTED_JUNE = [30.00, 31.50, 33.00, 32.40, 31.20, 10.90, 11.20, 11.80, 12.05
 def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
     tmp_path: Path, served: responses.RequestsMock
 ) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_after_2024-06-14.json"))
     source = LiveSource(client(tmp_path), universe=universe("IREN"))
@@ -376,7 +410,7 @@ def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
         pd.Timestamp("2024-06-14"),
     ]
     assert set(prices["ticker"]) == {"IREN"} and source.warnings == []
-    asked = [query(call) for call in served.calls]
+    asked = [query(call) for call in served.calls[2:]]  # after the cookie and the crumb
     assert asked[0]["period1"] == "1717372800" and asked[0]["period2"] == "1718409600"  # the range
     assert asked[1]["period1"] == "1718409600" and asked[1]["period2"] == str(int(NOW.timestamp()))
     assert asked[0]["events"] == "split" and asked[0]["interval"] == "1d"
@@ -396,17 +430,135 @@ def test_closes_are_unadjusted_for_splits_in_and_after_the_range(
     assert "coinmetrics" in source.origin("btc_daily") and not any(str(p) in source.origin("btc_daily") for p in iren)
 
 
+# --- Yahoo's cookie and crumb ---------------------------------------------------------------------
+
+JUST_AFTER_JUNE = datetime(2024, 6, 14, 22, tzinfo=UTC)  # no later-splits request: one chart per history
+
+
+def test_yahoo_handshake_is_made_once_and_its_crumb_sent_but_never_saved(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_handshake(served)
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_after_2024-06-14.json"))
+    yahoo = Yahoo(client(tmp_path))
+    first = yahoo.history("IREN", *JUNE_RANGE)
+
+    cookie, crumb, *charts = served.calls
+    assert cookie.request.url == YAHOO_COOKIE and crumb.request.url == YAHOO_CRUMB
+    assert crumb.request.headers["Cookie"] == "A3=d=AQABBKx7&S=AQAAAm9"  # the cookie fc.yahoo.com set
+    assert len(charts) == 2 and yahoo.credentials.handshakes == 1  # one handshake for both charts
+    assert all(query(chart)["crumb"] == CRUMB for chart in charts)
+    assert all(chart.request.headers["Cookie"] == "A3=d=AQABBKx7&S=AQAAAm9" for chart in charts)
+    saved = sorted((tmp_path / "raw_responses" / "yahoo").glob("*.json"))
+    assert len(saved) == 2
+    for path in saved:  # the key and the saved URL are the crumb-less ones
+        url = json.loads(path.read_text())["url"]
+        assert url.startswith(YAHOO_IREN) and "crumb" not in url and path.stem == request_key(url)
+
+    # The next run has another session (another crumb would come): it replays, no handshake at all.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as nothing_served:
+        again = Yahoo(client(tmp_path))
+        replayed = again.history("IREN", *JUNE_RANGE)
+        assert len(nothing_served.calls) == 0 and again.credentials.handshakes == 0
+    pd.testing.assert_frame_equal(replayed.closes, first.closes)
+
+
+def test_an_invalid_crumb_renews_cookie_and_crumb_once(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
+    served.add(responses.GET, YAHOO_IREN, status=401, body=body("yahoo/invalid_crumb.json"))
+    serve_handshake(served, crumb="N3w.Crumb", cookie=A3_COOKIE.replace("AQABBKx7", "AQABBNew"))
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    yahoo = Yahoo(client(tmp_path, now=JUST_AFTER_JUNE))
+    history = yahoo.history("IREN", *JUNE_RANGE)
+
+    assert len(history.closes) == 10 and yahoo.credentials.handshakes == 2
+    refused, renewed = served.calls[2], served.calls[5]
+    assert query(refused)["crumb"] == CRUMB and query(renewed)["crumb"] == "N3w.Crumb"
+    assert renewed.request.headers["Cookie"] == "A3=d=AQABBNew&S=AQAAAm9"  # the old cookie was dropped
+
+
+def test_a_crumb_refused_again_after_renewal_is_an_error(tmp_path: Path, served: responses.RequestsMock) -> None:
+    for _ in range(2):
+        serve_handshake(served)
+        served.add(responses.GET, YAHOO_IREN, status=401, body=body("yahoo/invalid_crumb.json"))
+    refused = r"chart/IREN\?events=split.*: HTTP 401: Unauthorized: .*Invalid Crumb"
+    with pytest.raises(SourceHTTPError, match=refused) as caught:
+        Yahoo(client(tmp_path, now=JUST_AFTER_JUNE)).history("IREN", *JUNE_RANGE)
+    assert "crumb=" not in str(caught.value) and len(served.calls) == 6
+    assert list((tmp_path / "raw_responses" / "yahoo" / "rejected").glob("*.json"))
+
+
+def test_a_yahoo_429_is_retried_once_briefly_then_says_what_to_do(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_handshake(served)
+    for _ in range(2):
+        served.add(responses.GET, YAHOO_IREN, status=429, headers={"Retry-After": "60"}, body="Too Many Requests")
+    sleeps: list[float] = []
+    source = LiveSource(client(tmp_path, sleep=sleeps.append), universe=universe("IREN"))
+    with pytest.raises(SourceError) as caught:
+        source.fetch("equity_prices", *JUNE_RANGE)
+    assert sleeps == [5.0]  # one short retry, not Retry-After's minute, not five exponential ones
+    message = str(caught.value)
+    assert "HTTP 429: still refused after 2 attempts: Yahoo is refusing this client" in message
+    assert "WAREHOUSE_CSV_DIR/equity_prices.csv and splits.csv" in message
+    assert len(served.calls) == 4
+
+
+def test_a_rate_limited_crumb_lets_the_chart_decide(tmp_path: Path, served: responses.RequestsMock) -> None:
+    served.add(responses.GET, YAHOO_COOKIE, status=404, headers={"Set-Cookie": A3_COOKIE}, body="<html>404</html>")
+    served.add(responses.GET, YAHOO_CRUMB, status=429, body="Too Many Requests")
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    history = Yahoo(client(tmp_path, now=JUST_AFTER_JUNE)).history("IREN", *JUNE_RANGE)
+    assert len(history.closes) == 10 and "crumb" not in query(served.calls[2])
+
+
+def test_a_consent_wall_is_accepted_as_yfinance_does(tmp_path: Path, served: responses.RequestsMock) -> None:
+    """No cookie from fc.yahoo.com and no crumb (the EU): accept the consent form, then ask again."""
+    session_id = "3_cc-session_5f1e2d3c-4b5a"
+    served.add(responses.GET, YAHOO_COOKIE, status=404, body="<html>404</html>")
+    served.add(responses.GET, YAHOO_CRUMB, body="")
+    served.add(responses.GET, "https://guce.yahoo.com/consent", body=body("yahoo/consent_form.html"))
+    served.add(responses.POST, "https://consent.yahoo.com/v2/collectConsent", headers={"Set-Cookie": A3_COOKIE})
+    served.add(responses.GET, "https://guce.yahoo.com/copyConsent")
+    served.add(responses.GET, "https://query2.finance.yahoo.com/v1/test/getcrumb", body=CRUMB)
+    served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+    Yahoo(client(tmp_path, now=JUST_AFTER_JUNE)).history("IREN", *JUNE_RANGE)
+
+    agreed = served.calls[3].request
+    assert query(served.calls[3])["sessionId"] == session_id == query(served.calls[4])["sessionId"]
+    form = parse_qs(agreed.body)
+    assert form["csrfToken"] == ["Qk9ZQnlyd3Rk"] and form["agree"] == ["agree", "agree"]
+    assert query(served.calls[6])["crumb"] == CRUMB
+
+
+def test_production_asks_yahoo_through_a_chrome_impersonating_curl_cffi_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_http, "impersonating_session", REAL_IMPERSONATING_SESSION)
+    source = LiveSource.configured(tmp_path / "warehouse")
+    yahoo = source.prices[0]
+    assert isinstance(yahoo, Yahoo) and yahoo.credentials.session is source.http.browser
+    assert isinstance(source.http.browser, curl_cffi.requests.Session)
+    assert source.http.browser.impersonate == "chrome"
+    assert isinstance(source.http.session, requests.Session)  # every other provider
+    assert yahoo.credentials.handshakes == 0  # making the session asked nothing
+
+
 def test_no_later_split_request_when_downloaded_right_after_the_range(
     tmp_path: Path, served: responses.RequestsMock
 ) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
     just_after = datetime(2024, 6, 14, 22, tzinfo=UTC)
     history = Yahoo(client(tmp_path, now=just_after)).history("IREN", *JUNE_RANGE)
     assert history.closes["close"].iloc[0] == 60.0  # only the in-range 3-for-1 split is undone
-    assert len(served.calls) == 1
+    assert len(served.calls) == 3  # cookie, crumb, one chart
 
 
 def test_empty_yahoo_range(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/empty_range.json"))
     history = Yahoo(client(tmp_path, now=datetime(2024, 6, 9, tzinfo=UTC))).history(
         "IREN", date(2024, 6, 8), date(2024, 6, 8)
@@ -415,6 +567,7 @@ def test_empty_yahoo_range(tmp_path: Path, served: responses.RequestsMock) -> No
 
 
 def test_yahoo_changed_shape_names_endpoint_and_key(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/changed_shape.json"))
     with pytest.raises(SourceShapeError) as caught:
         Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
@@ -434,6 +587,7 @@ class OtherFeed:
 
 
 def test_a_failing_feed_falls_back_to_the_next_with_warnings(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_MARA, status=403, body="Forbidden")
     http = client(tmp_path)
     source = LiveSource(http, universe=universe("MARA"), prices=[Yahoo(http), OtherFeed()])
@@ -453,6 +607,7 @@ def test_stooq_is_no_longer_a_price_feed(tmp_path: Path) -> None:
 
 
 def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/not_found.json"))
     with pytest.raises(SourceError, match=r"Yahoo chart IREN .*: Yahoo reports .*Not Found"):
         Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
@@ -460,6 +615,7 @@ def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: r
 
 
 def test_no_price_feed_answering_is_an_error(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, status=403, body="Forbidden")
     source = LiveSource(client(tmp_path), universe=universe("IREN"))
     with pytest.raises(SourceError, match=r"IREN: no price feed answered .*Yahoo Finance failed: .*HTTP 403"):

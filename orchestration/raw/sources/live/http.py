@@ -21,11 +21,23 @@ JavaScript proof-of-work, often answers HTTP 200 with an HTML page. None of our 
 so a body sent as text/html or starting with `<` is refused before any parsing (HtmlPageError,
 naming the URL), kept under rejected/ and never replayed: a page must never be read as data.
 
+Sessions. Most providers are asked through one plain `requests` session with our own User-Agent.
+Yahoo answers such a client with 429s (it fingerprints TLS and HTTP/2, as yfinance's HTTP layer
+warns), so an adapter can ask through `browser`: a curl_cffi session impersonating Chrome, made on
+first use. Both are injectable (`session`, `browser_session`): the tests give plain `requests`
+sessions, which the `responses` library intercepts. An adapter whose endpoint needs per-session
+credentials (Yahoo's cookie and crumb) passes `credentials`: they are asked for only when a
+download is needed (a replay makes no request at all), their parameters are sent but never part of
+the cache key or the saved URL (so a response replays whatever session fetched it), and an answer
+that says they expired (HTTP 401) renews them once and asks again.
+
 Retries. HTTP 429 and 5xx, timeouts and connection errors are retried, `attempts` tries in all,
 after the server's Retry-After when it sends one, else after its `x-ratelimit-reset` (seconds until
 the rate-limit window resets: Coin Metrics sends that one, not Retry-After), else after
 `backoff * 2**n` seconds (n = 0, 1, ...), each capped at `max_wait`. Other HTTP errors (400, 403,
-404, ...) are final. `sleep` and `clock` are injectable so tests neither wait nor depend on today.
+404, ...) are final. An endpoint that answers 429 to refuse a client rather than to pace it (Yahoo)
+passes a `RateLimit`: fewer tries and a short wait, then an error saying what to do instead. `sleep`
+and `clock` are injectable so tests neither wait nor depend on today.
 """
 
 from __future__ import annotations
@@ -42,17 +54,30 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from curl_cffi.requests import exceptions as curl_errors
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "miner-warehouse/0.1 (monthly bitcoin-miner equities note)"
 EXCERPT_CHARS = 300
+# What a session raises when no answer came (DNS, refused connection, TLS, timeout): worth retrying.
+NO_ANSWER = (requests.ConnectionError, requests.Timeout, curl_errors.RequestException)
+IMPERSONATE = "chrome"  # curl_cffi's current Chrome fingerprint, as yfinance uses
+
+
+def impersonating_session() -> Any:
+    """A curl_cffi session presenting as Chrome (TLS and HTTP/2 fingerprint, headers): what Yahoo
+    expects of a client it does not rate-limit on sight. Looked up when first needed, so a test can
+    replace it."""
+    from curl_cffi import requests as curl_requests
+
+    return curl_requests.Session(impersonate=IMPERSONATE)
 
 
 class SourceError(RuntimeError):
@@ -83,6 +108,33 @@ class HtmlPageError(SourceError):
     def __init__(self, endpoint: str, body: str) -> None:
         self.endpoint = endpoint
         super().__init__(f"{endpoint}: answered with an HTML page (a block or login page?), not data: {_excerpt(body)}")
+
+
+class Credentials(Protocol):
+    """Per-session credentials an endpoint requires (Yahoo's cookie and crumb), see the module
+    docstring. `session` holds their cookies; `params` may make requests (the first time);
+    `refresh` drops them so the next `params` makes new ones."""
+
+    session: Any
+
+    def params(self) -> Mapping[str, str]: ...
+
+    def refresh(self) -> None: ...
+
+    def expired(self, error: SourceHTTPError) -> bool:
+        """Whether a final HTTP error says the credentials are no longer valid."""
+        ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """How an endpoint's 429 is treated when it refuses the client rather than paces it: `attempts`
+    tries in all while it answers 429, at most `max_wait` seconds apart, then SourceHTTPError whose
+    message ends with `advice` (what to do instead)."""
+
+    attempts: int
+    max_wait: float
+    advice: str
 
 
 class _Transient(Exception):
@@ -124,7 +176,12 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utc_now,
         user_agent: str = DEFAULT_USER_AGENT,
+        session: Any | None = None,
+        browser_session: Any | None = None,
     ) -> None:
+        """`session`: the session of every provider (default: a new `requests` session, given our
+        User-Agent); `browser_session`: the one `browser` returns (default: impersonating_session(),
+        made on first use)."""
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
         self.cache_dir = Path(cache_dir)
@@ -132,9 +189,17 @@ class HttpClient:
         self.timeout = timeout
         self.attempts, self.backoff, self.max_wait = attempts, backoff, max_wait
         self.sleep, self.clock = sleep, clock
-        self.session = requests.Session()
+        self.session = requests.Session() if session is None else session
         self.session.headers["User-Agent"] = user_agent
+        self._browser = browser_session
         self.used: list[Saved] = []  # every response file a get() answered from, in order
+
+    @property
+    def browser(self) -> Any:
+        """The session impersonating a browser (for Yahoo); its own User-Agent, cookies kept."""
+        if self._browser is None:
+            self._browser = impersonating_session()
+        return self._browser
 
     def today(self) -> date:
         return self.clock().date()
@@ -148,10 +213,13 @@ class HttpClient:
         parse: Callable[[str], T],
         headers: Mapping[str, str] | None = None,
         covers_until: date | None = None,
+        credentials: Credentials | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> Reply[T]:
         """GET `url` (replayed from the cache when allowed, see the module docstring) and return
         `parse(body)`; `parse` raises SourceError (usually SourceShapeError) on a bad body.
-        `responses_dir` is the adapter's folder under the cache (its `responses_dir`, e.g. "coinmetrics")."""
+        `responses_dir` is the adapter's folder under the cache (its `responses_dir`, e.g. "coinmetrics").
+        With `credentials`, the request goes through their session with their parameters added."""
         full_url = _full_url(url, params)
         path = self.cache_dir / responses_dir / f"{request_key(full_url)}.json"
         cached = None if self.refresh else _read_envelope(path)
@@ -161,7 +229,7 @@ class HttpClient:
             return Reply(parse(body), fetched_at)
         rejected = path.parent / "rejected" / path.name
         try:
-            body, content_type = self._download(full_url, headers)
+            body, content_type = self._authorized_download(full_url, url, params, headers, credentials, rate_limit)
         except SourceHTTPError as error:
             if error.body:
                 _write_envelope(rejected, full_url, self.clock(), error.body)
@@ -178,27 +246,76 @@ class HttpClient:
         self.used.append(Saved(path, replayed=False))
         return Reply(value, fetched_at)
 
-    def _download(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, str]:
+    def _authorized_download(
+        self,
+        full_url: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        credentials: Credentials | None,
+        rate_limit: RateLimit | None,
+    ) -> tuple[str, str]:
+        """The download of `full_url`, with the credentials' parameters (renewed once when the
+        server says they expired); errors name `full_url`, never the credentials."""
+        if credentials is None:
+            return self._download(full_url, full_url, self.session, headers, rate_limit)
+        for renewed in (False, True):
+            sent = _full_url(url, {**(params or {}), **credentials.params()})
+            try:
+                return self._download(full_url, sent, credentials.session, headers, rate_limit)
+            except SourceHTTPError as error:
+                if renewed or not credentials.expired(error):
+                    raise
+                log.warning("%s: HTTP %s, credentials expired: renewing them once", full_url, error.status)
+                credentials.refresh()
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _download(
+        self, url: str, sent: str, session: Any, headers: Mapping[str, str] | None, rate_limit: RateLimit | None
+    ) -> tuple[str, str]:
+        """`sent` (`url` plus any credentials) through `session`, retried; errors name `url`."""
+
+        def stop(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            if rate_limit is not None and isinstance(error, _Transient) and error.status == 429:
+                return state.attempt_number >= rate_limit.attempts
+            return state.attempt_number >= self.attempts
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if rate_limit is not None and isinstance(error, _Transient) and error.status == 429:
+                return min(self._wait(state), rate_limit.max_wait)
+            return self._wait(state)
+
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=self._wait,
+            stop=stop,
+            wait=wait,
             retry=retry_if_exception_type(_Transient),
             sleep=self.sleep,
             before_sleep=_log_retry,
             reraise=True,
         )
-        try:
-            return retrying(self._attempt, url, headers)
-        except _Transient as error:
-            raise SourceHTTPError(
-                url, error.status, f"gave up after {self.attempts} attempts ({error})", error.body
-            ) from error
+        attempts = 0
 
-    def _attempt(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, str]:
+        def attempt() -> tuple[str, str]:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(url, sent, session, headers)
+
+        try:
+            return retrying(attempt)
+        except _Transient as error:
+            if rate_limit is not None and error.status == 429:
+                detail = f"still refused after {attempts} attempts: {rate_limit.advice}"
+            else:
+                detail = f"gave up after {attempts} attempts ({error})"
+            raise SourceHTTPError(url, error.status, detail, error.body) from error
+
+    def _attempt(self, url: str, sent: str, session: Any, headers: Mapping[str, str] | None) -> tuple[str, str]:
         """(body, content type) of a 2xx/3xx answer; raises _Transient or SourceHTTPError otherwise."""
         try:
-            response = self.session.get(url, headers=dict(headers or {}), timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as error:
+            response = session.get(sent, headers=dict(headers or {}), timeout=self.timeout)
+        except NO_ANSWER as error:
             raise _Transient(None, f"{type(error).__name__}: {error}", None, "") from error
         response.encoding = response.encoding or "utf-8"  # JSON without a charset: no slow guessing
         status = response.status_code

@@ -16,6 +16,31 @@ were downloaded before the day after the range (a monthly run right after its mo
 cached, so a replay rebuilds the same closes. Precision is Yahoo's: results are rounded to 4
 decimals, and a split Yahoo applied late or early shifts closes by its ratio.
 
+Handshake. Yahoo now answers a plain `requests` client with our User-Agent and no cookie or crumb
+with HTTP 429 more often than not: it fingerprints the TLS and HTTP/2 handshake, and yfinance's own
+HTTP layer warns that without browser impersonation Yahoo "may rate-limit or block this client"
+(yfinance issues #2422, #2472). So this adapter does what yfinance 1.x does (its data.py), itself:
+* it asks through the shared client's `browser` session, a curl_cffi session impersonating Chrome;
+* it gets Yahoo's cookie from `https://fc.yahoo.com` (an error page that sets the A3 cookie) and then
+  the crumb from `/v1/test/getcrumb`; when that gives none (a consent wall, as in the EU), it
+  accepts the consent form at `guce.yahoo.com` (yfinance's "csrf" strategy) and asks again;
+* it adds `crumb=` to every chart request. A crumb belongs to its session, so it is never part of
+  the replay cache's key or saved URL (http.py): a saved answer replays whatever session fetched
+  it, and a full replay makes no request at all, the handshake included (it is made only when a
+  download is needed, once per run). An answer saying the crumb expired (HTTP 401, "Invalid
+  Crumb") renews cookie and crumb once. Without a crumb (getcrumb itself rate-limited) the chart
+  is asked without one, as yfinance does: the chart decides.
+A 429 from the chart is a refusal more than a pace: it is retried once after at most 5 s, then the
+error says so and what to do instead (the analyst's equity_prices.csv and splits.csv in
+WAREHOUSE_CSV_DIR), rather than five exponential retries that only delay the same answer.
+`make doctor` tries this handshake and one chart request on the machine at hand.
+
+Why not yfinance itself: the warehouse keeps every raw answer and replays it (http.py), which
+yfinance's DataFrames do not allow; it unadjusts closes from the split events itself (yfinance
+returns adjusted or "raw" closes whose adjustment we cannot audit); and all providers share one
+HTTP layer (timeouts, retries, rejected bodies, errors naming the endpoint). Only the handshake is
+borrowed (YahooCrumb, below), and curl_cffi, which yfinance itself depends on for it.
+
 Terms: the endpoint is unofficial and undocumented; Yahoo's terms of service allow personal,
 non-commercial use and forbid redistribution, and Yahoo can change or block it without notice:
 hence the explicit shape errors, and the analyst's files as the way around a block.
@@ -23,25 +48,147 @@ hence the explicit shape errors, and the analyst's files as the way around a blo
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
+from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
 
 from orchestration.raw.sources.live.feeds import TickerHistory, no_splits, utc_midnight
 from orchestration.raw.sources.live.http import (
+    NO_ANSWER,
     HttpClient,
+    RateLimit,
     Reply,
     SourceError,
+    SourceHTTPError,
     SourceShapeError,
+    is_html,
     json_body,
     require,
 )
 
+log = logging.getLogger(__name__)
+
 URL = "https://query1.finance.yahoo.com/v8/finance/chart/{ticker}"
 RESULT = ("chart", "result", 0)
+COOKIE_URL = "https://fc.yahoo.com"
+CRUMB_URL = "https://query1.finance.yahoo.com/v1/test/getcrumb"
+CONSENT_URL = "https://guce.yahoo.com/consent"
+COLLECT_CONSENT_URL = "https://consent.yahoo.com/v2/collectConsent"
+COPY_CONSENT_URL = "https://guce.yahoo.com/copyConsent"
+CONSENT_CRUMB_URL = "https://query2.finance.yahoo.com/v1/test/getcrumb"
+REFUSED = RateLimit(
+    attempts=2,
+    max_wait=5.0,
+    advice=(
+        "Yahoo is refusing this client (rate limit or block), asking again soon will not help: give "
+        "the closes and splits in WAREHOUSE_CSV_DIR/equity_prices.csv and splits.csv, or try later or "
+        "from another network (`make doctor` checks)"
+    ),
+)
+
+
+class YahooCrumb:
+    """Yahoo's cookie and crumb for the shared client's browser session (http.Credentials), got
+    lazily, as the module docstring says. `handshakes` counts them (tests, `make doctor`)."""
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+        self.crumb: str | None = None
+        self.handshakes = 0
+        self._done = False
+
+    @property
+    def session(self) -> Any:
+        return self.http.browser
+
+    def params(self) -> dict[str, str]:
+        if not self._done:
+            self.crumb = self._handshake()
+            self._done = True
+        return {"crumb": self.crumb} if self.crumb else {}
+
+    def refresh(self) -> None:
+        self.session.cookies.clear()
+        self.crumb, self._done = None, False
+
+    def expired(self, error: SourceHTTPError) -> bool:
+        return error.status == 401 or "Invalid Crumb" in error.body or "Invalid Cookie" in error.body
+
+    def _handshake(self) -> str | None:
+        self.handshakes += 1
+        self._get(COOKIE_URL)  # its answer is an error page; what counts is the cookie it sets
+        crumb = self._crumb(CRUMB_URL)
+        if crumb is None and self._accept_consent():
+            crumb = self._crumb(CONSENT_CRUMB_URL)
+        if crumb is None:
+            log.warning("Yahoo gave no crumb (%s): asking the chart without one", CRUMB_URL)
+        return crumb
+
+    def _crumb(self, url: str) -> str | None:
+        response = self._get(url)
+        if response is None:
+            return None
+        text = response.text.strip()
+        if response.status_code == 429 or "Too Many Requests" in text:
+            log.warning("%s: HTTP %s, Yahoo rate-limits the crumb", url, response.status_code)
+            return None
+        if response.status_code != 200 or not text or is_html(text) or len(text) > 64:
+            return None
+        return text
+
+    def _accept_consent(self) -> bool:
+        """Yahoo's consent form (yfinance's "csrf" cookie strategy): agree, so the session gets
+        its cookies where fc.yahoo.com gives none (the EU)."""
+        page = self._get(CONSENT_URL)
+        fields = _form_inputs(page.text) if page is not None else {}
+        if not fields.get("csrfToken") or not fields.get("sessionId"):
+            return False
+        form = {
+            "agree": ["agree", "agree"],
+            "consentUUID": "default",
+            "sessionId": fields["sessionId"],
+            "csrfToken": fields["csrfToken"],
+            "originalDoneUrl": "https://finance.yahoo.com/",
+            "namespace": "yahoo",
+        }
+        where = {"sessionId": fields["sessionId"]}
+        try:
+            self.session.post(COLLECT_CONSENT_URL, params=where, data=form, timeout=self.http.timeout)
+            self.session.get(COPY_CONSENT_URL, params=where, timeout=self.http.timeout)
+        except NO_ANSWER as error:
+            log.warning("Yahoo consent form: %s: %s", type(error).__name__, error)
+            return False
+        return True
+
+    def _get(self, url: str) -> Any:
+        """The answer, or None when there was none (the chart request then says why)."""
+        try:
+            return self.session.get(url, timeout=self.http.timeout, allow_redirects=True)
+        except NO_ANSWER as error:
+            log.warning("%s: %s: %s", url, type(error).__name__, error)
+            return None
+
+
+class _Inputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "input" and named.get("name"):
+            self.values[named["name"] or ""] = named.get("value") or ""
+
+
+def _form_inputs(page: str) -> dict[str, str]:
+    parser = _Inputs()
+    parser.feed(page)
+    return parser.values
 
 
 @dataclass(frozen=True)
@@ -55,8 +202,9 @@ class Yahoo:
     name = "Yahoo Finance"
     origin = f"Yahoo Finance chart {URL}"
 
-    def __init__(self, http: HttpClient) -> None:
+    def __init__(self, http: HttpClient, credentials: YahooCrumb | None = None) -> None:
         self.http = http
+        self.credentials = credentials or YahooCrumb(http)
 
     def history(self, ticker: str, start: date, end: date) -> TickerHistory:
         after_range = utc_midnight(end + timedelta(days=1))
@@ -80,7 +228,15 @@ class Yahoo:
             "events": "split",
         }
         parse = partial(_parse_chart, f"Yahoo chart {ticker} ({url})")
-        return self.http.get(self.responses_dir, url, params, parse=parse, covers_until=covers_until)
+        return self.http.get(
+            self.responses_dir,
+            url,
+            params,
+            parse=parse,
+            covers_until=covers_until,
+            credentials=self.credentials,
+            rate_limit=REFUSED,
+        )
 
 
 def unadjust(closes: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
