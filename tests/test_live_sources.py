@@ -28,7 +28,7 @@ from orchestration.raw.sources.live import LiveSource, read_universe
 from orchestration.raw.sources.live import http as live_http
 from orchestration.raw.sources.live.coinmetrics import URL as COINMETRICS_URL
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
-from orchestration.raw.sources.live.feeds import TickerHistory, no_splits
+from orchestration.raw.sources.live.feeds import NoHistory, TickerHistory, no_splits
 from orchestration.raw.sources.live.http import (
     HtmlPageError,
     HttpClient,
@@ -609,9 +609,75 @@ def test_stooq_is_no_longer_a_price_feed(tmp_path: Path) -> None:
 def test_chart_error_in_a_200_answer_is_a_source_error(tmp_path: Path, served: responses.RequestsMock) -> None:
     serve_handshake(served)
     served.add(responses.GET, YAHOO_IREN, body=body("yahoo/not_found.json"))
-    with pytest.raises(SourceError, match=r"Yahoo chart IREN .*: Yahoo reports .*Not Found"):
+    with pytest.raises(NoHistory, match=r"Yahoo chart IREN .*: no history of IREN for 2024-06-03..2024-06-14"):
         Yahoo(client(tmp_path)).history("IREN", *JUNE_RANGE)
     assert not list((tmp_path / "raw_responses" / "yahoo").glob("*.json"))  # nothing to replay
+
+
+YAHOO_SDIG = "https://query1.finance.yahoo.com/v8/finance/chart/SDIG"
+
+
+def test_a_delisted_symbol_is_no_history_naming_ticker_and_range(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_handshake(served)
+    served.add(responses.GET, YAHOO_SDIG, status=404, body=body("yahoo/delisted_sdig.json"))
+    with pytest.raises(NoHistory) as caught:
+        Yahoo(client(tmp_path)).history("SDIG", date(2024, 6, 3), date(2024, 6, 14))
+    assert (caught.value.ticker, caught.value.start, caught.value.end) == ("SDIG", date(2024, 6, 3), date(2024, 6, 14))
+    named = f"Yahoo chart SDIG ({YAHOO_SDIG}): no history of SDIG for 2024-06-03..2024-06-14"
+    assert str(caught.value).startswith(named)
+    assert "No data found, symbol may be delisted" in str(caught.value)
+    assert list((tmp_path / "raw_responses" / "yahoo" / "rejected").glob("*.json"))  # kept, never replayed
+
+
+def test_another_404_is_not_no_history(tmp_path: Path, served: responses.RequestsMock) -> None:
+    serve_handshake(served)
+    served.add(responses.GET, YAHOO_SDIG, status=404, body="<html>Not Found</html>")
+    with pytest.raises(SourceHTTPError) as caught:
+        Yahoo(client(tmp_path)).history("SDIG", date(2024, 6, 3), date(2024, 6, 14))
+    assert not isinstance(caught.value, NoHistory) and caught.value.status == 404
+
+
+def test_a_delisted_ticker_is_missing_with_a_warning_and_the_others_load(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    serve_handshake(served)
+    for _ in ("equity_prices", "splits"):  # (fetched on the range's last day: asked again, see http.py)
+        served.add(responses.GET, YAHOO_IREN, body=body("yahoo/iren_2024-06-03_2024-06-14.json"))
+        served.add(responses.GET, YAHOO_SDIG, status=404, body=body("yahoo/delisted_sdig.json"))
+    source = LiveSource(client(tmp_path, now=JUST_AFTER_JUNE), universe=universe("IREN", "SDIG"))
+
+    for dataset in ("equity_prices", "splits"):
+        frame = source.fetch(dataset, *JUNE_RANGE)
+        assert set(frame["ticker"]) == {"IREN"} and len(frame) == (10 if dataset == "equity_prices" else 1)
+        (warning,) = source.warnings
+        assert warning.startswith("SDIG: no history for 2024-06-03..2024-06-14 (Yahoo Finance: Yahoo chart SDIG")
+        assert warning.endswith(
+            "its closes and splits are missing; give its history in WAREHOUSE_CSV_DIR/equity_prices.csv and splits.csv"
+        )
+        with duckdb.connect() as conn:
+            origin = source.origin(dataset)
+            loaded = load_frame(conn, dataset, frame, origin=origin, source_name="live", synthetic=False)
+        assert loaded.row_count == len(frame)
+
+
+def test_no_history_and_another_failure_still_fail_the_dataset(tmp_path: Path, served: responses.RequestsMock) -> None:
+    """Only when every feed says it has no history is the ticker left out: a feed that failed
+    otherwise (here after Yahoo's 404) might have had it."""
+    serve_handshake(served)
+    served.add(responses.GET, YAHOO_SDIG, status=404, body=body("yahoo/delisted_sdig.json"))
+
+    class Down:
+        name, origin = "Other vendor", "other vendor's API"
+
+        def history(self, ticker: str, start: date, end: date) -> TickerHistory:
+            raise SourceError("other vendor's API: HTTP 503")
+
+    http = client(tmp_path)
+    source = LiveSource(http, universe=universe("SDIG"), prices=[Yahoo(http), Down()])
+    with pytest.raises(SourceError, match=r"SDIG: no price feed answered .*symbol may be delisted.*HTTP 503"):
+        source.fetch("equity_prices", date(2024, 6, 3), date(2024, 6, 14))
 
 
 def test_no_price_feed_answering_is_an_error(tmp_path: Path, served: responses.RequestsMock) -> None:

@@ -68,7 +68,15 @@ from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.base import RawSource
 from orchestration.raw.sources.csv_files import FILES, empty_frame, read_text_csv
 from orchestration.raw.sources.live.coinmetrics import CoinMetrics
-from orchestration.raw.sources.live.feeds import ChainFeed, PriceFeed, SharesFeed, TickerHistory
+from orchestration.raw.sources.live.feeds import (
+    ChainFeed,
+    NoHistory,
+    PriceFeed,
+    SharesFeed,
+    TickerHistory,
+    no_closes,
+    no_splits,
+)
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
 from orchestration.raw.sources.live.sec_edgar import SecEdgar
 from orchestration.raw.sources.live.shares import combine, read_overrides, staleness_warnings
@@ -271,11 +279,18 @@ class LiveSource(RawSource):
         return pd.concat(parts).sort_values(list(DATASETS[dataset].key))
 
     def _history(self, ticker: str, start: date, end: date) -> TickerHistory:
-        """From the first price feed that answers; the failures before it become a warning."""
-        failures = []
+        """From the first price feed that answers; the failures before it become a warning. When
+        every feed failed and each said it has no history of the ticker (NoHistory: delisted or
+        acquired), the ticker's history is empty and a warning says where to give it, so the other
+        tickers load; any other failure stops the dataset."""
+        failures, no_history = [], []
         for feed in self.prices:
             try:
                 history = feed.history(ticker, start, end)
+            except NoHistory as error:
+                failures.append(f"{feed.name} failed: {error}")
+                no_history.append(f"{feed.name}: {error}")
+                continue
             except SourceError as error:
                 failures.append(f"{feed.name} failed: {error}")
                 continue
@@ -284,6 +299,12 @@ class LiveSource(RawSource):
             if history.caveat:
                 self._warn(f"{ticker}: {history.caveat}")
             return history
+        if failures and len(no_history) == len(failures):
+            self._warn(
+                f"{ticker}: no history for {start}..{end} ({' | '.join(no_history)}): its closes and splits are "
+                f"missing; give its history in WAREHOUSE_CSV_DIR/equity_prices.csv and splits.csv"
+            )
+            return TickerHistory(no_closes(), no_splits())
         raise SourceError(f"{ticker}: no price feed answered for {start}..{end}: {' | '.join(failures)}")
 
     def _shares_outstanding(self, start: date | None, end: date) -> pd.DataFrame:

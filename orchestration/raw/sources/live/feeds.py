@@ -13,6 +13,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from orchestration.raw.sources.live.http import SourceError
+
 Warn = Callable[[str], None]  # collects what the lead surfaces as Dagster metadata
 
 
@@ -35,6 +37,20 @@ class TickerHistory:
     caveat: str | None = None  # a limitation the caller must surface (closes not unadjusted, ...)
 
 
+class NoHistory(SourceError):
+    """The feed has no history at all for this ticker and range, and says so (Yahoo: HTTP 404 "No
+    data found, symbol may be delisted" for an acquired or delisted symbol): not a failure of the
+    feed, so the live source loads the other tickers and warns that this one's rows are missing."""
+
+    def __init__(self, message: str, ticker: str, start: date, end: date) -> None:
+        super().__init__(message)
+        self.ticker, self.start, self.end = ticker, start, end
+
+
+def no_closes() -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "close": pd.Series(dtype="float64")})
+
+
 def no_splits() -> pd.DataFrame:
     return pd.DataFrame({"ex_date": pd.Series(dtype="datetime64[ns]"), "ratio": pd.Series(dtype="float64")})
 
@@ -44,7 +60,8 @@ class PriceFeed(Protocol):
     origin: str
 
     def history(self, ticker: str, start: date, end: date) -> TickerHistory:
-        """Closes and splits of `ticker` in [start, end]; raises SourceError when it cannot."""
+        """Closes and splits of `ticker` in [start, end]; raises SourceError when it cannot,
+        NoHistory when it knows no history of the ticker at all."""
         ...
 
 

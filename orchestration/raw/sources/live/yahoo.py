@@ -3,8 +3,12 @@
 Request: `GET https://query1.finance.yahoo.com/v8/finance/chart/<TICKER>?period1=<unix>&period2=
 <unix>&interval=1d&events=split`. Answer: `chart.result[0]` with `timestamp` (session opens, unix
 seconds), `indicators.quote[0].close` (one per timestamp, null where Yahoo has no close) and
-`events.splits` ({key: {date, numerator, denominator}}); `chart.error` on failure, usually with an
-HTTP 404 for an unknown or delisted symbol. A range without sessions has no `timestamp`.
+`events.splits` ({key: {date, numerator, denominator}}); `chart.error` on failure. A range without
+sessions has no `timestamp`. An unknown, delisted or acquired symbol (SDIG, acquired in March 2025)
+is answered HTTP 404 with `{"chart":{"result":null,"error":{"code":"Not Found","description":"No
+data found, symbol may be delisted"}}}` for ANY range, its listed years included: Yahoo drops the
+whole history. That is NoHistory (feeds.py), naming the ticker and range: the live source loads the
+other tickers and warns that this one's closes and splits must come from the analyst's files.
 
 Unadjusted closes. Yahoo's `close` is split-adjusted (its `adjclose` is also dividend-adjusted) for
 every split up to the moment of the download, including splits after the requested range. The
@@ -48,6 +52,7 @@ hence the explicit shape errors, and the analyst's files as the way around a blo
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -57,7 +62,7 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.raw.sources.live.feeds import TickerHistory, no_splits, utc_midnight
+from orchestration.raw.sources.live.feeds import NoHistory, TickerHistory, no_splits, utc_midnight
 from orchestration.raw.sources.live.http import (
     NO_ANSWER,
     HttpClient,
@@ -208,7 +213,19 @@ class Yahoo:
 
     def history(self, ticker: str, start: date, end: date) -> TickerHistory:
         after_range = utc_midnight(end + timedelta(days=1))
-        chart = self._chart(ticker, utc_midnight(start), after_range, covers_until=end)
+        try:
+            chart = self._chart(ticker, utc_midnight(start), after_range, covers_until=end)
+        except (ChartError, SourceHTTPError) as error:
+            if _not_found(error):
+                raise NoHistory(
+                    f"Yahoo chart {ticker} ({URL.format(ticker=ticker)}): no history of {ticker} for "
+                    f"{start}..{end}: Yahoo answers 'Not Found: No data found, symbol may be delisted' "
+                    f"(a delisted, acquired or renamed symbol)",
+                    ticker,
+                    start,
+                    end,
+                ) from error
+            raise
         later = self._later_splits(ticker, after_range, chart.fetched_at)
         closes = unadjust(chart.value.closes, pd.concat([chart.value.splits, later]))
         return TickerHistory(closes, chart.value.splits)
@@ -239,6 +256,26 @@ class Yahoo:
         )
 
 
+class ChartError(SourceError):
+    """The chart's own error (`chart.error`), in an HTTP 200 answer."""
+
+    def __init__(self, endpoint: str, error: Any) -> None:
+        self.code = error.get("code") if isinstance(error, dict) else None
+        super().__init__(f"{endpoint}: Yahoo reports {error}")
+
+
+def _not_found(error: SourceError) -> bool:
+    """Whether Yahoo's answer is its "Not Found" chart error (an HTTP 404, or in a 200)."""
+    if isinstance(error, ChartError):
+        return error.code == "Not Found"
+    if not isinstance(error, SourceHTTPError) or error.status != 404:
+        return False
+    try:
+        return json.loads(error.body)["chart"]["error"]["code"] == "Not Found"
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def unadjust(closes: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     """Each close multiplied by the ratios of the splits with an ex-date after its date."""
     factor = pd.Series(1.0, index=closes.index)
@@ -252,7 +289,7 @@ def _parse_chart(endpoint: str, text: str) -> _Chart:
     chart = require(document, endpoint, "chart")
     error = chart.get("error") if isinstance(chart, dict) else None
     if error:
-        raise SourceError(f"{endpoint}: Yahoo reports {error}")
+        raise ChartError(endpoint, error)
     result = require(document, endpoint, *RESULT)
     zone = result.get("meta", {}).get("exchangeTimezoneName", "UTC")
     splits = _splits(endpoint, document, zone)
