@@ -16,7 +16,7 @@ export TQDM_DISABLE := 1
 # One planned event per asset for a run over many months (see orchestration/core/settings.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
-.PHONY: run test fmt ui note sql docs bench clean
+.PHONY: run test fmt ui note sql docs bench clean doctor
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench: $(VENV)/.installed
 ## ui: the Dagster UI on 127.0.0.1:$(UI_PORT) (its URL printed once it answers), history kept in DAGSTER_HOME.
 ui: $(VENV)/.installed
 	$(PY) -m orchestration.cli.ui --port $(UI_PORT)
+
+## doctor: ask each endpoint of the live source once from this machine (Yahoo, Coin Metrics, SEC EDGAR) and say which answer and what to do.
+doctor: $(VENV)/.installed
+	$(PY) -m orchestration.cli.doctor
 
 ## clean: delete the warehouse folder (refusing /, the home folder and the repository) and dbt's target.
 clean:

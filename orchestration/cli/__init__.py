@@ -1,1 +1,1 @@
-"""What the Makefile starts: make run, make note, make docs, make ui."""
+"""What the Makefile starts: make run, make note, make docs, make ui, make doctor."""

@@ -278,7 +278,7 @@ class HttpClient:
         def stop(state: RetryCallState) -> bool:
             error = state.outcome.exception() if state.outcome else None
             if rate_limit is not None and isinstance(error, _Transient) and error.status == 429:
-                return state.attempt_number >= rate_limit.attempts
+                return state.attempt_number >= min(rate_limit.attempts, self.attempts)
             return state.attempt_number >= self.attempts
 
         def wait(state: RetryCallState) -> float:

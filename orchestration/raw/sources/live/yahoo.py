@@ -230,6 +230,12 @@ class Yahoo:
         closes = unadjust(chart.value.closes, pd.concat([chart.value.splits, later]))
         return TickerHistory(closes, chart.value.splits)
 
+    def probe(self, ticker: str, start: date, end: date) -> int:
+        """The number of closes in one chart request over [start, end], through the same session,
+        handshake and errors as `history` (for `make doctor`: the client should not cache)."""
+        chart = self._chart(ticker, utc_midnight(start), utc_midnight(end + timedelta(days=1)), covers_until=end)
+        return len(chart.value.closes)
+
     def _later_splits(self, ticker: str, after_range: datetime, fetched_at: datetime) -> pd.DataFrame:
         """Splits after the range that Yahoo had already applied when it sent the closes."""
         if fetched_at <= after_range:
