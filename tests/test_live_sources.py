@@ -169,6 +169,30 @@ def test_connection_error_is_retried(tmp_path: Path, served: responses.RequestsM
     assert reply.value == {"data": []} and sleeps == [1.0]
 
 
+class CurlLikeSession:
+    """A stand-in for the curl_cffi session: raises curl_cffi's own error first, then answers."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer, self.asked = answer, 0
+        self.headers: dict[str, str] = {}
+
+    def get(self, url: str, **options) -> requests.Response:
+        self.asked += 1
+        if self.asked == 1:
+            raise curl_cffi.requests.exceptions.ConnectionError("Failed to perform, curl: (6) Could not resolve host")
+        response = requests.Response()
+        response.status_code, response._content = 200, self.answer.encode()
+        return response
+
+
+def test_curl_cffi_connection_errors_are_retried_like_requests_ones(tmp_path: Path) -> None:
+    session = CurlLikeSession(body("mempool/block_before_2024-04-18.json"))
+    sleeps: list[float] = []
+    mempool = Mempool(client(tmp_path, sleep=sleeps.append, session=session))
+    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC)) == 839707
+    assert session.asked == 2 and sleeps == [1.0]
+
+
 def test_second_fetch_replays_from_disk_with_zero_http_calls(tmp_path: Path, served: responses.RequestsMock) -> None:
     serve_halving(served)
     first = LiveSource(client(tmp_path)).fetch("btc_daily", *HALVING_RANGE)
