@@ -31,7 +31,7 @@ HTTP layer warns that without browser impersonation Yahoo "may rate-limit or blo
 * it adds `crumb=` to every chart request. A crumb belongs to its session, so it is never part of
   the replay cache's key or saved URL (http.py): a saved answer replays whatever session fetched
   it, and a full replay makes no request at all, the handshake included (it is made only when a
-  download is needed, once per run). An answer saying the crumb expired (HTTP 401, "Invalid
+  download is needed, once per source, i.e. per run). An answer saying the crumb expired (HTTP 401, "Invalid
   Crumb") renews cookie and crumb once. Without a crumb (getcrumb itself rate-limited) the chart
   is asked without one, as yfinance does: the chart decides.
 A 429 from the chart is a refusal more than a pace: it is retried once after at most 5 s, then the
@@ -39,10 +39,11 @@ error says so and what to do instead (the analyst's equity_prices.csv and splits
 WAREHOUSE_CSV_DIR), rather than five exponential retries that only delay the same answer.
 `make doctor` tries this handshake and one chart request on the machine at hand.
 
-Why not yfinance itself: the warehouse keeps every raw answer and replays it (http.py), which
-yfinance's DataFrames do not allow; it unadjusts closes from the split events itself (yfinance
-returns adjusted or "raw" closes whose adjustment we cannot audit); and all providers share one
-HTTP layer (timeouts, retries, rejected bodies, errors naming the endpoint). Only the handshake is
+Why not yfinance itself: the warehouse keeps every raw answer and replays it (http.py), while
+yfinance hands back DataFrames, not the answers they came from; the warehouse unadjusts closes
+from the split events of those same saved answers (above), so a close can be checked against the
+file it came from; and all providers share one HTTP layer (timeouts, retries, rejected bodies,
+errors naming the endpoint), which a second library's own session and retries would bypass. Only the handshake is
 borrowed (YahooCrumb, below), and curl_cffi, which yfinance itself depends on for it.
 
 Terms: the endpoint is unofficial and undocumented; Yahoo's terms of service allow personal,
