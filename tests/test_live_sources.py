@@ -186,10 +186,10 @@ class CurlLikeSession:
 
 
 def test_curl_cffi_connection_errors_are_retried_like_requests_ones(tmp_path: Path) -> None:
-    session = CurlLikeSession(body("mempool/block_before_2024-04-18.json"))
+    session = CurlLikeSession('{"data": []}')
     sleeps: list[float] = []
-    mempool = Mempool(client(tmp_path, sleep=sleeps.append, session=session))
-    assert mempool.last_height_before(datetime(2024, 4, 18, tzinfo=UTC)) == 839707
+    reply = client(tmp_path, sleep=sleeps.append, session=session).get("coinmetrics", COINMETRICS_URL, parse=json.loads)
+    assert reply.value == {"data": []}
     assert session.asked == 2 and sleeps == [1.0]
 
 
@@ -344,9 +344,9 @@ def test_many_responses_are_named_by_their_folders_and_counted() -> None:
 
     saved = Path("/w/raw_responses")
     used = [Saved(saved / "yahoo" / f"{ticker}-0123.json", True) for ticker in ("MARA", "RIOT", "CLSK", "HUT")]
-    used += [Saved(saved / "mempool" / "4567.json", False), Saved(saved / "yahoo" / "MARA-0123.json", True)]
+    used += [Saved(saved / "coinmetrics" / "4567.json", False), Saved(saved / "yahoo" / "MARA-0123.json", True)]
     assert responses_note(used) == (
-        "; responses: 5 files in /w/raw_responses/yahoo, /w/raw_responses/mempool, each holding the URL it "
+        "; responses: 5 files in /w/raw_responses/yahoo, /w/raw_responses/coinmetrics, each holding the URL it "
         "answers (ticker, CIK) (4 of them replayed from an earlier run; WAREHOUSE_LIVE_REFRESH=1 downloads them again)"
     )
     assert responses_note([]) == ""

@@ -3,8 +3,7 @@
 
     btc_daily           Coin Metrics community API (coinmetrics.py), block heights from its
                         cumulative daily block counts
-    equity_prices       Yahoo Finance chart, closes made unadjusted (yahoo.py); stooq (stooq.py)
-                        when Yahoo fails for a ticker
+    equity_prices       Yahoo Finance chart, asked as a browser would, closes made unadjusted (yahoo.py)
     splits              Yahoo Finance chart events
     shares_outstanding  SEC EDGAR company facts (sec_edgar.py) plus the analyst's overrides, with a
                         staleness check (shares.py)
