@@ -18,8 +18,11 @@ start_time/end_time, CIK) from deterministic data, in the provider's own shape:
   way Yahoo serves them: split-ADJUSTED for every split up to the download, as float32 values, session
   opens as timestamps, split events of the asked window; so the adapter's unadjusting is exercised
   (IREN's 3-for-1 on 2024-06-10 inside the range).
-* SEC EDGAR company facts: the demo's shares outstanding of the ticker behind the CIK (ciks.csv),
-  as cover-page `dei:EntityCommonStockSharesOutstanding` items.
+* SEC EDGAR: the demo's shares outstanding of the ticker behind the CIK (ciks.csv, inside the
+  CIK's validity range), as cover-page `dei:EntityCommonStockSharesOutstanding`: company-facts
+  items, or for a multi-class filer (shares_from filings) a submissions list of 10-Qs whose XBRL
+  instances split the count into Class A and Class V. HIVE (no SEC cover figure) comes from an
+  overrides file beside the warehouse, as the analyst would keep it.
 
 Range. The partitions are 2024-04 .. 2024-06 (inside the real chain; April starts on 04-18, a
 partial month, and holds the halving day). Shares outstanding are not partitioned: every run loads
@@ -74,6 +77,7 @@ YAHOO = "query1.finance.yahoo.com"
 YAHOO_COOKIE = "fc.yahoo.com"
 CRUMB = "Pq7.Lm2xZ0a"
 SEC = "data.sec.gov"
+SEC_ARCHIVES = "www.sec.gov"
 
 
 def query(url: str) -> dict[str, str]:
@@ -103,7 +107,7 @@ class Providers:
         self.closes = demo.fetch("equity_prices")
         self.splits = demo.fetch("splits")
         self.shares = demo.fetch("shares_outstanding")
-        self.tickers = {cik: ticker for ticker, cik in load_ciks().items()}
+        self.ciks = {row.cik: row for row in load_ciks()}
         self.calls: Counter[str] = Counter()
         self.yahoo_shape = "ok"  # "no indicators": Yahoo has changed shape
         self.offline = False  # every request fails (HTTP 403, final: no retry, no sleeping)
@@ -118,6 +122,7 @@ class Providers:
             YAHOO: self.yahoo,
             YAHOO_COOKIE: self.yahoo_cookie,
             SEC: self.sec,
+            SEC_ARCHIVES: self.sec,
         }
         if parts.netloc not in handlers:
             return 404, {}, f"no such test endpoint {request.url}"
@@ -198,33 +203,105 @@ class Providers:
             del result["indicators"]
         return self.json({"chart": {"result": [result], "error": None}})
 
+    def reports(self, cik: int) -> list[tuple[str, pd.Timestamp, int]]:
+        """(accession, as_of, shares) of the demo's figures of the company behind `cik`, inside the
+        validity range ciks.csv gives it for its ticker (one periodic report per figure)."""
+        row = self.ciks[cik]
+        reports = self.shares[self.shares["ticker"] == row.ticker]
+        kept = row.clip(reports)
+        return [
+            (f"{cik:010d}-{as_of:%y}-{number:06d}", as_of, int(shares))
+            for number, (as_of, shares) in enumerate(zip(kept["as_of"], kept["shares"], strict=True))
+        ]
+
     def sec(self, request):
+        """Company facts for a `companyfacts` row; for a `filings` row (multi-class) the submissions
+        list, each 10-Q's folder index and its XBRL instance, the count split into Class A and V."""
         assert request.headers["User-Agent"] == USER_AGENT
         path = urlsplit(request.url).path
-        cik = int(re.fullmatch(r"/api/xbrl/companyfacts/CIK(\d{10})\.json", path)[1])
-        reports = self.shares[self.shares["ticker"] == self.tickers[cik]]
-        items = [
-            {
-                "end": f"{as_of:%Y-%m-%d}",
-                "val": int(shares),
-                "accn": f"{cik:010d}-{as_of:%y}-{number:06d}",
-                "fy": as_of.year,
-                "fp": f"Q{as_of.quarter}",
-                "form": "10-Q",
-                "filed": f"{as_of + timedelta(days=35):%Y-%m-%d}",
+        if facts := re.fullmatch(r"/api/xbrl/companyfacts/CIK(\d{10})\.json", path):
+            cik = int(facts[1])
+            assert self.ciks[cik].shares_from == "companyfacts", path
+            items = [
+                {
+                    "end": f"{as_of:%Y-%m-%d}",
+                    "val": shares,
+                    "accn": accession,
+                    "fy": as_of.year,
+                    "fp": f"Q{as_of.quarter}",
+                    "form": "10-Q",
+                    "filed": f"{as_of + timedelta(days=35):%Y-%m-%d}",
+                }
+                for accession, as_of, shares in self.reports(cik)
+            ]
+            concept = {"label": "Entity Common Stock, Shares Outstanding", "units": {"shares": items}}
+            return self.json({"cik": cik, "facts": {"dei": {"EntityCommonStockSharesOutstanding": concept}}})
+        if listing := re.fullmatch(r"/submissions/CIK(\d{10})\.json", path):
+            cik = int(listing[1])
+            assert self.ciks[cik].shares_from == "filings", path
+            reports = self.reports(cik)[::-1]  # newest first, as EDGAR lists them
+            recent = {
+                "accessionNumber": [accession for accession, _, _ in reports],
+                "filingDate": [f"{as_of + timedelta(days=35):%Y-%m-%d}" for _, as_of, _ in reports],
+                "reportDate": [f"{as_of:%Y-%m-%d}" for _, as_of, _ in reports],
+                "form": ["10-Q"] * len(reports),
+                "primaryDocument": [f"q{as_of:%Y%m%d}.htm" for _, as_of, _ in reports],
+                "isXBRL": [1] * len(reports),
+                "isInlineXBRL": [1] * len(reports),
             }
-            for number, (as_of, shares) in enumerate(zip(reports["as_of"], reports["shares"], strict=True))
-        ]
-        concept = {"label": "Entity Common Stock, Shares Outstanding", "units": {"shares": items}}
-        return self.json({"cik": cik, "facts": {"dei": {"EntityCommonStockSharesOutstanding": concept}}})
+            return self.json({"cik": str(cik), "filings": {"recent": recent, "files": []}})
+        document = re.fullmatch(r"/Archives/edgar/data/(\d+)/(\d{18})/(.+)", path)
+        cik, folder, name = int(document[1]), document[2], document[3]
+        (as_of, shares) = next((a, s) for accession, a, s in self.reports(cik) if accession.replace("-", "") == folder)
+        instance = f"q{as_of:%Y%m%d}_htm.xml"
+        if name == "index.json":
+            names = [f"q{as_of:%Y%m%d}.htm", instance, "FilingSummary.xml", f"x-{as_of:%Y%m%d}_lab.xml"]
+            items = [{"name": item, "type": "text.gif", "size": "", "last-modified": ""} for item in names]
+            return self.json({"directory": {"item": items, "name": path.rsplit("/", 1)[0], "parent-dir": ""}})
+        assert name == instance, path
+        class_v = shares // 3
+        contexts = "".join(
+            f'<context id="{member}"><entity><identifier scheme="http://www.sec.gov/CIK">{cik:010d}</identifier>'
+            f'<segment><xbrldi:explicitMember dimension="us-gaap:StatementClassOfStockAxis">us-gaap:{member}'
+            f"</xbrldi:explicitMember></segment></entity><period><instant>{as_of:%Y-%m-%d}</instant></period>"
+            f'</context><dei:EntityCommonStockSharesOutstanding contextRef="{member}" unitRef="shares" '
+            f'decimals="INF">{count}</dei:EntityCommonStockSharesOutstanding>'
+            for member, count in (("CommonClassAMember", shares - class_v), ("CommonClassVMember", class_v))
+        )
+        xml = (
+            '<xbrl xmlns="http://www.xbrl.org/2003/instance" xmlns:dei="http://xbrl.sec.gov/dei/2024" '
+            'xmlns:us-gaap="http://fasb.org/us-gaap/2024" xmlns:xbrldi="http://xbrl.org/2006/xbrldi">'
+            f'<unit id="shares"><measure>shares</measure></unit>{contexts}</xbrl>'
+        )
+        return 200, {"Content-Type": "application/xml"}, xml
+
+    def overrides(self, path: Path) -> Path:
+        """The analyst's overrides file: the demo's figures of the tickers SEC has no cover figure
+        for (ciks.csv shares_from none: HIVE)."""
+        overridden = {row.ticker for row in self.ciks.values() if row.shares_from == "none"}
+        self.shares[self.shares["ticker"].isin(overridden)].to_csv(path, index=False, date_format="%Y-%m-%d")
+        return path
+
+    def sec_files(self) -> int:
+        """How many requests the filings path makes up to 2024-06-30: each 10-Q's index and instance."""
+        filings = [cik for cik, row in self.ciks.items() if row.shares_from == "filings"]
+        return sum(2 for cik in filings for _, as_of, _ in self.reports(cik) if as_of <= pd.Timestamp("2024-06-30"))
 
 
 def materialize(
     warehouse: Path, months: tuple[str, str], selection: list[dg.AssetKey] | None = None
 ) -> dg.ExecuteInProcessResult:
-    """One `build_and_publish` run over a partition range, the source built afresh (a new process)."""
+    """One `build_and_publish` run over a partition range, the source built afresh (a new process);
+    the analyst's overrides are the shares_overrides.csv beside the warehouse, when there is one."""
     make_source.cache_clear()
-    defs = build_definitions(Settings(warehouse_dir=warehouse, source="live", sec_user_agent=USER_AGENT))
+    overrides = warehouse.parent / "shares_overrides.csv"
+    settings = Settings(
+        warehouse_dir=warehouse,
+        source="live",
+        sec_user_agent=USER_AGENT,
+        shares_overrides=overrides if overrides.is_file() else None,
+    )
+    defs = build_definitions(settings)
     return defs.resolve_job_def("build_and_publish").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={
@@ -260,6 +337,7 @@ def providers() -> Providers:
 def live_run(env, providers, tmp_path_factory):
     """A fresh live warehouse after build_and_publish over 2024-04..06: the warehouse and the calls."""
     warehouse = tmp_path_factory.mktemp("live") / "warehouse"
+    providers.overrides(warehouse.parent / "shares_overrides.csv")  # HIVE: no SEC cover figure
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
         result = materialize(warehouse, RANGE)
@@ -290,9 +368,13 @@ def saved_responses(warehouse: Path) -> dict[str, list[dict]]:
 def test_live_source_publishes_the_served_numbers(live_run, providers):
     warehouse, calls = live_run
     # one Coin Metrics page and its block counts before the range, the SEC once per CIK (the whole
-    # history), Yahoo's cookie and crumb once (the run's raw loads share one source), and per ticker
-    # the range's chart and the later splits
-    assert calls == {COINMETRICS: 2, SEC: 14, YAHOO_COOKIE: 1, YAHOO: 1 + 2 * 14}
+    # history: company facts, or the filings list of a multi-class filer, each of whose 10-Qs up to
+    # the range's end costs its index and instance; HIVE not asked, HUT under two CIKs), Yahoo's
+    # cookie and crumb once (the run's raw loads share one source), and per ticker the range's chart
+    # and the later splits
+    assert calls == {
+        COINMETRICS: 2, SEC: 14, SEC_ARCHIVES: providers.sec_files(), YAHOO_COOKIE: 1, YAHOO: 1 + 2 * 14
+    }  # fmt: skip
 
     published = warehouse / "published.duckdb"
     assert published.is_file()
@@ -358,7 +440,7 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     saved = saved_responses(warehouse)
     assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
         "coinmetrics": 2,
-        "sec_edgar": 14,
+        "sec_edgar": 14 + providers.sec_files(),
         "yahoo": 28,
     }
     page, counts = sorted(saved["coinmetrics"], key=lambda envelope: query(envelope["url"])["start_time"], reverse=True)

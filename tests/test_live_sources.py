@@ -57,6 +57,7 @@ A3_COOKIE = (
     "Domain=.yahoo.com; Path=/; Secure; HttpOnly; SameSite=None"
 )
 SEC = "https://data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
+SUBMISSIONS = "https://data.sec.gov/submissions/CIK{:010d}.json"
 HALVING_RANGE = (date(2024, 4, 18), date(2024, 4, 21))
 JUNE_RANGE = (date(2024, 6, 3), date(2024, 6, 14))
 USER_AGENT = "Example Research jane@example.com"
@@ -715,21 +716,9 @@ def test_no_price_feed_answering_is_an_error(tmp_path: Path, served: responses.R
 # --- SEC EDGAR, overrides, staleness --------------------------------------------------------------
 
 
-def test_share_classes_are_summed_and_the_latest_filing_wins(tmp_path: Path, served: responses.RequestsMock) -> None:
-    served.add(responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json"))
-    figures = SecEdgar(client(tmp_path), USER_AGENT).shares("BTDR", date(2024, 6, 30), pytest.fail)
-    assert figures.values.tolist() == [
-        [pd.Timestamp("2023-04-20"), 110_200_000 + 48_300_000],
-        [pd.Timestamp("2023-12-31"), 113_500_000 + 48_000_000],  # the 20-F/A, not the 20-F
-    ]
-    assert served.calls[0].request.headers["User-Agent"] == USER_AGENT
-
-
 def test_shares_outstanding_with_overrides_staleness_and_gaps(tmp_path: Path, served: responses.RequestsMock) -> None:
-    served.add(responses.GET, SEC.format(1899123), body=body("sec/companyfacts_btdr_two_classes.json"))
-    served.add(responses.GET, SEC.format(1720424), body=body("sec/companyfacts_hive_no_cover_figure.json"))
     served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_mara.json"))
-    served.add(responses.GET, SEC.format(1856028), status=404, body=body("sec/not_found.xml"))
+    served.add(responses.GET, SUBMISSIONS.format(1856028), status=404, body=body("sec/not_found.xml"))
     overrides = tmp_path / "shares_overrides.csv"
     overrides.write_text("ticker,as_of,shares\nHIVE,2024-06-28,94000000\nMARA,2024-04-26,294300000\n")
     newcomer = pd.DataFrame({"ticker": ["XNEW"], "listed_on": [pd.Timestamp("2024-01-02")], "delisted_on": [pd.NaT]})
@@ -737,36 +726,37 @@ def test_shares_outstanding_with_overrides_staleness_and_gaps(tmp_path: Path, se
         client(tmp_path),
         sec_user_agent=USER_AGENT,
         shares_overrides=overrides,
-        universe=pd.concat([universe("BTDR", "HIVE", "MARA", "SDIG"), newcomer], ignore_index=True),
+        universe=pd.concat([universe("HIVE", "MARA", "SDIG"), newcomer], ignore_index=True),
     )
     frame = source.fetch("shares_outstanding", date(2024, 4, 1), date(2024, 6, 30))
 
-    # HIVE: an override fills the foreign issuer's gap; MARA: an override beats the SEC figure
+    # HIVE (shares_from none in ciks.csv, SEC not asked): an override fills the foreign issuer's
+    # gap; MARA: an override beats the SEC figure
     assert frame.values.tolist() == [
         ["HIVE", pd.Timestamp("2024-06-28"), 94_000_000],
         ["MARA", pd.Timestamp("2024-04-26"), 294_300_000],
     ]
+    fix = "so no market cap for them; add figures to shares_overrides.csv"
     assert source.warnings == [
-        "SDIG: SEC EDGAR has no company facts for CIK 1856028 (HTTP 404); check ciks.csv",
+        "SDIG: SEC EDGAR has no filings for CIK 1856028 (HTTP 404); check ciks.csv",
         "XNEW: no CIK in ciks.csv, SEC EDGAR not asked",
-        "BTDR: latest shares outstanding figure is from 2023-12-31, 182 days before 2024-06-30 "
-        "(more than 120): its market cap is stale; add a recent figure to shares_overrides.csv",
-        "SDIG: no shares outstanding figure on or before 2024-06-30, so no market cap; add one to shares_overrides.csv",
-        "XNEW: no shares outstanding figure on or before 2024-06-30, so no market cap; add one to shares_overrides.csv",
+        f"HIVE: no shares outstanding figure for member month(s) 2024-04..2024-05, {fix}",
+        f"SDIG: no shares outstanding figure for member month(s) 2024-04..2024-06, {fix}",
+        f"XNEW: no shares outstanding figure for member month(s) 2024-04..2024-06, {fix}",
     ]
 
 
 def test_missing_sec_user_agent_is_a_clear_error_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as nothing_served:
         with pytest.raises(SourceError, match="set SEC_USER_AGENT"):
-            SecEdgar(client(tmp_path), None).shares("MARA", date(2024, 6, 30), pytest.fail)
+            SecEdgar(client(tmp_path), None).shares("MARA", None, date(2024, 6, 30), pytest.fail)
         assert len(nothing_served.calls) == 0
 
 
 def test_sec_changed_shape_names_endpoint_and_key(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, SEC.format(1507605), body=body("sec/companyfacts_changed_shape.json"))
     with pytest.raises(SourceShapeError) as caught:
-        SecEdgar(client(tmp_path), USER_AGENT).shares("MARA", date(2024, 6, 30), pytest.fail)
+        SecEdgar(client(tmp_path), USER_AGENT).shares("MARA", None, date(2024, 6, 30), pytest.fail)
     assert caught.value.endpoint == f"SEC EDGAR company facts MARA ({SEC.format(1507605)})"
     assert caught.value.missing == "key facts.dei.EntityCommonStockSharesOutstanding.units"
 
@@ -786,8 +776,7 @@ def test_bad_overrides_file_is_named_with_row_column_and_value(tmp_path: Path) -
 
 
 def test_every_seed_ticker_has_a_cik() -> None:
-    ciks = load_ciks()
-    assert set(ciks) == set(read_universe()["ticker"]) and all(0 < cik < 10**10 for cik in ciks.values())
+    assert {row.ticker for row in load_ciks()} == set(read_universe()["ticker"])
 
 
 def test_universe_is_the_seed_and_origins_name_the_endpoints(tmp_path: Path) -> None:

@@ -77,8 +77,8 @@ from orchestration.raw.sources.live.feeds import (
     no_splits,
 )
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
-from orchestration.raw.sources.live.sec_edgar import SecEdgar
-from orchestration.raw.sources.live.shares import combine, read_overrides, staleness_warnings
+from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
+from orchestration.raw.sources.live.shares import cik_switches, combine, read_overrides, staleness_warnings
 from orchestration.raw.sources.live.yahoo import Yahoo
 
 log = logging.getLogger(__name__)
@@ -308,9 +308,12 @@ class LiveSource(RawSource):
 
     def _shares_outstanding(self, start: date | None, end: date) -> pd.DataFrame:
         listed = list(self._listed(start, end))
-        reported = [self.shares.shares(ticker, end, self._warn).assign(ticker=ticker) for ticker, _, _ in listed]
+        reported = [self.shares.shares(ticker, start, end, self._warn).assign(ticker=ticker) for ticker, _, _ in listed]
         figures = combine(pd.concat(reported) if reported else pd.DataFrame(), self._overrides())
-        for message in staleness_warnings(figures, {ticker: last for ticker, _, last in listed}):
+        ciks = getattr(self.shares, "ciks", None)
+        switches = cik_switches(ciks if ciks is not None else load_ciks())
+        spans = {ticker: (first, last) for ticker, first, last in listed}
+        for message in staleness_warnings(figures, spans, switches):
             self._warn(message)
         in_range = figures["as_of"] <= pd.Timestamp(end)
         if start is not None:

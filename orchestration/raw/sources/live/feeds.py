@@ -68,7 +68,8 @@ class PriceFeed(Protocol):
 class SharesFeed(Protocol):
     origin: str
 
-    def shares(self, ticker: str, covers_until: date, warn: Warn) -> pd.DataFrame:
-        """as_of, shares: every figure known for `ticker`, as reported (figures up to
-        `covers_until` must be complete). Empty, with a warning, when the feed has none."""
+    def shares(self, ticker: str, start: date | None, end: date, warn: Warn) -> pd.DataFrame:
+        """as_of, shares: the figures known for `ticker` that can matter for [start, end] (start
+        None: from the beginning), at least every one in the range and the last before it, as
+        reported; figures up to `end` must be complete. Empty, with a warning, when it has none."""
         ...

@@ -7,15 +7,20 @@ contract's rules (raw/text_values.py: the loader's checks and wording, without D
 sources never touch), so a bad value is reported with the file, row, column and value. Where an override and an
 SEC figure share (ticker, as_of), the override wins: it is the analyst's deliberate correction.
 
-Staleness. A market cap needs a recent share count, so a miner whose latest figure on or before the
-end of the range (or its last listed day, if earlier) is more than 120 days old, or which has no
-figure at all, gets a warning naming it, the figure's date and the fix. The data still loads: the
-warning is for the lead to surface, not a silent stale market cap.
+Gaps and staleness. A market cap needs a share count in force, so `staleness_warnings` names
+* every member month (a month the ticker is listed in, per the universe, inside the range) without
+  any figure dated on or before the month's end: the months where its market cap is missing. A
+  figure from before the ticker's CIK changed (ciks.csv valid_from) does not count after the
+  change: it is another company's count (HUT before the Hut 8 / USBTC merger);
+* a miner whose latest figure on or before the end of the range (or its last listed day, if
+  earlier) is more than 120 days old.
+The data still loads: the warnings are for the lead to surface, not silent missing or stale caps.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +28,7 @@ import pandas as pd
 from orchestration.core.settings import SHARES_OVERRIDES_FILE as OVERRIDES_FILE
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources.csv_files import read_text_csv
+from orchestration.raw.sources.live.sec_edgar import CikRow
 from orchestration.raw.text_values import typed_text_rows
 
 STALE_AFTER_DAYS = 120
@@ -46,18 +52,36 @@ def combine(reported: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
     return kept.drop(columns="_override").reset_index(drop=True)
 
 
-def staleness_warnings(figures: pd.DataFrame, last_days: dict[str, date]) -> list[str]:
-    """One warning per miner whose latest figure on or before its last day is stale or missing."""
+def staleness_warnings(
+    figures: pd.DataFrame,
+    listed: Mapping[str, tuple[date, date]],
+    switches: Mapping[str, Sequence[date]] | None = None,
+) -> list[str]:
+    """Per miner (`listed`: ticker -> its first and last member day in the range): its member
+    months without a share figure, then whether its latest figure is stale. `switches`: ticker ->
+    the days its CIK changed (figures before a change do not count after it)."""
     messages = []
-    for ticker, last_day in last_days.items():
-        mine = figures.loc[(figures["ticker"] == ticker) & (figures["as_of"] <= pd.Timestamp(last_day))]
-        if mine.empty:
-            messages.append(
-                f"{ticker}: no shares outstanding figure on or before {last_day}, so no market "
-                f"cap; add one to {OVERRIDES_FILE}"
+    for ticker, (first_day, last_day) in listed.items():
+        mine = figures.loc[figures["ticker"] == ticker, "as_of"]
+        changes = sorted((switches or {}).get(ticker, ()))
+        missing = [
+            month for month, month_end in member_months(first_day, last_day) if not _covered(mine, changes, month_end)
+        ]
+        if missing:
+            changed = [day for day in changes if day <= last_day]
+            why = (
+                f" (its CIK changed on {', '.join(map(str, changed))}: earlier figures are another company's)"
+                if changed
+                else ""
             )
-            continue
-        latest = mine["as_of"].max().date()
+            messages.append(
+                f"{ticker}: no shares outstanding figure for member month(s) {month_ranges(missing)}{why}, so no "
+                f"market cap for them; add figures to {OVERRIDES_FILE}"
+            )
+        usable = mine[mine <= pd.Timestamp(last_day)]
+        if usable.empty:
+            continue  # every month is named above
+        latest = usable.max().date()
         age = (last_day - latest).days
         if age > STALE_AFTER_DAYS:
             messages.append(
@@ -66,3 +90,43 @@ def staleness_warnings(figures: pd.DataFrame, last_days: dict[str, date]) -> lis
                 f"figure to {OVERRIDES_FILE}"
             )
     return messages
+
+
+def member_months(first_day: date, last_day: date) -> list[tuple[date, date]]:
+    """(first day, last member day) of each month from `first_day`'s to `last_day`'s."""
+    months = []
+    month = first_day.replace(day=1)
+    while month <= last_day:
+        following = (month + timedelta(days=32)).replace(day=1)
+        months.append((month, min(following - timedelta(days=1), last_day)))
+        month = following
+    return months
+
+
+def _covered(as_of: pd.Series, changes: Sequence[date], month_end: date) -> bool:
+    since = max((day for day in changes if day <= month_end), default=None)
+    inside = as_of <= pd.Timestamp(month_end)
+    if since is not None:
+        inside &= as_of >= pd.Timestamp(since)
+    return bool(inside.any())
+
+
+def month_ranges(months: Sequence[date]) -> str:
+    """'2021-06..2023-11, 2024-02' from the first days of months, in order."""
+    spans: list[list[date]] = []
+    for month in months:
+        if spans and (spans[-1][1] + timedelta(days=32)).replace(day=1) == month:
+            spans[-1][1] = month
+        else:
+            spans.append([month, month])
+    return ", ".join(f"{a:%Y-%m}" if a == b else f"{a:%Y-%m}..{b:%Y-%m}" for a, b in spans)
+
+
+def cik_switches(ciks: Sequence[CikRow]) -> dict[str, list[date]]:
+    """ticker -> the days a later CIK took over (the valid_from of every row but a ticker's first)."""
+    starts: dict[str, list[date | None]] = {}
+    for row in ciks:
+        starts.setdefault(row.ticker, []).append(row.valid_from)
+    return {
+        ticker: sorted(days, key=lambda day: day or date.min)[1:] for ticker, days in starts.items() if len(days) > 1
+    }
