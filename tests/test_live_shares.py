@@ -1,7 +1,7 @@
 """Shares outstanding in the live source (sec_edgar.py, shares.py) against fixtures shaped like
 SEC's responses, served by `responses` (sockets stay blocked): per-class cover figures read from
 the filings' XBRL, the latest filing winning, the ticker -> CIK validity ranges (HUT), ciks.csv
-validation, member months without a figure, the SEC throttle and the replay."""
+validation, member months without a figure, the run's plan, the SEC throttle and the replay."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from orchestration.raw.sources.live.sec_edgar import (
     load_ciks,
     relevant_filings,
 )
-from orchestration.raw.sources.live.shares import staleness_warnings
+from orchestration.raw.sources.live.shares import shares_plan, staleness_warnings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live" / "sec"
 NOW = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)  # the tests' "today"
@@ -308,4 +308,20 @@ def test_member_months_without_a_figure_and_stale_figures_are_named() -> None:
         "HUT: no shares outstanding figure for member month(s) 2023-12..2024-02 (its CIK changed on 2023-12-01: "
         f"earlier figures are another company's), {FIX}",
         f"CAN: no shares outstanding figure for member month(s) 2024-06, {FIX}",
+    ]
+
+
+def test_the_plan_says_which_ticker_comes_from_where() -> None:
+    overrides = pd.DataFrame({"ticker": ["HIVE", "MARA"], "as_of": ["2024-06-28", "2024-04-26"], "shares": [1, 2]})
+    tickers = [*read_universe()["ticker"], "XNEW"]
+    assert shares_plan(load_ciks(), overrides, tickers) == [
+        "shares_outstanding: 10 tickers from SEC companyfacts (BITF, BTBT, CIFR, CLSK, CORZ, HUT, IREN, MARA, "
+        "RIOT, WULF); BTDR, CAN, SDIG from their filings' XBRL (multi-class); HIVE from overrides only (no SEC "
+        "cover figure); XNEW: no share figures (neither an SEC cover figure nor a row in shares_overrides.csv)",
+        "shares_outstanding: HUT is CIK 1731805 until 2023-11-30; CIK 1964789 from 2023-12-01",
+        "shares_outstanding: MARA also from shares_overrides.csv (an override wins on the same as_of)",
+    ]
+    empty = pd.DataFrame(columns=["ticker", "as_of", "shares"])
+    assert shares_plan(load_ciks(), empty, ["HIVE"]) == [
+        "shares_outstanding: HIVE: no share figures (neither an SEC cover figure nor a row in shares_overrides.csv)"
     ]

@@ -15,6 +15,9 @@ Gaps and staleness. A market cap needs a share count in force, so `staleness_war
 * a miner whose latest figure on or before the end of the range (or its last listed day, if
   earlier) is more than 120 days old.
 The data still loads: the warnings are for the lead to surface, not silent missing or stale caps.
+
+Plan. `shares_plan` says, before any request, which tickers get their figures from where (ciks.csv
+`shares_from`, the overrides), for a live run to print at its start.
 """
 
 from __future__ import annotations
@@ -130,3 +133,46 @@ def cik_switches(ciks: Sequence[CikRow]) -> dict[str, list[date]]:
     return {
         ticker: sorted(days, key=lambda day: day or date.min)[1:] for ticker, days in starts.items() if len(days) > 1
     }
+
+
+PLAN_SOURCES = {
+    "companyfacts": "from SEC companyfacts",
+    "filings": "from their filings' XBRL (multi-class)",
+}
+
+
+def shares_plan(ciks: Sequence[CikRow], overrides: pd.DataFrame, tickers: Sequence[str]) -> list[str]:
+    """What a live run will ask for, per ticker, before asking: the first line groups the tickers
+    by source (ciks.csv `shares_from`), the next ones name CIK changes, the tickers whose overrides
+    also apply, and the tickers that will have no figure at all. Pure: no request, no file."""
+    overridden = set(overrides["ticker"]) if "ticker" in overrides else set()
+    groups: dict[str, list[str]] = {key: [] for key in (*PLAN_SOURCES, "overrides", "nothing")}
+    notes = []
+    for ticker in sorted(dict.fromkeys(tickers)):
+        rows = sorted((row for row in ciks if row.ticker == ticker), key=lambda row: row.valid_from or date.min)
+        asked = sorted({row.shares_from for row in rows} - {"none"}, key=list(PLAN_SOURCES).index)
+        for source in asked:
+            groups[source].append(ticker)
+        if not asked:
+            groups["overrides" if ticker in overridden else "nothing"].append(ticker)
+        if len(rows) > 1:
+            notes.append(f"shares_outstanding: {ticker} is {'; '.join(row.describe() for row in rows)}")
+        if asked and ticker in overridden:
+            notes.append(
+                f"shares_outstanding: {ticker} also from {OVERRIDES_FILE} (an override wins on the same as_of)"
+            )
+    parts = []
+    for source, how in PLAN_SOURCES.items():
+        names = groups[source]
+        if names:
+            count = f"{len(names)} ticker{'s' if len(names) != 1 else ''} " if source == "companyfacts" else ""
+            listed = f"({', '.join(names)})" if count else ", ".join(names)
+            parts.append(f"{count}{how} {listed}" if count else f"{listed} {how}")
+    if groups["overrides"]:
+        parts.append(f"{', '.join(groups['overrides'])} from overrides only (no SEC cover figure)")
+    if groups["nothing"]:
+        parts.append(
+            f"{', '.join(groups['nothing'])}: no share figures (neither an SEC cover figure nor a row in "
+            f"{OVERRIDES_FILE})"
+        )
+    return [f"shares_outstanding: {'; '.join(parts) if parts else 'no tickers'}", *notes]
