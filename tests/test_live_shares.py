@@ -136,6 +136,41 @@ def test_a_filing_missing_from_the_archive_is_skipped_with_a_warning(
     ]
 
 
+def test_older_submission_pages_are_read_until_the_report_in_force_at_the_start(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    """SDIG's recent list starts after the range's start: its older page holds the 10-Q in force on
+    2024-07-01 (the 10-K before that is not asked for). That 10-Q's folder is served from the
+    2024-06-30 one's fixtures with its dates and Class A count."""
+    archive = "https://www.sec.gov/Archives/edgar/data/1856028/"
+
+    def first_quarter(text: str) -> str:
+        dated = text.replace("20240630", "20240331").replace("2024-08-09", "2024-05-10")
+        return dated.replace("2024-06-30", "2024-03-31").replace("000132", "000083").replace("14685498", "14537023")
+
+    served.add(responses.GET, "https://data.sec.gov/submissions/CIK0001856028.json", body=body("submissions_sdig.json"))
+    served.add(
+        responses.GET,
+        "https://data.sec.gov/submissions/CIK0001856028-submissions-001.json",
+        body=body("CIK0001856028-submissions-001.json"),
+    )
+    served.add(
+        responses.GET, archive + "000185602824000083/index.json", body=first_quarter(body("index_sdig_10-Q.json"))
+    )
+    served.add(
+        responses.GET,
+        archive + "000185602824000083/sdig-20240331_htm.xml",
+        body=first_quarter(body("instance_sdig_10-Q.xml")),
+    )
+    served.add(responses.GET, archive + "000185602824000132/index.json", body=body("index_sdig_10-Q.json"))
+    served.add(responses.GET, archive + "000185602824000132/sdig-20240630_htm.xml", body=body("instance_sdig_10-Q.xml"))
+    figures = SecEdgar(client(tmp_path), USER_AGENT).shares("SDIG", date(2024, 7, 1), date(2024, 9, 30), pytest.fail)
+    assert figures.values.tolist() == [
+        [pd.Timestamp("2024-05-10"), 14_537_023 + 2_405_760],
+        [pd.Timestamp("2024-08-09"), 14_685_498 + 2_405_760],
+    ]
+
+
 def test_only_filings_that_can_matter_for_the_range_are_chosen() -> None:
     def filing(number: int, form: str, filed: str, report: str | None) -> Filing:
         return Filing(

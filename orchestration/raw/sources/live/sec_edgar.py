@@ -39,9 +39,10 @@ answer and a warning, not a failure.
 
 Requests. Company facts and the submissions list change with each filing: they are downloaded
 again when the saved copy may miss the range's end (`covers_until`, http.py). A filing's index and
-instance never change (an amendment is a new accession), so they are always replayed once saved:
-a rerun costs one request per CIK. The list's older pages (`filings.files`) are not read; when the
-recent page does not reach back to the range's start, a warning says so.
+instance never change (an amendment is a new accession), and neither do the list's older pages
+(`filings.files`, read, newest first, only while the recent page - at least a year or 1,000
+filings - does not yet hold a periodic report filed before the range's start): they are replayed
+once saved, so a rerun costs one request per CIK.
 
 Terms: EDGAR data is public (a U.S. government work, no licence needed). The SEC's fair-access
 policy (https://www.sec.gov/os/accessing-edgar-data) requires a User-Agent that names the requester
@@ -76,6 +77,7 @@ from orchestration.raw.sources.live.http import (
 
 URL = "https://data.sec.gov/api/xbrl/companyfacts/CIK{cik:010d}.json"
 SUBMISSIONS_URL = "https://data.sec.gov/submissions/CIK{cik:010d}.json"
+SUBMISSIONS_PAGE_URL = "https://data.sec.gov/submissions/{name}"  # CIK##########-submissions-001.json
 FILING_URL = "https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{name}"
 CIKS = Path(__file__).with_name("ciks.csv")
 CONCEPT = "EntityCommonStockSharesOutstanding"
@@ -289,16 +291,17 @@ class SecEdgar:
     def _filings(self, row: CikRow, start: date | None, end: date, warn: Warn) -> pd.DataFrame:
         url = SUBMISSIONS_URL.format(cik=row.cik)
         endpoint = f"SEC EDGAR submissions {row.ticker} ({url})"
-        filings, older_pages = self._get(url, partial(_parse_submissions, endpoint), end).value
         first = max(filter(None, (start, row.valid_from)), default=None)
         last = min(filter(None, (end, row.valid_to)))
+        filings, pages = self._get(url, partial(_parse_submissions, endpoint), end).value
+        for page in pages:  # only while the report in force at the range's start is not yet listed
+            if first is not None and any(f.form in PERIODIC_FORMS and f.filed < first for f in filings):
+                break
+            page_url = SUBMISSIONS_PAGE_URL.format(name=page)
+            filings += self._get(
+                page_url, partial(_parse_page, f"SEC EDGAR submissions {row.ticker} ({page_url})"), None
+            ).value
         chosen = relevant_filings(filings, first, last)
-        oldest = min((filing.filed for filing in filings), default=None)
-        if older_pages and first is not None and (oldest is None or oldest > first):
-            warn(
-                f"{row.ticker}: SEC EDGAR's recent filings of CIK {row.cik} start on {oldest}, after {first}; "
-                "older filings (filings.files) were not read"
-            )
         found = []
         for filing in chosen:
             try:
@@ -340,7 +343,8 @@ def relevant_filings(filings: Sequence[Filing], start: date | None, end: date) -
     """The periodic reports whose cover date can fall in [start, end] (the cover date lies between
     the period's end and the filing day): filed on or after `start`, reporting a period ended by
     `end`; plus the last one filed before `start`, the figure in force when the range begins."""
-    periodic = [filing for filing in filings if filing.form in PERIODIC_FORMS]
+    unique = {filing.accession: filing for filing in filings}.values()  # pages could overlap
+    periodic = [filing for filing in unique if filing.form in PERIODIC_FORMS]
     inside = [
         filing
         for filing in periodic
@@ -408,15 +412,26 @@ def cover_figures(endpoint: str, text: str) -> list[tuple[pd.Timestamp, int]]:
     return [(pd.Timestamp(instant), shares) for instant, shares in sorted(totals.items())]
 
 
-def _parse_submissions(endpoint: str, text: str) -> tuple[list[Filing], bool]:
-    """The recent filings, and whether older pages (filings.files) exist."""
+def _parse_submissions(endpoint: str, text: str) -> tuple[list[Filing], list[str]]:
+    """The recent filings with XBRL, and the names of the older pages (filings.files, newest first)."""
     document = json_body(endpoint, text)
+    filings = _filing_table(document, endpoint, "filings", "recent")
+    pages = require(document, endpoint, "filings", "files")
+    return filings, [require(pages, endpoint, index, "name") for index in range(len(pages))]
+
+
+def _parse_page(endpoint: str, text: str) -> list[Filing]:
+    """An older page of the submissions: the same arrays as filings.recent, at the top level."""
+    return _filing_table(json_body(endpoint, text), endpoint)
+
+
+def _filing_table(document: Any, endpoint: str, *where: str) -> list[Filing]:
     columns = ("accessionNumber", "form", "filingDate", "reportDate", "primaryDocument", "isXBRL", "isInlineXBRL")
-    arrays = {column: require(document, endpoint, "filings", "recent", column) for column in columns}
+    arrays = {column: require(document, endpoint, *where, column) for column in columns}
     if len({len(values) for values in arrays.values()}) != 1:
-        raise SourceShapeError(endpoint, "filings.recent arrays of one length")
+        raise SourceShapeError(endpoint, f"{'.'.join(where) or 'filing'} arrays of one length")
     try:
-        filings = [
+        return [
             Filing(
                 accession=accession,
                 form=form,
@@ -429,8 +444,7 @@ def _parse_submissions(endpoint: str, text: str) -> tuple[list[Filing], bool]:
             if xbrl
         ]
     except (TypeError, ValueError) as error:
-        raise SourceShapeError(endpoint, f"ISO dates in filings.recent ({error})") from error
-    return filings, bool(document["filings"].get("files"))
+        raise SourceShapeError(endpoint, f"ISO dates in the filing arrays ({error})") from error
 
 
 def _parse_index(endpoint: str, text: str) -> list[str]:
