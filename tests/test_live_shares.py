@@ -254,6 +254,24 @@ def test_hut_takes_each_ciks_figures_inside_its_validity_range(tmp_path: Path, s
     ]
 
 
+def test_a_former_ciks_company_facts_are_not_downloaded_again(tmp_path: Path, served: responses.RequestsMock) -> None:
+    """A run up to today downloads the current CIK's company facts again (a filing may have come
+    since), but not those of HUT's former CIK once fetched after its range ended."""
+    served.add(responses.GET, COMPANYFACTS.format(1731805), body=body("companyfacts_hut8_mining.json"))
+    served.add(responses.GET, COMPANYFACTS.format(1964789), body=body("companyfacts_hut8_corp.json"))
+    served.add(responses.GET, COMPANYFACTS.format(1964789), body=body("companyfacts_hut8_corp.json"))
+    feed = SecEdgar(client(tmp_path), USER_AGENT)
+    today = NOW.date()
+    first = feed.shares("HUT", date(2021, 6, 1), today, pytest.fail)
+    again = feed.shares("HUT", date(2021, 6, 1), today, pytest.fail)
+    assert [call.request.url for call in served.calls] == [
+        COMPANYFACTS.format(1731805),
+        COMPANYFACTS.format(1964789),
+        COMPANYFACTS.format(1964789),
+    ]
+    assert again.equals(first) and len(first) == 4
+
+
 def test_a_ciks_figures_outside_its_validity_range_are_dropped() -> None:
     figures = pd.DataFrame({"as_of": pd.to_datetime(["2023-09-30", "2023-11-30", "2023-12-01"]), "shares": [1, 2, 3]})
     old = CikRow("HUT", 1731805, None, date(2023, 11, 30), "companyfacts")

@@ -38,7 +38,8 @@ A row without a figure, an unknown CIK (HTTP 404) or a ticker missing from ciks.
 answer and a warning, not a failure.
 
 Requests. Company facts and the submissions list change with each filing: they are downloaded
-again when the saved copy may miss the range's end (`covers_until`, http.py). A filing's index and
+again when the saved copy may miss the range's end, or the row's valid_to if earlier (`covers_until`,
+http.py; so a former CIK's copy fetched after its range ended is replayed for good). A filing's index and
 instance never change (an amendment is a new accession), and neither do the list's older pages
 (`filings.files`, read, newest first, only while the recent page - at least a year or 1,000
 filings - does not yet hold a periodic report filed before the range's start): they are replayed
@@ -248,7 +249,7 @@ class SecEdgar:
         for row in asked:
             try:
                 if row.shares_from == "companyfacts":
-                    figures = self._companyfacts(row, end, warn)
+                    figures = self._companyfacts(row, min(filter(None, (end, row.valid_to))), warn)
                 else:
                     figures = self._filings(row, start, end, warn)
             except SourceHTTPError as error:
@@ -293,7 +294,7 @@ class SecEdgar:
         endpoint = f"SEC EDGAR submissions {row.ticker} ({url})"
         first = max(filter(None, (start, row.valid_from)), default=None)
         last = min(filter(None, (end, row.valid_to)))
-        filings, pages = self._get(url, partial(_parse_submissions, endpoint), end).value
+        filings, pages = self._get(url, partial(_parse_submissions, endpoint), last).value
         for page in pages:  # only while the report in force at the range's start is not yet listed
             if first is not None and any(f.form in PERIODIC_FORMS and f.filed < first for f in filings):
                 break
