@@ -243,7 +243,7 @@ def test_changed_shape_names_endpoint_and_key_and_is_not_replayed(
     assert [path.parent.name for path in kept] == ["rejected"]
 
 
-@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"], ids=["text/html", "starts-with-<"])
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"], ids=["text/html", "html-markup"])
 def test_an_html_page_is_refused_before_any_parsing_and_kept_as_rejected(
     tmp_path: Path, served: responses.RequestsMock, content_type: str
 ) -> None:
@@ -275,6 +275,14 @@ def test_an_html_page_served_to_a_feed_fails_its_dataset(tmp_path: Path, served:
 def test_json_parsing_refuses_markup_naming_the_endpoint() -> None:
     with pytest.raises(HtmlPageError, match=r"^Yahoo chart MARA: answered with an HTML page"):
         json_body("Yahoo chart MARA", "\n  <html><body>Will be right back</body></html>")
+
+
+def test_an_xml_document_is_data_not_a_page() -> None:
+    """SEC's XBRL instances start with `<?xml`: data, whatever the markup."""
+    from orchestration.raw.sources.live.http import is_html
+
+    assert not is_html('<?xml version="1.0" encoding="utf-8"?>\n<xbrl xmlns="http://www.xbrl.org/2003/instance">')
+    assert is_html("<!DOCTYPE html><html>", "text/plain") and is_html("<xbrl/>", "text/html; charset=utf-8")
 
 
 # --- Coin Metrics ---------------------------------------------------------------------------------

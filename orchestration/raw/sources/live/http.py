@@ -18,7 +18,8 @@ body of a final HTTP error.
 
 HTML pages. A provider that blocks a client, wants a login or a captcha, or (stooq since 2026) a
 JavaScript proof-of-work, often answers HTTP 200 with an HTML page. None of our endpoints serves HTML,
-so a body sent as text/html or starting with `<` is refused before any parsing (HtmlPageError,
+so a body sent as text/html or starting as an HTML page does (`<!DOCTYPE html`, `<html`, ...;
+not `<?xml`: SEC's XBRL instances are XML) is refused before any parsing (HtmlPageError,
 naming the URL), kept under rejected/ and never replayed: a page must never be read as data.
 
 Sessions. Most providers are asked through one plain `requests` session with our own User-Agent.
@@ -342,9 +343,13 @@ def request_key(full_url: str) -> str:
     return f"{slug}-{hashlib.sha256(full_url.encode()).hexdigest()[:16]}"
 
 
+HTML_STARTS = ("<!doctype html", "<html", "<head", "<body", "<script")
+
+
 def is_html(body: str, content_type: str = "") -> bool:
-    """Whether a body is a page rather than data: sent as text/html, or markup (starts with `<`)."""
-    return "text/html" in content_type.lower() or body.lstrip().startswith("<")
+    """Whether a body is a page rather than data: sent as text/html, or HTML markup whatever the
+    content type says (an XML document, such as an XBRL instance, is data)."""
+    return "text/html" in content_type.lower() or body.lstrip()[:20].lower().startswith(HTML_STARTS)
 
 
 def json_body(endpoint: str, text: str) -> Any:
