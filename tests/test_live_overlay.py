@@ -146,3 +146,33 @@ def test_without_files_every_dataset_comes_from_its_provider(tmp_path, csv_dir):
     frame = source.fetch("equity_prices", *JUNE)
     assert feed.asked == ["IREN", "SDIG"] and pd.api.types.is_float_dtype(frame["close"])  # typed, untouched
     assert source.provenance("equity_prices") == "recording feed (2 tickers)"
+
+
+def test_a_ticker_whose_closes_come_from_the_file_takes_its_splits_from_the_file_too(tmp_path, csv_dir):
+    """Closes as traded and the splits explaining their jumps come from one place: SDIG has no row in
+    splits.csv (there is none), so it has no splits, and the provider is not asked for it."""
+    (csv_dir / "equity_prices.csv").write_text("date,ticker,close\n2024-06-03,SDIG,3.20\n")
+    feed = RecordingFeed()
+    source = live(tmp_path, csv_dir, feed, "IREN", "SDIG")
+    splits = source.fetch("splits", *JUNE)
+    assert feed.asked == ["IREN"] and splits.empty
+    assert source.provenance("splits") == (
+        f"recording feed (1 ticker) + no splits for SDIG (closes from {csv_dir / 'equity_prices.csv'})"
+    )
+
+
+def test_the_plan_says_before_any_request_what_comes_from_where(tmp_path, csv_dir):
+    (csv_dir / "equity_prices.csv").write_text("date,ticker,close\n2024-06-03,SDIG,3.20\n")
+    (csv_dir / "btc_daily.csv").write_text(
+        "date,price_usd,hashrate_ehs,difficulty,block_height,blocks_mined,fees_btc,supply_btc\n"
+    )
+    source = live(tmp_path, csv_dir, RecordingFeed(), "IREN", "SDIG", "BTDR")
+    with responses.RequestsMock():  # no request
+        plan = source.plan()
+    assert plan[:2] == [
+        f"btc_daily: from {csv_dir / 'btc_daily.csv'} (instead of no chain)",
+        f"equity_prices: SDIG from {csv_dir / 'equity_prices.csv'}; the others from recording feed",
+    ]
+    assert plan[2] == (
+        "shares_outstanding: 1 ticker from SEC companyfacts (IREN); BTDR, SDIG from their filings' XBRL (multi-class)"
+    )

@@ -431,7 +431,9 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         else (f"every month, a full refresh (the monthly partitions to date, {first} .. {last}{ends})")
     )
     if settings.source == "live":
-        for line in TERMS:
+        from orchestration.definitions import build_resources
+
+        for line in (*TERMS, *build_resources(settings)["raw_source"].get().plan()):
             say(line)
     say(f"Building {settings.build_db} from the {settings.source} source, {span} ...")
     result = job.with_logger_defs(log.logger_defs).execute_in_process(

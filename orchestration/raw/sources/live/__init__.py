@@ -5,8 +5,9 @@
                         cumulative daily block counts
     equity_prices       Yahoo Finance chart, asked as a browser would, closes made unadjusted (yahoo.py)
     splits              Yahoo Finance chart events
-    shares_outstanding  SEC EDGAR company facts (sec_edgar.py) plus the analyst's overrides, with a
-                        staleness check (shares.py)
+    shares_outstanding  SEC EDGAR cover-page share counts (sec_edgar.py): company facts, or the
+                        filings' XBRL for multi-class issuers, per CIK and validity range in
+                        ciks.csv; plus the analyst's overrides, with staleness checks (shares.py)
     miner_universe      empty: the built-in dbt seed is used. The seed also says which tickers
                         to ask for and over which days (listed_on .. the day before delisted_on).
     miner_operations    the analyst's miner_operations.csv in WAREHOUSE_CSV_DIR (no public API
@@ -22,8 +23,10 @@ the csv source's name and format in WAREHOUSE_CSV_DIR (csv_files.FILES), when th
 * equity_prices.csv, splits.csv, shares_outstanding.csv: BY TICKER. The tickers the file holds come
   from the file only (their provider is not asked); the others from the provider. That is how a
   delisted ticker's history (Yahoo answers "symbol may be delisted"), a price series licensed
-  elsewhere, or a multi-class issuer's share counts get in. (shares_overrides.csv, by contrast,
-  corrects single (ticker, as_of) figures and keeps SEC's others.)
+  elsewhere, or a multi-class issuer's share counts get in. A ticker whose closes come from
+  equity_prices.csv takes its splits from splits.csv too (none when it has no rows there): closes as
+  traded and the splits that explain their jumps must come from one place. (shares_overrides.csv, by
+  contrast, corrects single (ticker, as_of) figures and keeps SEC's others.)
 * btc_daily.csv and universe.csv: WHOLE. The file replaces the provider (Coin Metrics is not asked)
   or the built-in seed (whose tickers are then also the ones asked for).
 The file's rows are handed over as text, first and in file order, with the provider's rows after
@@ -78,7 +81,13 @@ from orchestration.raw.sources.live.feeds import (
 )
 from orchestration.raw.sources.live.http import HttpClient, Saved, SourceError
 from orchestration.raw.sources.live.sec_edgar import SecEdgar, load_ciks
-from orchestration.raw.sources.live.shares import cik_switches, combine, read_overrides, staleness_warnings
+from orchestration.raw.sources.live.shares import (
+    cik_switches,
+    combine,
+    read_overrides,
+    shares_plan,
+    staleness_warnings,
+)
 from orchestration.raw.sources.live.yahoo import Yahoo
 
 log = logging.getLogger(__name__)
@@ -234,8 +243,12 @@ class LiveSource(RawSource):
             whole = read_text_csv(path, spec)
             return whole if dataset in ANALYST_FILES else _in_range(whole, spec, start, end)
         overlay = read_text_csv(path, spec) if path is not None and dataset in OVERLAID_BY_TICKER else None
-        overlay = _in_range(overlay, spec, start, end) if overlay is not None else None
+        # the file's tickers, whether or not they have rows in the range: none of them is asked for
         self._from_file = frozenset(_tickers(overlay)) if overlay is not None else frozenset()
+        overlay = _in_range(overlay, spec, start, end) if overlay is not None else None
+        from_file = self._from_file
+        inherited = self._price_file_tickers() - from_file if dataset == "splits" else frozenset()
+        self._from_file |= inherited
         first_response = len(self.http.used)
         end = end or self.http.today()
         try:
@@ -252,19 +265,50 @@ class LiveSource(RawSource):
             self._from_file = frozenset()
         self.responses[dataset] = self.http.used[first_response:]
         frame = frame[list(spec.columns)].reset_index(drop=True)
-        self._provenance[dataset] = self._describe(dataset, asked, path if overlay is not None else None, overlay)
+        self._provenance[dataset] = self._describe(dataset, asked, path if overlay is not None else None, from_file)
+        if inherited:
+            self._provenance[dataset] += (
+                f" + no splits for {', '.join(sorted(inherited))} (closes from {self.analyst_file('equity_prices')})"
+            )
         if overlay is None:
             return frame
         return pd.concat([overlay, _as_text(frame, spec)], ignore_index=True)
 
-    def _describe(self, dataset: str, asked: list[str], path: Path | None, overlay: pd.DataFrame | None) -> str:
+    def _price_file_tickers(self) -> frozenset[str]:
+        path = self.analyst_file("equity_prices")
+        return frozenset(_tickers(read_text_csv(path, DATASETS["equity_prices"]))) if path else frozenset()
+
+    def plan(self) -> list[str]:
+        """What a run will take from where, said before any request: which datasets and tickers
+        come from the analyst's files, and where each ticker's share count comes from."""
+        lines = []
+        for dataset in (*REPLACED_WHOLE, *OVERLAID_BY_TICKER):
+            path = self.analyst_file(dataset)
+            if path is None:
+                continue
+            if dataset in REPLACED_WHOLE:
+                lines.append(f"{dataset}: from {path} (instead of {self._provider(dataset).split(' http')[0]})")
+            else:
+                tickers = ", ".join(sorted(_tickers(read_text_csv(path, DATASETS[dataset])))) or "no tickers"
+                lines.append(
+                    f"{dataset}: {tickers} from {path}; the others from {self._provider(dataset).split(' http')[0]}"
+                )
+        overlaid = (
+            _tickers(read_text_csv(path, DATASETS["shares_outstanding"]))
+            if (path := self.analyst_file("shares_outstanding"))
+            else set()
+        )
+        tickers = [ticker for ticker in self.universe["ticker"] if ticker not in overlaid]
+        return lines + shares_plan(load_ciks(), self._overrides(), tickers)
+
+    def _describe(self, dataset: str, asked: list[str], path: Path | None, from_file: frozenset[str]) -> str:
         provider = self._provider(dataset).split(" http")[0]
         if dataset not in OVERLAID_BY_TICKER:
             return provider
         count = f"{len(asked)} ticker{'' if len(asked) == 1 else 's'}"
-        parts = [f"{provider} ({count})"] if asked or overlay is None else []
-        if overlay is not None:
-            parts.append(f"{path} ({', '.join(sorted(_tickers(overlay))) or 'no rows in range'})")
+        parts = [f"{provider} ({count})"] if asked or path is None else []
+        if path is not None:
+            parts.append(f"{path} ({', '.join(sorted(from_file)) or 'no tickers'})")
         return " + ".join(parts)
 
     def _equities(self, dataset: str, start: date | None, end: date) -> pd.DataFrame:
