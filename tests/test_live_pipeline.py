@@ -36,7 +36,9 @@ the missing key, and publishes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -61,16 +63,20 @@ from orchestration.raw.assets import RAW_ASSETS
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
+from orchestration.raw.sources.live import TERMS
 from orchestration.raw.sources.live import http as live_http
 from orchestration.raw.sources.live.sec_edgar import load_ciks
 from tests.coinmetrics_counts import GENESIS_DAY, blkcnt_body
 
 REAL = Path(__file__).parent / "fixtures" / "real_btc_2024_halving"
+FIXTURES = Path(__file__).parent / "fixtures" / "live"
 COINMETRICS_CSV = REAL / "coinmetrics_btc_2024-04-18_2024-07-05.csv"
 BTC_DAILY_CSV = REAL / "btc_daily_2024-04-18_2024-07-05.csv"
 USER_AGENT = "Example Research jane@example.com"
 NEW_YORK = ZoneInfo("America/New_York")
 RANGE = ("2024-04-01", "2024-06-01")
+DELISTED = {"SDIG"}
+DELISTED_BODY = (FIXTURES / "yahoo" / "delisted_sdig.json").read_text(encoding="utf-8")
 
 COINMETRICS = "community-api.coinmetrics.io"
 YAHOO = "query1.finance.yahoo.com"
@@ -110,6 +116,7 @@ class Providers:
         self.ciks = {row.cik: row for row in load_ciks()}
         self.calls: Counter[str] = Counter()
         self.yahoo_shape = "ok"  # "no indicators": Yahoo has changed shape
+        self.delisted_asked = 0  # Yahoo charts asked for a delisted ticker
         self.offline = False  # every request fails (HTTP 403, final: no retry, no sleeping)
 
     def __call__(self, request) -> tuple[int, dict[str, str], str]:
@@ -162,6 +169,9 @@ class Providers:
             assert request.headers["Cookie"] == "A3=d=AQABBPipe", request.headers
             return 200, {"Content-Type": "text/plain"}, CRUMB
         ticker = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        if ticker in DELISTED:  # as Yahoo answers a symbol acquired or delisted (SDIG since 2025-03)
+            self.delisted_asked += 1
+            return 404, {"Content-Type": "application/json"}, DELISTED_BODY
         asked = query(request.url)
         assert asked["interval"] == "1d" and asked["events"] == "split", asked
         assert asked["crumb"] == CRUMB and request.headers["Cookie"] == "A3=d=AQABBPipe", request.url
@@ -275,12 +285,20 @@ class Providers:
         )
         return 200, {"Content-Type": "application/xml"}, xml
 
-    def overrides(self, path: Path) -> Path:
-        """The analyst's overrides file: the demo's figures of the tickers SEC has no cover figure
-        for (ciks.csv shares_from none: HIVE)."""
+    def analyst_files(self, folder: Path) -> Path:
+        """WAREHOUSE_CSV_DIR as the analyst keeps it: shares_overrides.csv with the demo's figures of
+        the tickers SEC has no cover figure for (ciks.csv shares_from none: HIVE), and equity_prices.csv
+        and splits.csv with the whole history of SDIG, which Yahoo no longer serves (delisted)."""
+        folder.mkdir(parents=True, exist_ok=True)
         overridden = {row.ticker for row in self.ciks.values() if row.shares_from == "none"}
-        self.shares[self.shares["ticker"].isin(overridden)].to_csv(path, index=False, date_format="%Y-%m-%d")
-        return path
+        self.shares[self.shares["ticker"].isin(overridden)].to_csv(
+            folder / "shares_overrides.csv", index=False, date_format="%Y-%m-%d"
+        )
+        closes = self.closes[self.closes["ticker"].isin(DELISTED)]
+        closes[["date", "ticker", "close"]].to_csv(folder / "equity_prices.csv", index=False, date_format="%Y-%m-%d")
+        splits = self.splits[self.splits["ticker"].isin(DELISTED)]
+        splits[["ticker", "ex_date", "ratio"]].to_csv(folder / "splits.csv", index=False, date_format="%Y-%m-%d")
+        return folder
 
     def sec_files(self) -> int:
         """How many requests the filings path makes up to 2024-06-30: each 10-Q's index and instance."""
@@ -288,20 +306,25 @@ class Providers:
         return sum(2 for cik in filings for _, as_of, _ in self.reports(cik) if as_of <= pd.Timestamp("2024-06-30"))
 
 
-def materialize(
-    warehouse: Path, months: tuple[str, str], selection: list[dg.AssetKey] | None = None
-) -> dg.ExecuteInProcessResult:
-    """One `build_and_publish` run over a partition range, the source built afresh (a new process);
-    the analyst's overrides are the shares_overrides.csv beside the warehouse, when there is one."""
-    make_source.cache_clear()
-    overrides = warehouse.parent / "shares_overrides.csv"
-    settings = Settings(
+def live_settings(warehouse: Path) -> Settings:
+    """The live settings of a test warehouse: the analyst's folder beside it, when there is one."""
+    analyst = warehouse.parent / "analyst"
+    overrides = analyst / "shares_overrides.csv"
+    return Settings(
         warehouse_dir=warehouse,
         source="live",
         sec_user_agent=USER_AGENT,
+        csv_dir=analyst if analyst.is_dir() else None,
         shares_overrides=overrides if overrides.is_file() else None,
     )
-    defs = build_definitions(settings)
+
+
+def materialize(
+    warehouse: Path, months: tuple[str, str], selection: list[dg.AssetKey] | None = None
+) -> dg.ExecuteInProcessResult:
+    """One `build_and_publish` run over a partition range, the source built afresh (a new process)."""
+    make_source.cache_clear()
+    defs = build_definitions(live_settings(warehouse))
     return defs.resolve_job_def("build_and_publish").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={
@@ -335,14 +358,18 @@ def providers() -> Providers:
 
 @pytest.fixture(scope="module")
 def live_run(env, providers, tmp_path_factory):
-    """A fresh live warehouse after build_and_publish over 2024-04..06: the warehouse and the calls."""
+    """A fresh live warehouse after `make run MONTHS=2024-04..2024-06` (its main, so what it prints is
+    tested too), SDIG's closes from the analyst's file: the warehouse, the calls and the output."""
     warehouse = tmp_path_factory.mktemp("live") / "warehouse"
-    providers.overrides(warehouse.parent / "shares_overrides.csv")  # HIVE: no SEC cover figure
+    providers.analyst_files(warehouse.parent / "analyst")
+    printed = io.StringIO()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.GET, re.compile(r".*"), callback=providers)
-        result = materialize(warehouse, RANGE)
-        assert result.success, "\n".join(run.failure_lines(result))
-    return warehouse, Counter(providers.calls)
+        make_source.cache_clear()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            code = run.main(dg.DagsterInstance.ephemeral(), live_settings(warehouse), months="2024-04..2024-06")
+    assert code == 0, printed.getvalue()
+    return warehouse, Counter(providers.calls), printed.getvalue()
 
 
 def served_close(providers: Providers, ticker: str, day: str) -> float:
@@ -366,15 +393,16 @@ def saved_responses(warehouse: Path) -> dict[str, list[dict]]:
 
 
 def test_live_source_publishes_the_served_numbers(live_run, providers):
-    warehouse, calls = live_run
+    warehouse, calls, _ = live_run
     # one Coin Metrics page and its block counts before the range, the SEC once per CIK (the whole
     # history: company facts, or the filings list of a multi-class filer, each of whose 10-Qs up to
     # the range's end costs its index and instance; HIVE not asked, HUT under two CIKs), Yahoo's
-    # cookie and crumb once (the run's raw loads share one source), and per ticker the range's chart
-    # and the later splits
+    # cookie and crumb once (the run's raw loads share one source), and per ticker but SDIG (from the
+    # analyst's file: never asked) the range's chart and the later splits
     assert calls == {
-        COINMETRICS: 2, SEC: 14, SEC_ARCHIVES: providers.sec_files(), YAHOO_COOKIE: 1, YAHOO: 1 + 2 * 14
+        COINMETRICS: 2, SEC: 14, SEC_ARCHIVES: providers.sec_files(), YAHOO_COOKIE: 1, YAHOO: 1 + 2 * 13
     }  # fmt: skip
+    assert providers.delisted_asked == 0
 
     published = warehouse / "published.duckdb"
     assert published.is_file()
@@ -441,7 +469,7 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert {folder: len(envelopes) for folder, envelopes in saved.items()} == {
         "coinmetrics": 2,
         "sec_edgar": 14 + providers.sec_files(),
-        "yahoo": 28,
+        "yahoo": 26,
     }
     page, counts = sorted(saved["coinmetrics"], key=lambda envelope: query(envelope["url"])["start_time"], reverse=True)
     assert query(page["url"])["start_time"] == "2024-04-01" and query(page["url"])["end_time"] == "2024-06-30"
@@ -451,9 +479,39 @@ def test_live_source_publishes_the_served_numbers(live_run, providers):
     assert sum(int(row["BlkCnt"]) for row in json.loads(counts["body"])["data"]) == 839_708
     periods = Counter(query(envelope["url"])["period1"] for envelope in saved["yahoo"])
     april, july = (str(unix(datetime(2024, month, 1, tzinfo=UTC))) for month in (4, 7))
-    assert periods == {april: 14, july: 14}  # the range, then the later splits (07-01, download]
+    assert periods == {april: 13, july: 13}  # the range, then the later splits (07-01, download]
     asked = [query(envelope["url"]) for envelope in saved["yahoo"]]
     assert {params["period2"] for params in asked if params["period1"] == april} == {july}
+
+
+def test_a_live_run_says_its_terms_its_plan_and_where_each_dataset_came_from(live_run, providers):
+    """SDIG's history from the analyst's file (Yahoo: delisted), BTDR's shares from its filings'
+    XBRL, HIVE's from the overrides: said before the run, recorded in raw.load_log, published."""
+    warehouse, _, printed = live_run
+    analyst = warehouse.parent / "analyst"
+    lines = printed.splitlines()
+    assert lines[: len(TERMS)] == list(TERMS)
+    assert "CC BY-NC 4.0, non-commercial use only" in lines[1]
+    assert f"equity_prices: SDIG from {analyst / 'equity_prices.csv'}; the others from Yahoo Finance chart" in lines
+    assert any(
+        line.startswith("shares_outstanding: 10 tickers from SEC companyfacts")
+        and "BTDR, CAN, SDIG from their filings' XBRL (multi-class); HIVE from overrides only" in line
+        for line in lines
+    ), printed
+    where = lines[lines.index("Where the data came from:") :]
+    assert f"  equity_prices: Yahoo Finance chart (13 tickers) + {analyst / 'equity_prices.csv'} (SDIG)" in where
+    assert f"  splits: Yahoo Finance chart (13 tickers) + {analyst / 'splits.csv'} (SDIG)" in where
+    assert any(line.startswith("  btc_daily: Coin Metrics community API v4") for line in where), where
+
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        published = dict(
+            conn.execute(
+                "select ticker, (close_month_end_usd, shares_outstanding) from mart_miner_monthly "
+                "where month = '2024-05-01' and ticker in ('SDIG', 'BTDR')"
+            ).fetchall()
+        )
+    assert published["SDIG"][0] == served_close(providers, "SDIG", "2024-05-31")  # from the analyst's file
+    assert published["BTDR"][1] == served_shares(providers, "BTDR", "2024-03-31")  # summed over its classes
 
 
 def raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
@@ -468,7 +526,7 @@ def test_rerun_replays_from_disk_without_any_http_call(live_run, providers):
     """The same partitions again, every request failing: the raw loads (the only steps that
     touch the network) replay warehouse/raw_responses/ and load exactly the same rows. (The dbt
     build and the publish after them do no HTTP; rerunning them would double the file's ~40 s.)"""
-    warehouse, _ = live_run
+    warehouse = live_run[0]
     before = raw_tables(warehouse)
     providers.calls.clear()
     providers.offline = True
