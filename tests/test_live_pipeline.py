@@ -63,7 +63,7 @@ from orchestration.raw.assets import RAW_ASSETS
 from orchestration.raw.contract import DATASETS
 from orchestration.raw.sources import make_source
 from orchestration.raw.sources.demo import DemoSource
-from orchestration.raw.sources.live import TERMS
+from orchestration.raw.sources.live import ATTRIBUTION, TERMS
 from orchestration.raw.sources.live import http as live_http
 from orchestration.raw.sources.live.sec_edgar import load_ciks
 from tests.coinmetrics_counts import GENESIS_DAY, blkcnt_body
@@ -510,6 +510,8 @@ def test_a_live_run_says_its_terms_its_plan_and_where_each_dataset_came_from(liv
                 "where month = '2024-05-01' and ticker in ('SDIG', 'BTDR')"
             ).fetchall()
         )
+        (attribution,) = conn.execute("select attribution from publication_log").fetchone()
+    assert attribution == ATTRIBUTION and "Coin Metrics" in attribution and "CC BY-NC 4.0" in attribution
     assert published["SDIG"][0] == served_close(providers, "SDIG", "2024-05-31")  # from the analyst's file
     assert published["BTDR"][1] == served_shares(providers, "BTDR", "2024-03-31")  # summed over its classes
 

@@ -117,11 +117,12 @@ def test_published_tables_carry_their_definitions(published):
     assert {table for table, _, _ in columns} >= {"mart_monthly_note", "publication_log"}
     assert [(table, column) for table, column, comment in columns if not comment] == []  # every column defined
     log = published.execute(
-        "select source, is_synthetic, first_month, last_month, row_counts from publication_log"
+        "select source, is_synthetic, first_month, last_month, row_counts, attribution from publication_log"
     ).fetchall()
     assert len(log) == 1
-    source, synthetic, first, last, counts = log[0]
+    source, synthetic, first, last, counts, attribution = log[0]
     assert (source, synthetic, str(first), str(last)) == ("demo (SYNTHETIC)", True, "2019-01-01", "2025-06-01")
+    assert attribution.startswith("SYNTHETIC demo data")
     assert json.loads(counts)["mart_monthly_note"] == 78
 
 

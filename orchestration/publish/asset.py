@@ -63,6 +63,7 @@ def _publish(
             source=source.label,
             is_synthetic=source.synthetic,
             gate_result=gate,
+            attribution=source.attribution,
             allow_shrink=warehouse.allow_shrink,
         )
     except ShrinkRefused as refused:

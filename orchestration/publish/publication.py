@@ -58,7 +58,8 @@ LOG_COLUMNS = """
     gate_result varchar not null,
     publication_id varchar,
     storage_version varchar,
-    writer_duckdb_version varchar
+    writer_duckdb_version varchar,
+    attribution varchar
 """
 # What each column of publication_log means, as readers' SQL and BI tools show it (column comments).
 LOG_DEFINITIONS = {
@@ -75,6 +76,8 @@ LOG_DEFINITIONS = {
     "storage_version": "The DuckDB storage version the published file was written in: the oldest DuckDB release "
     "that opens it (null for publications written before 2026-12).",
     "writer_duckdb_version": "The DuckDB release that wrote the published file (null before 2026-12).",
+    "attribution": "The credit and terms of use the data comes with (e.g. Coin Metrics community data: CC BY-NC "
+    "4.0, non-commercial), to be repeated wherever the numbers are shown (null before 2026-12).",
 }
 
 
@@ -387,6 +390,7 @@ def publish(
     source: str,
     is_synthetic: bool,
     gate_result: str,
+    attribution: str | None = None,
     allow_shrink: bool = False,
     before_rename=None,
 ) -> Publication:
@@ -441,7 +445,7 @@ def publish(
             conn.execute(
                 f"insert into pub.main.{LOG_TABLE} by name select ? as published_at, ? as run_id, ? as source, "
                 "? as is_synthetic, ? as first_month, ? as last_month, ? as row_counts, ? as gate_result, "
-                "? as publication_id, ? as storage_version, ? as writer_duckdb_version",
+                "? as publication_id, ? as storage_version, ? as writer_duckdb_version, ? as attribution",
                 [
                     published_at,
                     run_id,
@@ -454,6 +458,7 @@ def publish(
                     publication_id,
                     STORAGE_VERSION,
                     duckdb.__version__,
+                    attribution,
                 ],
             )
             conn.execute("checkpoint pub")

@@ -27,6 +27,8 @@ class RawSource(ABC):
 
     name: str  # the WAREHOUSE_SOURCE value
     synthetic: bool = False
+    # The credit and terms the data comes with, kept in every publication (publication_log.attribution).
+    attribution: str = ""
     # Problems found by the latest fetch that do not stop a load (a stale share count, a fallback
     # feed); the raw asset shows them on its materialisation.
     warnings: Sequence[str] = ()

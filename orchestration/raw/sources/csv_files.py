@@ -156,6 +156,7 @@ class CsvSource(RawSource):
     """Reads `<folder>/<dataset file>` (see the module docstring); `origin` is the file's path."""
 
     name = "csv"
+    attribution = "The analyst's files (WAREHOUSE_CSV_DIR): their sources' terms apply"
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)

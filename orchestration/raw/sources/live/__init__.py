@@ -143,6 +143,7 @@ class LiveSource(RawSource):
     `csv_dir` (WAREHOUSE_CSV_DIR) holds the analyst's operations and balance-sheet files."""
 
     name = "live"
+    attribution = ATTRIBUTION
 
     def __init__(
         self,
