@@ -50,6 +50,11 @@ class Settings:
     # WAREHOUSE_ALLOW_SHRINK=1: publish even when readers would lose months or members the current
     # publication has (a source with less history, e.g. a truncated export; refused otherwise).
     allow_shrink: bool = False
+    # The team's lake (docs/lake.md): WAREHOUSE_LAKE, a DuckLake catalog ('postgres:<libpq string>' or a
+    # local '.ducklake' file), and WAREHOUSE_LAKE_DATA, the folder of its Parquet files every machine
+    # mounts. Both or neither; with them, each publication is also committed to the lake as one snapshot.
+    lake: str | None = None
+    lake_data: str | None = None
 
     @property
     def paths(self) -> WarehousePaths:
@@ -100,8 +105,56 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         live_refresh=env.get(LIVE_REFRESH, "").strip().lower() in YES,
         missing_caps_allowed=_ticker_months(env, "WAREHOUSE_ALLOW_MISSING_CAP"),
         allow_shrink=_switch(env, "WAREHOUSE_ALLOW_SHRINK"),
+        **_lake(env),
     )
     return settings
+
+
+def _lake(env) -> dict[str, str | None]:
+    """WAREHOUSE_LAKE and WAREHOUSE_LAKE_DATA, checked: both or neither (a lake without its data
+    folder, or the reverse, is a half-configured deployment, refused rather than ignored); a catalog
+    this venv has an extension for (PostgreSQL, a local DuckLake file); a data folder that exists
+    (an unmounted share must not be replaced by a local folder of the same name). `s3://` would need
+    the httpfs extension, which no wheel here provides: refused, said plainly."""
+    catalog = env.get("WAREHOUSE_LAKE", "").strip().removeprefix("ducklake:")
+    data = env.get("WAREHOUSE_LAKE_DATA", "").strip()
+    if not catalog and not data:
+        return {"lake": None, "lake_data": None}
+    if not catalog or not data:
+        given, missing = (
+            ("WAREHOUSE_LAKE", "WAREHOUSE_LAKE_DATA") if catalog else ("WAREHOUSE_LAKE_DATA", "WAREHOUSE_LAKE")
+        )
+        raise SettingsError(
+            f"{given} is set but {missing} is not: the lake needs both (its catalog and its data folder)"
+        )
+    if catalog.startswith("postgres:"):
+        if not catalog.removeprefix("postgres:").strip():
+            raise SettingsError(
+                f"WAREHOUSE_LAKE={env['WAREHOUSE_LAKE']!r}: no connection after postgres: "
+                "(e.g. postgres:dbname=lake host=db.internal)"
+            )
+    elif re.match(r"[a-z][a-z0-9+]*:", catalog):
+        raise SettingsError(
+            f"WAREHOUSE_LAKE={env['WAREHOUSE_LAKE']!r}: a catalog of kind {catalog.split(':')[0]!r} is not "
+            "supported; use postgres:<libpq connection> or the path of a local .ducklake file"
+        )
+    else:
+        path = _absolute(catalog)
+        if not path.parent.is_dir():
+            raise SettingsError(f"WAREHOUSE_LAKE={env['WAREHOUSE_LAKE']!r}: no such folder ({path.parent})")
+        catalog = str(path)
+    if data.startswith("s3://"):
+        raise SettingsError(
+            f"WAREHOUSE_LAKE_DATA={data!r}: an s3:// data path needs DuckDB's httpfs extension, which this "
+            "venv has no wheel of (extensions load only from wheels, never the network): use a folder every "
+            "machine mounts"
+        )
+    if re.match(r"[a-z][a-z0-9+]*://", data):
+        raise SettingsError(f"WAREHOUSE_LAKE_DATA={data!r}: not a folder; use a folder every machine mounts")
+    folder = _absolute(data)
+    if not folder.is_dir():
+        raise SettingsError(f"WAREHOUSE_LAKE_DATA={data!r}: no such folder ({folder}); is the share mounted?")
+    return {"lake": catalog, "lake_data": str(folder)}
 
 
 def _number(env, name: str, pattern: str, what: str, kind: type):
