@@ -26,6 +26,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
             keep_runs=settings.keep_runs,
             missing_caps_allowed=list(settings.missing_caps_allowed),
             allow_shrink=settings.allow_shrink,
+            lake=settings.lake,
+            lake_data=settings.lake_data,
         ),
         "duckdb": BuildDuckDBResource(database=str(settings.build_db)),
         "dbt": WarehouseDbtCliResource(project_dir=dbt_project()),

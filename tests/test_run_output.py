@@ -67,6 +67,7 @@ def test_a_default_run_prints_a_line_per_step_the_warnings_and_the_summary(demo_
         "its data ends 2025-06-30)"
     ) in lines
     assert any(line.startswith("Latest month 2025-06: BTC average $") for line in lines)
+    assert not any(line.startswith("Lake: ") for line in lines)  # no lake configured: no lake line
     assert lines[-2].startswith("Note for 2025-06: ")
     assert lines[-1].startswith("Full log: ")
 

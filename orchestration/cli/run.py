@@ -29,6 +29,7 @@ from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
 from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
+from orchestration.publish.lake import LAKE_NOT_UPDATED
 from orchestration.publish.publication import is_no_space, no_space_sentence
 from orchestration.raw.assets import month_ranges
 from orchestration.raw.contract import DATASETS
@@ -107,6 +108,17 @@ def publication_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
         if notices and notices.value != "none":
             lines.extend(notices.value.splitlines())
     return lines
+
+
+def lake_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The lake snapshot the publication became: one line, only when a lake is configured."""
+    return [
+        f"Lake: publication {meta['publication_id'].value} is snapshot {meta['lake_snapshot'].value} of "
+        f"{meta['lake'].value} (readers elsewhere: docs/lake.md)"
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("published_warehouse")
+        and "lake_snapshot" in (meta := event.materialization.metadata)
+    ]
 
 
 # The class path Dagster puts before an error's message: a dg.Failure's, or one of our own errors'.
@@ -442,7 +454,12 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
         kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
-        say(f"\nRUN FAILED - nothing was published; {kept}.", error=True)
+        outcome = (
+            "the lake was not updated; published.duckdb and the exports hold the new publication"
+            if any(LAKE_NOT_UPDATED in line for line in failures)  # the file publication went through
+            else f"nothing was published; {kept}"
+        )
+        say(f"\nRUN FAILED - {outcome}.", error=True)
         for line in failures:
             say(f"- {line}", error=True)
         if any(MEMBERS_CHECK in line for line in failures):
@@ -464,7 +481,7 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
         say(f"warning: {line}" if months else f"{line[0].upper()}{line[1:]}")
     for line in missing_input_lines(table_rows(result), settings.source):
         say(line)
-    for line in summary_lines(settings.paths, month):
+    for line in summary_lines(settings.paths, month) + lake_lines(result):
         say(line)
     if settings.source == "live":
         for line in provenance_lines(settings.build_db):

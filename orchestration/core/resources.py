@@ -16,6 +16,7 @@ from pydantic import Field
 
 from orchestration.core.build_file import BROKEN, LOCKED, BuildFileProblem, inspect_build_file
 from orchestration.core.instance import claim_instance
+from orchestration.core.lake import Lake
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.core.settings import DEFAULT_KEEP_RUNS
@@ -32,10 +33,17 @@ class WarehouseResource(dg.ConfigurableResource):
     missing_caps_allowed: list[str] = Field(default_factory=list)
     # Publish even when readers would lose months or members they have (WAREHOUSE_ALLOW_SHRINK=1).
     allow_shrink: bool = False
+    # The team's lake (WAREHOUSE_LAKE, WAREHOUSE_LAKE_DATA; core/lake.py): both or neither.
+    lake: str | None = None
+    lake_data: str | None = None
 
     @property
     def paths(self) -> WarehousePaths:
         return WarehousePaths(Path(self.warehouse_dir))
+
+    @property
+    def lake_config(self) -> Lake | None:
+        return Lake(self.lake, self.lake_data) if self.lake and self.lake_data else None
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         claim_instance(context.instance, Path(self.warehouse_dir))

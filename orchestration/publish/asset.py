@@ -1,10 +1,20 @@
 """The publish asset: publishes the marts and their exports only when the gate's review of the
-build as it stands (quality/gate.py) finds every blocking check upstream passed."""
+build as it stands (quality/gate.py) finds every blocking check upstream passed; with a lake
+configured (WAREHOUSE_LAKE), then commits that publication to the lake as one snapshot.
+
+The file publication comes first and stands on its own: a lake commit that fails leaves
+published.duckdb and the exports as just published (readers of the file have the new data) and
+fails the step, loudly, so the run says the lake is behind. A rerun publishes again, file and lake
+(a new publication id); the publication that missed the lake stays in publication_log with no
+lake_snapshot_id."""
 
 import dagster as dg
 
+from orchestration.core.lake import LakeError
+from orchestration.core.paths import PUBLISHED_FILE
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
+from orchestration.publish.lake import LAKE_NOT_UPDATED, commit_publication
 from orchestration.publish.publication import STORAGE_VERSION, ShrinkRefused, publish
 from orchestration.quality.gate import publication_checks, review_gate
 from orchestration.raw.resources import RawSourceResource
@@ -20,7 +30,7 @@ from orchestration.transform.assets import mart_keys
         "Copies every mart into WAREHOUSE_DIR/published.duckdb (what readers open; DuckDB storage v1.0.0, "
         "read by DuckDB 1.0 and later) and its exports (WAREHOUSE_DIR/exports: Parquet per table, the Excel "
         "workbook), atomically as one set, with each number's dbt definition as a table/column comment and "
-        "a row in publication_log. "
+        "a row in publication_log; with WAREHOUSE_LAKE set, then commits it to the DuckLake lake as one snapshot. "
         "Publishes only when every blocking check upstream passed on the data as it stands (in this "
         "run or, for assets this run did not touch, in the run that last built them)."
     ),
@@ -85,8 +95,30 @@ def _publish(
         context.log.warning(
             f"readers no longer have the members {publication.lost_members}; published as WAREHOUSE_ALLOW_SHRINK allows"
         )
+    lake = warehouse.lake_config
+    lake_snapshot = {}
+    if lake is not None:
+        try:
+            commit = commit_publication(
+                lake,
+                warehouse.paths.publications / publication.publication_id / PUBLISHED_FILE,
+                publication.publication_id,
+            )
+        except LakeError as error:
+            raise dg.Failure(
+                description=(
+                    f"{LAKE_NOT_UPDATED}: publication {publication.publication_id} is current in "
+                    f"{publication.path} and the exports, but {error}; readers of the lake still have the "
+                    "previous publication. A rerun publishes again, to the file and the lake"
+                )
+            ) from None
+        context.log.info(
+            f"lake {lake.describe()}: publication {publication.publication_id} is snapshot {commit.snapshot}"
+        )
+        lake_snapshot = {"lake_snapshot": commit.snapshot, "lake": lake.describe()}
     return dg.MaterializeResult(
         metadata={
+            **lake_snapshot,
             "path": dg.MetadataValue.path(str(publication.path)),
             "published_at": publication.published_at.isoformat(),
             "publication_id": publication.publication_id,
