@@ -50,9 +50,10 @@ fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/sqlfluff fix models
 
-## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file.
+## note: the monthly note of MONTH=YYYY-MM (default: the latest complete month) from the published file;
+##       AS_OF=<publication id or UTC time>: from the team lake's snapshot of that publication (docs/lake.md).
 note: $(VENV)/.installed
-	$(PY) -m orchestration.cli.note $(if $(MONTH),--month="$$MONTH")
+	$(PY) -m orchestration.cli.note $(if $(MONTH),--month="$$MONTH") $(if $(AS_OF),--as-of="$$AS_OF")
 
 ## sql: the duckdb CLI (pinned, from .venv), read-only on the published file; Q="select ..." runs one query and exits.
 sql: $(VENV)/.installed

@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.cli import note as note_cli
 from orchestration.cli import run
 from orchestration.core.duckdb_extensions import extension_path
 from orchestration.core.lake import Lake, LakeError, connect_lake, find_publication
@@ -29,6 +30,8 @@ from orchestration.core.settings import Settings, load_settings
 from orchestration.publish.lake import commit_publication
 from orchestration.publish.publication import STORAGE_VERSION
 from tests.test_publishing import make_build, publish_as
+
+NOTE_MONTH = "2025-06"
 
 
 def publish_alone(settings: Settings, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -63,6 +66,7 @@ class LakeRun:
     instance: dg.DagsterInstance
     env: dict[str, str]
     first_publication: str
+    first_note: dict[str, str]  # suffix -> the note `make run` rendered from the first publication
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +89,8 @@ def lake_run(postgres, tmp_path_factory):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = run.main(instance=instance, settings=settings)
     seconds = time.monotonic() - started
+    notes = settings.paths.notes
+    first_note = {suffix: (notes / f"{NOTE_MONTH}{suffix}").read_text() for suffix in (".md", ".html")}
     return LakeRun(
         code,
         out.getvalue(),
@@ -94,6 +100,7 @@ def lake_run(postgres, tmp_path_factory):
         instance,
         env,
         current_publication_id(settings),
+        first_note,
     )
 
 
@@ -211,6 +218,83 @@ def test_a_publication_whose_gate_fails_leaves_the_lake_as_it_was(lake_run):
     assert "not published: " in result.get_step_failure_events()[0].event_specific_data.error.message
     assert lake_snapshots(lake_run.lake) == before
     assert current_publication_id(lake_run.settings) == file_before
+
+
+@pytest.fixture(scope="module")
+def second_publication(lake_run):
+    """A later publication with different numbers: the build's June market cap doubled (as a
+    corrected source would), published by the publish step alone (its checks passed in the run)."""
+    assert lake_run.code == 0
+    with duckdb.connect(str(lake_run.settings.build_db)) as conn:
+        conn.execute(
+            "update marts.mart_monthly_note set combined_market_cap_usd = 2 * combined_market_cap_usd "
+            f"where month = date '{NOTE_MONTH}-01'"
+        )
+    result = publish_alone(lake_run.settings, lake_run.instance)
+    assert result.success
+    return current_publication_id(lake_run.settings)
+
+
+def write_note(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("WAREHOUSE_LAKE", "WAREHOUSE_LAKE_DATA"):
+            patch.delenv(name, raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = note_cli.main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_an_earlier_publications_note_is_reproduced_from_its_snapshot(lake_run, second_publication):
+    notes = lake_run.settings.paths.notes
+    assert second_publication != lake_run.first_publication
+    # the current note has the new numbers ...
+    code, _, err = write_note(lake_run.env, "--month", NOTE_MONTH)
+    assert code == 0, err
+    assert (notes / f"{NOTE_MONTH}.md").read_text() != lake_run.first_note[".md"]
+    # ... the note as of the first publication is the one `make run` wrote then, byte for byte
+    code, out, err = write_note(lake_run.env, "--month", NOTE_MONTH, "--as-of", lake_run.first_publication)
+    assert code == 0, err
+    stem = notes / f"{NOTE_MONTH}.as-of-{lake_run.first_publication}"
+    assert out.splitlines() == [
+        f"as of publication {lake_run.first_publication}: snapshot "
+        f"{find_publication(lake_run.lake, lake_run.first_publication).snapshot} of {lake_run.lake.describe()}",
+        f"{stem}.html",
+        f"{stem}.md",
+    ]
+    for suffix, text in lake_run.first_note.items():
+        assert Path(f"{stem}{suffix}").read_text() == text, suffix
+    # a time: what the lake's readers had then; the second publication's file was written before its
+    # lake commit, so at that moment the lake still held the first
+    with duckdb.connect(str(lake_run.settings.published_db), read_only=True) as conn:
+        (published_at,) = conn.execute(
+            "select published_at from publication_log where publication_id = ?", [second_publication]
+        ).fetchone()
+    assert find_publication(lake_run.lake, f"{published_at:%Y-%m-%dT%H:%M:%S.%f}").publication_id == (
+        lake_run.first_publication
+    )
+    assert find_publication(lake_run.lake, "2999-01-01").publication_id == second_publication
+
+
+def test_as_of_names_what_is_wrong(lake_run):
+    assert lake_run.code == 0
+    code, _, err = write_note(lake_run.env, "--as-of", "20000101T000000000000Z")
+    assert code == 1
+    assert err.startswith("note: AS_OF=20000101T000000000000Z: no publication has this id; publications in the lake: ")
+    code, _, err = write_note(lake_run.env, "--as-of", "2001-01-01")
+    assert code == 1 and "no publication had reached the lake by 2001-01-01 00:00:00 UTC (the first, " in err
+    code, _, err = write_note(lake_run.env, "--as-of", "last month")
+    assert code == 1 and "is neither a publication id" in err
+    no_lake = {"WAREHOUSE_DIR": lake_run.env["WAREHOUSE_DIR"]}
+    code, _, err = write_note(no_lake, "--as-of", lake_run.first_publication)
+    assert code == 1
+    assert err == (
+        f"note: AS_OF={lake_run.first_publication} needs the team's lake, and none is configured "
+        "(WAREHOUSE_LAKE and WAREHOUSE_LAKE_DATA are not set): the published file holds only the current "
+        "publication (see docs/lake.md)\n"
+    )
 
 
 def test_a_failed_lake_commit_fails_the_step_loudly_and_a_rerun_publishes_to_both(lake_run, tmp_path):

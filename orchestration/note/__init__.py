@@ -4,6 +4,11 @@
 note shows exactly what readers see), and writes `<notes_dir>/<YYYY-MM>.html` (self-contained:
 charts embedded, opens offline) and `<YYYY-MM>.md` (every number, parseable). `month=None` means the
 latest complete month. A month the file does not hold raises NoteError naming the months it does.
+
+`as_of` (a publication id or a time) renders the note instead from the team lake's snapshot of that
+publication (DuckLake time travel, core/lake.py), so last month's note can be reproduced exactly
+after later publications; it is written beside the current ones as `<YYYY-MM>.as-of-<id>.html`/`.md`,
+never over them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.note.data import NoteError, coverage, load, parse_month, resolve_month
+from orchestration.core.lake import Lake, LakeError, find_publication
+from orchestration.note.data import NoteError, coverage, load, load_from_lake, parse_month, resolve_month
 from orchestration.note.render import render
 
 __all__ = ["NoteError", "NoteFiles", "latest_complete_month", "parse_month", "write_note"]
@@ -27,6 +33,8 @@ class NoteFiles:
     html: Path
     markdown: Path
     is_synthetic: bool
+    publication_id: str | None = None  # with as_of: the lake's publication the note was rendered from
+    lake_snapshot: int | None = None
 
 
 def latest_complete_month(published_db: Path) -> date:
@@ -44,13 +52,39 @@ def _write_atomically(path: Path, content: str) -> None:
     os.replace(temporary, path)
 
 
-def write_note(published_db: Path, out_dir: Path, month: date | str | None = None) -> NoteFiles:
-    """Render the note for `month` ('2024-06', a date, or None for the latest complete month)."""
-    data = load(published_db, parse_month(month) if isinstance(month, str) else month)
+def write_note(
+    published_db: Path,
+    out_dir: Path,
+    month: date | str | None = None,
+    *,
+    as_of: str | None = None,
+    lake: Lake | None = None,
+) -> NoteFiles:
+    """Render the note for `month` ('2024-06', a date, or None for the latest complete month), from
+    the published file, or with `as_of` from the lake's snapshot of that publication."""
+    month = parse_month(month) if isinstance(month, str) else month
+    publication_id = snapshot = None
+    if as_of is None:
+        data = load(published_db, month)
+    else:
+        if lake is None:
+            raise NoteError(
+                f"AS_OF={as_of} needs the team's lake, and none is configured (WAREHOUSE_LAKE and "
+                "WAREHOUSE_LAKE_DATA are not set): the published file holds only the current publication "
+                "(see docs/lake.md)"
+            )
+        try:
+            found = find_publication(lake, as_of)
+        except LakeError as error:
+            raise NoteError(str(error)) from error
+        publication_id, snapshot = found.publication_id, found.snapshot
+        data = load_from_lake(lake, snapshot, month)
     markdown, html = render(data)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{data.month:%Y-%m}"
-    files = NoteFiles(data.month, out_dir / f"{stem}.html", out_dir / f"{stem}.md", data.is_synthetic)
+    stem = f"{data.month:%Y-%m}" + (f".as-of-{publication_id}" if publication_id else "")
+    files = NoteFiles(
+        data.month, out_dir / f"{stem}.html", out_dir / f"{stem}.md", data.is_synthetic, publication_id, snapshot
+    )
     _write_atomically(files.markdown, markdown)
     _write_atomically(files.html, html)
     return files

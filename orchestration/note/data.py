@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.core.lake import ALIAS, Lake, LakeError, connect_lake
+
 NOTE_TABLE = "mart_monthly_note"
 
 # Every month the file covers, as runs of consecutive months, and the newest complete month.
@@ -441,11 +443,27 @@ def load(published_db: Path, month: date | None = None) -> NoteData:
     if not published_db.exists():
         raise NoteError(f"no published file at {published_db}: run `make run` first")
     with duckdb.connect(str(published_db), read_only=True) as conn:
-        try:
-            return _read(conn, month)
-        except (duckdb.BinderException, duckdb.CatalogException) as exc:
-            first_line = str(exc).splitlines()[0]
-            raise NoteError(
-                f"{published_db} does not have what the note reads ({first_line}); "
-                "the table and column names are in orchestration/note/data.py"
-            ) from exc
+        return _read_published(conn, month, str(published_db))
+
+
+def load_from_lake(lake: Lake, snapshot: int, month: date | None = None) -> NoteData:
+    """The note's data for `month` as the lake's snapshot `snapshot` holds it (DuckLake time
+    travel: the lake attached read-only at that version), by the same queries as from the file."""
+    try:
+        conn = connect_lake(lake, read_only=True, snapshot=snapshot)
+    except LakeError as error:
+        raise NoteError(str(error)) from error
+    with conn:
+        conn.execute(f"use {ALIAS}")
+        return _read_published(conn, month, f"snapshot {snapshot} of the lake {lake.describe()}")
+
+
+def _read_published(conn: duckdb.DuckDBPyConnection, month: date | None, what: str) -> NoteData:
+    try:
+        return _read(conn, month)
+    except (duckdb.BinderException, duckdb.CatalogException) as exc:
+        first_line = str(exc).splitlines()[0]
+        raise NoteError(
+            f"{what} does not have what the note reads ({first_line}); "
+            "the table and column names are in orchestration/note/data.py"
+        ) from exc
