@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -407,3 +408,55 @@ def test_messages_name_the_lake_without_its_password():
     assert lake.describe() == "ducklake:postgres:dbname=lake host=db password=***"
     assert lake.extensions == ("ducklake", "postgres_scanner")
     assert Lake("/mnt/lake/team.ducklake", "/mnt/lake/data").extensions == ("ducklake",)
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "lake.md"
+DOC_CATALOG = "postgres:dbname=lake host=db.internal user=reader"
+
+
+def doc_block(heading: str, language: str) -> str:
+    """The first ```language block after `heading` in docs/lake.md."""
+    text = DOC.read_text()
+    return re.search(rf"```{language}\n(.*?)```", text[text.index(heading) :], flags=re.S)[1]
+
+
+def test_the_docs_cli_lines_read_the_lake(lake_run):
+    """The reader's SQL of docs/lake.md, through the pinned duckdb CLI, as a reader types it."""
+    assert lake_run.code == 0
+    sql = doc_block("### The DuckDB CLI", "sql")
+    assert DOC_CATALOG in sql
+    site_packages = extension_path("ducklake").parents[3]
+    sql = sql.replace("<site-packages>", str(site_packages)).replace(DOC_CATALOG, lake_run.lake.catalog)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "duckdb"), "-csv", "-c", sql], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "month,combined_market_cap_usd,leader_ticker" in done.stdout
+    assert f"{lake_run.first_publication}," in done.stdout
+
+
+def test_the_docs_python_reader_runs_as_written(lake_run):
+    assert lake_run.code == 0
+    code = doc_block("### Python", "python")
+    assert f'CATALOG = "{DOC_CATALOG}"' in code
+    code = code.replace(DOC_CATALOG, lake_run.lake.catalog)
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("combined_market_cap_usd") == 2  # the current publication and snapshot 1
+
+
+def test_the_docs_sqlalchemy_hook_attaches_the_lake(lake_run):
+    assert lake_run.code == 0
+    setup = (
+        f"CATALOG = {lake_run.lake.catalog!r}\n"
+        f"EXTENSION_FILES = {[str(extension_path(name)) for name in lake_run.lake.extensions]!r}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", setup + doc_block("### BI tools", "python")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with duckdb.connect(str(lake_run.settings.published_db), read_only=True) as conn:
+        assert done.stdout.strip() == str(conn.execute("select count(*) from mart_monthly_note").fetchone()[0])
