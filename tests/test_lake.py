@@ -327,6 +327,11 @@ def test_a_failed_lake_commit_fails_the_step_loudly_and_a_rerun_publishes_to_bot
     assert lines[0].endswith("readers of the lake still have the previous publication. A rerun publishes again, "
                              "to the file and the lake")  # fmt: skip
     assert (warehouse / "exports" / "publication_log.parquet").exists()
+    assert run.failed_headline(lines, True) == (
+        "RUN FAILED - the lake was not updated; published.duckdb and the exports hold the new publication."
+    )
+    refused = ["step published_warehouse failed: not published: 84 of 84 blocking checks have not passed"]
+    assert run.failed_headline(refused, True) == "RUN FAILED - nothing was published; the published file is unchanged."
 
     env["WAREHOUSE_LAKE"] = str(tmp_path / "fixed.ducklake")
     settings = load_settings(env)

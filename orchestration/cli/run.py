@@ -121,6 +121,15 @@ def lake_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     ]
 
 
+def failed_headline(failures: list[str], has_published_file: bool) -> str:
+    """The first line of a failed run: nothing was published, or (a failed lake commit) the file
+    publication went through and only the lake is behind."""
+    if any(LAKE_NOT_UPDATED in line for line in failures):
+        return "RUN FAILED - the lake was not updated; published.duckdb and the exports hold the new publication."
+    kept = "the published file is unchanged" if has_published_file else "there is no published file yet"
+    return f"RUN FAILED - nothing was published; {kept}."
+
+
 # The class path Dagster puts before an error's message: a dg.Failure's, or one of our own errors'.
 OWN_ERROR_CLASS = re.compile(rf"^(?:{re.escape(dg.Failure.__module__)}\.Failure|orchestration(?:\.\w+)+): ")
 
@@ -453,13 +462,7 @@ def _run(defs, job, note_job, instance, settings, tags, months, run_id, log: Run
     )
     failures = failure_lines(result)
     if not result.success or any(line.startswith("check") and "(ERROR)" in line for line in failures):
-        kept = "the published file is unchanged" if settings.published_db.exists() else "there is no published file yet"
-        outcome = (
-            "the lake was not updated; published.duckdb and the exports hold the new publication"
-            if any(LAKE_NOT_UPDATED in line for line in failures)  # the file publication went through
-            else f"nothing was published; {kept}"
-        )
-        say(f"\nRUN FAILED - {outcome}.", error=True)
+        say(f"\n{failed_headline(failures, settings.published_db.exists())}", error=True)
         for line in failures:
             say(f"- {line}", error=True)
         if any(MEMBERS_CHECK in line for line in failures):
