@@ -389,6 +389,8 @@ def test_a_local_ducklake_file_keeps_every_publication_by_snapshot(tmp_path):
 
 
 def test_a_mart_no_longer_published_leaves_the_lake_too(tmp_path):
+    """A mart the previous publication had and this one has not is dropped; a table of the team's
+    own in the lake is not the publication's to drop."""
     (tmp_path / "data").mkdir()
     lake = Lake(str(tmp_path / "lake.ducklake"), str(tmp_path / "data"))
     build = make_build(tmp_path / "build.duckdb", 3, 1.0)
@@ -398,6 +400,8 @@ def test_a_mart_no_longer_published_leaves_the_lake_too(tmp_path):
     commit_publication(
         lake, tmp_path / "publications" / first.publication_id / "published.duckdb", first.publication_id
     )
+    with connect_lake(lake, read_only=False) as conn:  # a table of the team's own, not a publication's
+        conn.execute("create table lake.main.team_notes as select 'keep me' as text")
     second = publish_as(make_build(tmp_path / "b2.duckdb", 3, 1.0), tmp_path / "published.duckdb", "run-2")
     commit = commit_publication(
         lake, tmp_path / "publications" / second.publication_id / "published.duckdb", second.publication_id
@@ -405,7 +409,7 @@ def test_a_mart_no_longer_published_leaves_the_lake_too(tmp_path):
     assert commit.tables == ("mart_monthly_note", "publication_log")
     with connect_lake(lake, read_only=True) as conn:
         tables = conn.execute("select table_name from duckdb_tables() where database_name = 'lake' order by 1")
-        assert [r[0] for r in tables.fetchall()] == ["mart_monthly_note", "publication_log"]
+        assert [r[0] for r in tables.fetchall()] == ["mart_monthly_note", "publication_log", "team_notes"]
 
 
 def test_messages_name_the_lake_without_its_password():

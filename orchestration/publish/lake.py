@@ -2,7 +2,8 @@
 
 Called after the publication's DuckDB file and exports are current (publication.py), from that
 file, so the lake holds cell for cell what `published.duckdb` holds: every mart and
-`publication_log` are replaced in one transaction, which DuckLake commits as one snapshot, so a
+`publication_log` are replaced (and a mart the previous publication had and this one has not is
+dropped; other tables in the lake are left alone) in one transaction, which DuckLake commits as one snapshot, so a
 reader of the lake sees the whole previous publication or the whole new one, never a mix. Earlier
 snapshots stay readable (`AT (VERSION => n)`), which is how an earlier note is reproduced.
 
@@ -86,6 +87,7 @@ def _commit(conn: duckdb.DuckDBPyConnection, published_file: Path, publication_i
     snapshot = previous_snapshot + 1  # what this transaction's commit becomes (checked below)
     in_lake = _tables(conn, ALIAS)
     carried: dict[str, int] = {}
+    previously: set[str] = set()  # the marts the lake's latest publication put there
     if LOG_TABLE in in_lake:
         carried = dict(
             conn.execute(
@@ -93,8 +95,14 @@ def _commit(conn: duckdb.DuckDBPyConnection, published_file: Path, publication_i
                 f"where publication_id is not null and {SNAPSHOT_COLUMN} is not null"
             ).fetchall()
         )
+        latest = conn.execute(
+            f"select row_counts from {ALIAS}.main.{LOG_TABLE} where {SNAPSHOT_COLUMN} is not null "
+            "order by published_at desc limit 1"
+        ).fetchone()
+        previously = set(json.loads(latest[0])) if latest else set()
     carried[publication_id] = snapshot
-    for table in sorted(set(in_lake) - set(published)):  # a mart no longer published
+    # A mart the previous publication had and this one has not goes; tables of the team's own stay.
+    for table in sorted((previously & set(in_lake)) - set(published)):
         conn.execute(f'drop table {ALIAS}.main."{table}"')
     for table, comment in sorted(published.items()):
         if table == LOG_TABLE:
