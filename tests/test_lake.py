@@ -469,3 +469,25 @@ def test_the_docs_sqlalchemy_hook_attaches_the_lake(lake_run):
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(lake_run.settings.published_db), read_only=True) as conn:
         assert done.stdout.strip() == str(conn.execute("select count(*) from mart_monthly_note").fetchone()[0])
+
+
+def test_a_missing_extension_wheel_is_a_lake_error_naming_the_wheel(tmp_path, monkeypatch):
+    """The publish step turns a LakeError into LAKE NOT UPDATED: a missing wheel must be one too."""
+    from orchestration.core import duckdb_extensions
+
+    (tmp_path / "data").mkdir()
+    publication = publish_as(make_build(tmp_path / "build.duckdb", 3, 1.0), tmp_path / "published.duckdb", "run-1")
+    monkeypatch.setitem(duckdb_extensions.WHEELS, "ducklake", "duckdb-extension-not-installed")
+    lake = Lake(str(tmp_path / "lake.ducklake"), str(tmp_path / "data"))
+    with pytest.raises(LakeError) as failed:
+        commit_publication(
+            lake,
+            tmp_path / "publications" / publication.publication_id / "published.duckdb",
+            publication.publication_id,
+        )
+    assert str(failed.value) == (
+        f"the commit to the lake ducklake:{tmp_path}/lake.ducklake failed: the DuckDB extension ducklake needs the "
+        f"wheel duckdb-extension-not-installed=={duckdb.__version__}, which is not installed (it is in "
+        "requirements.txt: reinstall the venv)"
+    )
+    assert not (tmp_path / "lake.ducklake").exists()

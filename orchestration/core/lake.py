@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from orchestration.core.duckdb_extensions import connect
+from orchestration.core.duckdb_extensions import ExtensionError, connect
 
 ALIAS = "lake"
 LOG_TABLE = "publication_log"
@@ -65,7 +65,10 @@ def connect_lake(lake: Lake, *, read_only: bool, snapshot: int | None = None) ->
     """An in-memory connection with the lake attached as `lake` (at `snapshot`, when given), its
     extensions loaded from their wheels. The writer creates the catalog on first use; a reader
     needs one that exists."""
-    conn = connect(*lake.extensions)
+    try:
+        conn = connect(*lake.extensions)
+    except (ExtensionError, duckdb.Error) as error:
+        raise LakeError(f"cannot load the lake's extensions: {first_line(error)}") from error
     try:
         conn.execute(lake.attach_sql(read_only=read_only, snapshot=snapshot))
     except duckdb.Error as error:

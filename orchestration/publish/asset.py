@@ -104,11 +104,12 @@ def _publish(
                 warehouse.paths.publications / publication.publication_id / PUBLISHED_FILE,
                 publication.publication_id,
             )
-        except LakeError as error:
+        except Exception as error:  # whatever it is, the file publication stands: say the lake is behind
+            reason = str(error) if isinstance(error, LakeError) else f"the commit to the lake failed: {error!r}"
             raise dg.Failure(
                 description=(
                     f"{LAKE_NOT_UPDATED}: publication {publication.publication_id} is current in "
-                    f"{publication.path} and the exports, but {error}; readers of the lake still have the "
+                    f"{publication.path} and the exports, but {reason}; readers of the lake still have the "
                     "previous publication. A rerun publishes again, to the file and the lake"
                 )
             ) from None

@@ -68,8 +68,8 @@ def commit_publication(lake: Lake, published_file: Path, publication_id: str) ->
     failed = f"the commit to the lake {lake.describe()} failed"
     try:
         conn = connect_lake(lake, read_only=False)
-    except LakeError as error:
-        raise LakeError(f"{failed}: it cannot be attached ({first_line(error.__cause__ or error)})") from error
+    except LakeError as error:  # the extensions or the attach: DuckDB's own words say which
+        raise LakeError(f"{failed}: {first_line(error.__cause__ or error)}") from error
     try:
         with conn:
             return _commit(conn, published_file, publication_id)
