@@ -376,11 +376,8 @@ def test_a_trailing_day_coin_metrics_has_not_completed_is_left_out(
     tmp_path: Path, served: responses.RequestsMock
 ) -> None:
     """Coin Metrics' latest day may have PriceUSD before BlkCnt and the rest: left out, with a warning."""
-    page = json.loads(body("coinmetrics/halving_page2.json"))
-    partial = {"asset": "btc", "time": "2024-04-22T00:00:00.000000000Z", "PriceUSD": "66837.68", "SplyCur": "19688.1"}
-    page["data"].append(partial)
     served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/halving_page1.json"))
-    served.add(responses.GET, COINMETRICS_URL, body=json.dumps(page))
+    served.add(responses.GET, COINMETRICS_URL, body=body("coinmetrics/trailing_partial_day.json"))
     served.add(responses.GET, COINMETRICS_URL, body=blkcnt_body(date(2024, 4, 17)))
     source = LiveSource(client(tmp_path))
     frame = source.fetch("btc_daily", date(2024, 4, 18), date(2024, 4, 22))
