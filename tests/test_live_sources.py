@@ -162,6 +162,23 @@ def test_server_errors_back_off_exponentially_then_give_up(tmp_path: Path, serve
     assert (tmp_path / "raw_responses" / "coinmetrics" / "rejected").is_dir()
 
 
+def test_a_host_that_does_not_resolve_fails_at_once_saying_the_machine_may_be_offline(
+    tmp_path: Path, served: responses.RequestsMock
+) -> None:
+    unresolved = requests.ConnectionError(
+        "HTTPSConnectionPool(host='community-api.coinmetrics.io', port=443): Max retries exceeded (Caused by "
+        "NameResolutionError(\"Failed to resolve 'community-api.coinmetrics.io' "
+        '([Errno -2] Name or service not known)"))'
+    )
+    served.add(responses.GET, COINMETRICS_URL, body=unresolved)
+    with pytest.raises(SourceHTTPError) as caught:
+        client(tmp_path).get("coinmetrics", COINMETRICS_URL, parse=json.loads)  # never_sleep: no retry
+    assert str(caught.value) == (
+        f"{COINMETRICS_URL}: no response: cannot resolve community-api.coinmetrics.io: is this machine offline? "
+        "(`make doctor` checks every endpoint)"
+    )
+
+
 def test_connection_error_is_retried(tmp_path: Path, served: responses.RequestsMock) -> None:
     served.add(responses.GET, COINMETRICS_URL, body=requests.ConnectionError("connection reset"))
     served.add(responses.GET, COINMETRICS_URL, body='{"data": []}')
@@ -180,7 +197,9 @@ class CurlLikeSession:
     def get(self, url: str, **options) -> requests.Response:
         self.asked += 1
         if self.asked == 1:
-            raise curl_cffi.requests.exceptions.ConnectionError("Failed to perform, curl: (6) Could not resolve host")
+            raise curl_cffi.requests.exceptions.ConnectionError(
+                "Failed to perform, curl: (7) Failed to connect: Connection refused"
+            )
         response = requests.Response()
         response.status_code, response._content = 200, self.answer.encode()
         return response

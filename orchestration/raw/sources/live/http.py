@@ -317,6 +317,11 @@ class HttpClient:
         try:
             response = session.get(sent, headers=dict(headers or {}), timeout=self.timeout)
         except NO_ANSWER as error:
+            if _unresolved(error):  # no DNS answer: retrying in a few seconds changes nothing
+                host = urlsplit(url).netloc
+                raise SourceHTTPError(
+                    url, None, f"cannot resolve {host}: is this machine offline? (`make doctor` checks every endpoint)"
+                ) from error
             raise _Transient(None, f"{type(error).__name__}: {error}", None, "") from error
         response.encoding = response.encoding or "utf-8"  # JSON without a charset: no slow guessing
         status = response.status_code
@@ -334,6 +339,15 @@ class HttpClient:
         if isinstance(error, _Transient) and error.retry_after is not None:
             return min(error.retry_after, self.max_wait)
         return min(self.backoff * 2 ** (state.attempt_number - 1), self.max_wait)
+
+
+# How the two HTTP stacks say a host name did not resolve (urllib3's NameResolutionError, libcurl's
+# error 6): a machine without DNS or network, not a blip worth retrying.
+UNRESOLVED = ("NameResolutionError", "Failed to resolve", "Could not resolve host")
+
+
+def _unresolved(error: BaseException) -> bool:
+    return any(words in f"{type(error).__name__}: {error}" for words in UNRESOLVED)
 
 
 def request_key(full_url: str) -> str:
