@@ -22,7 +22,13 @@ import urllib.request
 from pathlib import Path
 
 from orchestration.core.paths import REPO_ROOT
-from orchestration.core.settings import SettingsError, load_settings, prepare_environment, prepare_instance_home
+from orchestration.core.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    prepare_environment,
+    prepare_instance_home,
+)
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -39,6 +45,18 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The environment `dagster dev` starts in: the warehouse's own instance, as `make run` uses it
+    (its DAGSTER_HOME made ready), so the UI shows its runs and checks; with DAGSTER_PG_URL, the
+    dagster.yaml there keeps them in PostgreSQL and names the variable, passed on with its driver
+    (settings.py). The webserver, the daemon and the code server `dagster dev` starts all read it."""
+    home = prepare_instance_home(settings.dagster_home or settings.paths.dagster_home, settings.dagster_pg_url)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(settings.warehouse_dir)}
+    if settings.dagster_pg_url:
+        env["DAGSTER_PG_URL"] = settings.dagster_pg_url
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli.ui", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -51,13 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"Cannot start the UI: {error}", file=sys.stderr)
         return 2
-    # The warehouse's own instance, as `make run` uses it: the UI shows its runs and checks.
-    home = prepare_instance_home(settings.dagster_home)
     dagster = Path(sys.executable).parent / "dagster"
     server = subprocess.Popen(
         [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)],
         cwd=REPO_ROOT,
-        env={**os.environ, "DAGSTER_HOME": str(home), "WAREHOUSE_DIR": str(settings.warehouse_dir)},
+        env=server_environment(settings),
         start_new_session=True,
         preexec_fn=_default_sigint,
     )

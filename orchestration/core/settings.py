@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from orchestration.core.paths import REPO_ROOT, WarehousePaths
 
@@ -23,6 +24,8 @@ LIVE_REFRESH = "WAREHOUSE_LIVE_REFRESH"
 YES = frozenset({"1", "true", "yes"})
 # Runs whose dbt folders, GX results and run logs are kept (WAREHOUSE_KEEP_RUNS; pruned by retention.py).
 DEFAULT_KEEP_RUNS = 30
+# Seconds `make run` waits for another run holding the warehouse (WAREHOUSE_WRITER_WAIT, DAGSTER_PG_URL only).
+DEFAULT_WRITER_WAIT = 1800.0
 
 
 class SettingsError(ValueError):
@@ -55,6 +58,12 @@ class Settings:
     # mounts. Both or neither; with them, each publication is also committed to the lake as one snapshot.
     lake: str | None = None
     lake_data: str | None = None
+    # DAGSTER_PG_URL: the PostgreSQL database the Dagster instance keeps its runs, events, schedules and
+    # concurrency slots in (a team's shared history; docs/deployment.md). None: SQLite in dagster_home.
+    # May hold a password: never printed (masked_url). WAREHOUSE_WRITER_WAIT: how long `make run` waits
+    # for another run that holds the warehouse before it gives up (seconds; only with DAGSTER_PG_URL).
+    dagster_pg_url: str | None = field(default=None, repr=False)
+    writer_wait: float = DEFAULT_WRITER_WAIT
 
     @property
     def paths(self) -> WarehousePaths:
@@ -106,6 +115,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         missing_caps_allowed=_ticker_months(env, "WAREHOUSE_ALLOW_MISSING_CAP"),
         allow_shrink=_switch(env, "WAREHOUSE_ALLOW_SHRINK"),
         **_lake(env),
+        dagster_pg_url=_postgres_url(env, "DAGSTER_PG_URL"),
+        writer_wait=_writer_wait(env, "WAREHOUSE_WRITER_WAIT"),
     )
     return settings
 
@@ -155,6 +166,39 @@ def _lake(env) -> dict[str, str | None]:
     if not folder.is_dir():
         raise SettingsError(f"WAREHOUSE_LAKE_DATA={data!r}: no such folder ({folder}); is the share mounted?")
     return {"lake": catalog, "lake_data": str(folder)}
+
+
+def masked_url(url: str) -> str:
+    """`url` with any password replaced by ***: what a message may show of DAGSTER_PG_URL. Also
+    for text that is not a URL at all (a libpq 'password=...' string, a URL missing its scheme)."""
+    url = re.sub(r"(?<=:)[^:/@?#\s]*(?=@)", "***", url)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", url)
+
+
+def _postgres_url(env, name: str) -> str | None:
+    """A PostgreSQL URL (postgresql://user:password@host:port/database, or with ?host=/socket/dir),
+    None when unset; anything else names the variable, its password masked. Returned with the
+    driver named (postgresql+psycopg2://): SQLAlchemy 2.1, which dagster-postgres hands the URL to,
+    reads a bare postgresql:// as psycopg 3, which this venv does not install (psycopg2 it does)."""
+    url = env.get(name, "").strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("postgresql", "postgresql+psycopg2") or not parts.path.strip("/"):
+        raise SettingsError(
+            f"{name}={masked_url(url)!r} is not a PostgreSQL URL with a database: "
+            "postgresql://user:password@host:5432/database"
+        )
+    return "postgresql+psycopg2://" + url.split("://", 1)[1]
+
+
+def _writer_wait(env, name: str) -> float:
+    value = _number(env, name, r"[0-9]*\.?[0-9]+", "a number of seconds (0: refuse at once)", float)
+    return DEFAULT_WRITER_WAIT if value is None else value
 
 
 def _number(env, name: str, pattern: str, what: str, kind: type):
@@ -220,12 +264,43 @@ def prepare_environment() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def prepare_instance_home(home: Path) -> Path:
-    """A Dagster instance folder made ready: created, with a dagster.yaml that turns Dagster's
-    telemetry off (Dagster's CLI and UI read their switch only there, not from the environment).
-    A dagster.yaml already there (a team's storage settings) is left as it is."""
+# The Dagster pool every asset that writes the warehouse belongs to (core/writer.py). One instance
+# serves one warehouse (core/instance.py), so one name is enough.
+WAREHOUSE_POOL = "warehouse"
+# The first line of a dagster.yaml this code wrote: such a file follows the settings (rewritten when
+# DAGSTER_PG_URL is set or unset); a file without it is a team's own and is left alone.
+WRITTEN_HERE = "# Written by orchestration/core/settings.py (prepare_instance_home); edits are overwritten.\n"
+TELEMETRY_ONLY = "telemetry:\n  enabled: false\n"
+
+
+def instance_config(dagster_pg_url: str | None) -> str:
+    """The dagster.yaml of the warehouse's instance. Telemetry off always (Dagster's CLI and UI read
+    their switch only there). With DAGSTER_PG_URL: runs, events, schedules and concurrency slots in
+    PostgreSQL (dagster-postgres), read from the environment variable by every process (the file holds
+    no password); runs launched from the UI or the daemon go through the run queue, which dequeues at
+    most one run of the warehouse's pool at a time (`granularity: run`, limit 1: core/writer.py)."""
+    if dagster_pg_url is None:
+        return WRITTEN_HERE + TELEMETRY_ONLY
+    return (
+        WRITTEN_HERE
+        + TELEMETRY_ONLY
+        + "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
+        + "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
+        + "concurrency:\n  pools:\n    granularity: run\n    default_limit: 1\n"
+    )
+
+
+def prepare_instance_home(home: Path, dagster_pg_url: str | None = None) -> Path:
+    """A Dagster instance folder made ready: created, with the dagster.yaml of instance_config (the
+    history in PostgreSQL when `dagster_pg_url` is given, else SQLite files in the folder). A
+    dagster.yaml this code did not write (a team's own storage settings) is left as it is."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    current = config.read_text() if config.exists() else None
+    if current is None or current == TELEMETRY_ONLY or current.startswith(WRITTEN_HERE):
+        wanted = instance_config(dagster_pg_url)
+        if current != wanted:
+            temporary = config.with_name(f".dagster.yaml.{os.getpid()}")
+            temporary.write_text(wanted)
+            temporary.replace(config)  # whole or not at all: a UI may be reading it
     return home
