@@ -27,6 +27,7 @@ from orchestration.core.partitions import MONTHLY
 from orchestration.core.paths import CURRENT, REPO_ROOT, WarehousePaths, write_problem
 from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
 from orchestration.core.settings import Settings, load_settings, prepare_environment
+from orchestration.core.writer import MAKE_RUN, WriterBusy, hold_writer_slot
 from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
 from orchestration.publish.lake import LAKE_NOT_UPDATED
@@ -335,9 +336,19 @@ def main(
                 print(f"Cannot run: {problem}", file=sys.stderr)
                 return 2
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
+    if instance is None and settings.dagster_pg_url:
+        # The team's shared instance: its history, its gate and its writer slot are in PostgreSQL.
+        instance = open_instance(settings.dagster_home or settings.paths.dagster_home, settings.dagster_pg_url)
     with ExitStack() as held:
-        # One run at a time per warehouse (core/run_lock.py), taken before anything is written; the
-        # resources of the jobs below take it again in this process, a no-op.
+        # One writer across machines when the history is in PostgreSQL (core/writer.py): wait for the
+        # run holding the warehouse, saying whom for; a no-op for an instance on files.
+        try:
+            held.enter_context(hold_writer_slot(instance, MAKE_RUN, run_id, wait=settings.writer_wait, say=_waiting))
+        except WriterBusy as busy:
+            print(f"Cannot run: {busy}", file=sys.stderr)
+            return EXIT_BUSY
+        # One run at a time per warehouse on this machine (core/run_lock.py), taken before anything is
+        # written; the resources of the jobs below take both again in this process, a no-op.
         try:
             held.enter_context(hold_warehouse(settings.warehouse_dir, "`make run`", run_id))
         except WarehouseBusy as busy:
@@ -349,6 +360,10 @@ def main(
             print(f"Cannot run: {line}", file=sys.stderr)
             return code
         return _main(settings, instance, tags, months, verbose, run_id, notices)
+
+
+def _waiting(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _current_publication(paths: WarehousePaths) -> str | None:
@@ -400,7 +415,11 @@ def _main(settings, instance, tags, months, verbose, run_id, notices: list[str])
     if instance is None:
         # The warehouse's own instance (DAGSTER_HOME, by default under the warehouse): its runs show up in
         # `make ui`'s history, and the publish gate reads the checks recorded there.
-        instance = open_instance(settings.dagster_home) if settings.dagster_home else dg.DagsterInstance.ephemeral()
+        instance = (
+            open_instance(settings.dagster_home, settings.dagster_pg_url)
+            if settings.dagster_home
+            else dg.DagsterInstance.ephemeral()
+        )
     job = defs.resolve_job_def("build_and_publish")
     note_job = defs.resolve_job_def("publish_note")
     with RunLog(

@@ -20,12 +20,15 @@ from orchestration.core.lake import Lake
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.core.settings import DEFAULT_KEEP_RUNS
+from orchestration.core.writer import WriterBusy, hold_writer_slot
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR), and
     how many runs' dbt folders and GX results it keeps (WAREHOUSE_KEEP_RUNS). A run using it first
-    makes sure the Dagster instance is this warehouse's own (claim_instance)."""
+    makes sure the Dagster instance is this warehouse's own (claim_instance), then, on an instance
+    in PostgreSQL, holds the warehouse's writer slot while it runs (core/writer.py: one writer across
+    machines; refused at once, naming the holder, when another run has it)."""
 
     warehouse_dir: str
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
@@ -45,8 +48,18 @@ class WarehouseResource(dg.ConfigurableResource):
     def lake_config(self) -> Lake | None:
         return Lake(self.lake, self.lake_data) if self.lake and self.lake_data else None
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         claim_instance(context.instance, Path(self.warehouse_dir))
+        run = context.dagster_run
+        with ExitStack() as stack:
+            if run is not None:
+                try:
+                    what = f"Dagster run of {run.job_name}"
+                    stack.enter_context(hold_writer_slot(context.instance, what, run.run_id))
+                except WriterBusy as busy:
+                    raise dg.Failure(description=str(busy)) from None
+            yield self
 
 
 def refuse_unusable_build_file(path: Path) -> None:

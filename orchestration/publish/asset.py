@@ -14,6 +14,7 @@ from orchestration.core.lake import LakeError
 from orchestration.core.paths import PUBLISHED_FILE
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
+from orchestration.core.settings import WAREHOUSE_POOL
 from orchestration.publish.lake import LAKE_NOT_UPDATED, commit_publication
 from orchestration.publish.publication import STORAGE_VERSION, ShrinkRefused, publish
 from orchestration.quality.gate import publication_checks, review_gate
@@ -26,6 +27,7 @@ from orchestration.transform.assets import mart_keys
     group_name="publish",
     deps=mart_keys(),
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,  # one writer at a time across machines (core/writer.py)
     description=(
         "Copies every mart into WAREHOUSE_DIR/published.duckdb (what readers open; DuckDB storage v1.0.0, "
         "read by DuckDB 1.0 and later) and its exports (WAREHOUSE_DIR/exports: Parquet per table, the Excel "

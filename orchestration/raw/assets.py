@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.core.partitions import HISTORY_START_DATE, MONTHLY, SINGLE_RUN
 from orchestration.core.resources import WarehouseResource
+from orchestration.core.settings import WAREHOUSE_POOL
 from orchestration.raw.contract import DATASETS, Dataset
 from orchestration.raw.loader import LoadResult, load_frame
 from orchestration.raw.resources import RawSourceResource
@@ -71,6 +72,7 @@ def raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
             kinds={"duckdb", "python"},
             partitions_def=MONTHLY if partitioned else None,
             backfill_policy=SINGLE_RUN if partitioned else None,
+            pool=WAREHOUSE_POOL,  # one writer at a time across machines (core/writer.py)
         )
 
     @as_asset

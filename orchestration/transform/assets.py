@@ -17,6 +17,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.resources import WarehouseResource
 from orchestration.core.retention import prune_run_folders
+from orchestration.core.settings import WAREHOUSE_POOL
 from orchestration.transform.metadata import with_relation_metadata
 from orchestration.transform.project import dbt_project
 
@@ -84,7 +85,12 @@ def environment(**values: str):
                 os.environ[name] = value
 
 
-@dbt_assets(manifest=dbt_project().manifest_path, project=dbt_project(), dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    dagster_dbt_translator=TRANSLATOR,
+    pool=WAREHOUSE_POOL,  # one writer at a time across machines (core/writer.py)
+)
 def warehouse_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource, warehouse: WarehouseResource
 ):
