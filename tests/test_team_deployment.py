@@ -21,6 +21,7 @@ import pytest
 from orchestration.core.paths import REPO_ROOT
 from orchestration.core.run_lock import EXIT_BUSY
 from orchestration.core.settings import (
+    WAREHOUSE_POOL,
     WRITTEN_HERE,
     SettingsError,
     instance_config,
@@ -350,6 +351,9 @@ def test_two_make_runs_started_together_both_publish_one_after_the_other(team_ru
     for before, after in zip(records, records[1:]):
         assert before.end_time <= after.start_time, (before.dagster_run.run_id, after.dagster_run.run_id)
     first_build, second_build = records[0].dagster_run.run_id, records[2].dagster_run.run_id
+    # what the run queue counts: a build (in-process, too) uses the warehouse pool, a note run does not
+    assert [bool(r.dagster_run.run_op_concurrency) for r in records] == [True, False] * 2
+    assert records[0].dagster_run.run_op_concurrency.all_pools == {WAREHOUSE_POOL}
     assert f"run {first_build})" in waited[0]  # the waiting run named the one it waited for
     # the gate's evidence is in PostgreSQL: every blocking check cleared by the second run
     from orchestration.quality.gate import publication_checks, review_gate

@@ -19,7 +19,7 @@ from orchestration.core.instance import claim_instance
 from orchestration.core.lake import Lake
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
-from orchestration.core.settings import DEFAULT_KEEP_RUNS
+from orchestration.core.settings import DEFAULT_KEEP_RUNS, WAREHOUSE_POOL
 from orchestration.core.writer import WriterBusy, hold_writer_slot
 
 
@@ -27,8 +27,9 @@ class WarehouseResource(dg.ConfigurableResource):
     """The folder holding build.duckdb, published.duckdb and the rendered notes (WAREHOUSE_DIR), and
     how many runs' dbt folders and GX results it keeps (WAREHOUSE_KEEP_RUNS). A run using it first
     makes sure the Dagster instance is this warehouse's own (claim_instance), then, on an instance
-    in PostgreSQL, holds the warehouse's writer slot while it runs (core/writer.py: one writer across
-    machines; refused at once, naming the holder, when another run has it)."""
+    in PostgreSQL and in a run that writes, holds the warehouse's writer slot while it runs
+    (core/writer.py: one writer across machines; refused at once, naming the holder, when another
+    run has it)."""
 
     warehouse_dir: str
     keep_runs: int = Field(default=DEFAULT_KEEP_RUNS, ge=1)
@@ -53,7 +54,9 @@ class WarehouseResource(dg.ConfigurableResource):
         claim_instance(context.instance, Path(self.warehouse_dir))
         run = context.dagster_run
         with ExitStack() as stack:
-            if run is not None:
+            # The runs that write (a step in the warehouse pool, as the run queue counts them); not a
+            # note run, which only reads the publication.
+            if run is not None and run.run_op_concurrency and WAREHOUSE_POOL in run.run_op_concurrency.all_pools:
                 try:
                     what = f"Dagster run of {run.job_name}"
                     stack.enter_context(hold_writer_slot(context.instance, what, run.run_id))
