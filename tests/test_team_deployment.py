@@ -99,6 +99,25 @@ def test_the_url_is_read_with_its_driver_and_never_printed(tmp_path, monkeypatch
     assert SECRET not in err
 
 
+def test_a_database_that_does_not_answer_is_one_line_without_the_password(tmp_path, capsys, monkeypatch):
+    from orchestration.cli import run
+    from orchestration.core.settings import Settings
+
+    for name in ("DAGSTER_PG_URL", "DAGSTER_HOME"):  # set by open_instance: undone after the test
+        monkeypatch.setenv(name, "")
+
+    url = f"postgresql+psycopg2://postgres:{SECRET}@/nowhere?host={tmp_path}"  # no server on this socket
+    settings = Settings(warehouse_dir=tmp_path / "warehouse", source="demo", dagster_pg_url=url)
+    assert run.main(settings=settings) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(
+        f"Cannot run: the Dagster history in PostgreSQL (DAGSTER_PG_URL=postgresql+psycopg2://postgres:***@/nowhere"
+        f"?host={tmp_path}) cannot be opened: connection to server on socket "
+    ), captured.err
+    assert SECRET not in captured.err and not (tmp_path / "warehouse" / "build.duckdb").exists()
+
+
 def test_the_instance_home_follows_the_setting_and_leaves_a_teams_own_file(tmp_path):
     home = tmp_path / "home"
     url = f"postgresql+psycopg2://me:{SECRET}@db.example/dagster"

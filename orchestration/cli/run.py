@@ -8,6 +8,7 @@ named in the last line. Exits non-zero when a step or a blocking check fails, na
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import shlex
@@ -26,7 +27,7 @@ from orchestration.core.instance import open_instance
 from orchestration.core.partitions import MONTHLY
 from orchestration.core.paths import CURRENT, REPO_ROOT, WarehousePaths, write_problem
 from orchestration.core.run_lock import EXIT_BUSY, WarehouseBusy, hold_warehouse
-from orchestration.core.settings import Settings, load_settings, prepare_environment
+from orchestration.core.settings import Settings, load_settings, masked_url, prepare_environment
 from orchestration.core.writer import MAKE_RUN, WriterBusy, hold_writer_slot
 from orchestration.note import latest_complete_month
 from orchestration.publish.exports import WORKBOOK
@@ -338,7 +339,11 @@ def main(
     run_id = str(uuid.uuid4())  # as Dagster makes them; known before the run, to name its log file
     if instance is None and settings.dagster_pg_url:
         # The team's shared instance: its history, its gate and its writer slot are in PostgreSQL.
-        instance = open_instance(settings.dagster_home or settings.paths.dagster_home, settings.dagster_pg_url)
+        try:
+            instance = _open_shared_instance(settings)
+        except Exception as error:  # the server down, a wrong database or password: one line, no traceback
+            print(f"Cannot run: {_unreachable(settings.dagster_pg_url, error)}", file=sys.stderr)
+            return 2
     with ExitStack() as held:
         # One writer across machines when the history is in PostgreSQL (core/writer.py): wait for the
         # run holding the warehouse, saying whom for; a no-op for an instance on files.
@@ -360,6 +365,27 @@ def main(
             print(f"Cannot run: {line}", file=sys.stderr)
             return code
         return _main(settings, instance, tags, months, verbose, run_id, notices)
+
+
+def _open_shared_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance on DAGSTER_PG_URL, opened before anything else; dagster-postgres's retry
+    warnings (five lines on the root logger for a server that does not answer) are not shown."""
+    logging.disable(logging.WARNING)
+    try:
+        return open_instance(settings.dagster_home or settings.paths.dagster_home, settings.dagster_pg_url)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _unreachable(url: str, error: BaseException) -> str:
+    """Why the PostgreSQL history cannot be opened, in one sentence: the driver's first line."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    reason = re.sub(r"^\(\w+(?:\.\w+)*\) ", "", reason)  # SQLAlchemy's "(psycopg2.OperationalError) "
+    return (
+        f"the Dagster history in PostgreSQL (DAGSTER_PG_URL={masked_url(url)}) cannot be opened: {masked_url(reason)}"
+    )
 
 
 def _waiting(line: str) -> None:
