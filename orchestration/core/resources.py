@@ -20,7 +20,7 @@ from orchestration.core.lake import Lake
 from orchestration.core.paths import WarehousePaths
 from orchestration.core.run_lock import WarehouseBusy, hold_warehouse
 from orchestration.core.settings import DEFAULT_KEEP_RUNS, WAREHOUSE_POOL
-from orchestration.core.writer import WriterBusy, hold_writer_slot
+from orchestration.core.writer import LAUNCHED_RUN_WAIT, WriterBusy, hold_writer_slot
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -57,12 +57,25 @@ class WarehouseResource(dg.ConfigurableResource):
             # The runs that write (a step in the warehouse pool, as the run queue counts them); not a
             # note run, which only reads the publication.
             if run is not None and run.run_op_concurrency and WAREHOUSE_POOL in run.run_op_concurrency.all_pools:
-                try:
-                    what = f"Dagster run of {run.job_name}"
-                    stack.enter_context(hold_writer_slot(context.instance, what, run.run_id))
-                except WriterBusy as busy:
-                    raise dg.Failure(description=str(busy)) from None
+                hold_launched_run_slot(context, stack)
             yield self
+
+
+def hold_launched_run_slot(context: dg.InitResourceContext, stack: ExitStack) -> None:
+    """The writer slot for a run Dagster started (core/writer.py; a no-op on an instance on files,
+    and within `make run`, which holds it already). The run queue dequeues a run only when no other
+    run of the pool is in progress, but a `make run` keeps the slot a few seconds past its build run
+    (its note run) and may start at the moment of a dequeue: so wait a little (LAUNCHED_RUN_WAIT),
+    saying for whom in the run's log, then fail before any step, naming the holder."""
+    run = context.dagster_run
+    try:
+        stack.enter_context(
+            hold_writer_slot(
+                context.instance, f"Dagster run of {run.job_name}", run.run_id, LAUNCHED_RUN_WAIT, context.log.info
+            )
+        )
+    except WriterBusy as busy:
+        raise dg.Failure(description=str(busy)) from None
 
 
 def refuse_unusable_build_file(path: Path) -> None:
@@ -126,6 +139,8 @@ class BuildDuckDBResource(DuckDBResource):
         run = context.dagster_run
         what = f"Dagster run of {run.job_name}" if run else "Dagster run"
         with ExitStack() as stack:
+            if run is not None:  # across machines first (waits a little), then this machine's lock
+                hold_launched_run_slot(context, stack)
             try:
                 stack.enter_context(hold_warehouse(Path(self.database).parent, what, context.run_id))
             except WarehouseBusy as busy:

@@ -27,8 +27,9 @@ the hard rule: the claim is a row update under `SELECT ... FOR UPDATE SKIP LOCKE
 two claims started at the same moment on two machines get one slot between them.
 
 A `make run` that finds the slot held waits (WAREHOUSE_WRITER_WAIT seconds, printing whom it waits
-for) in Dagster's own queue of pending claims, first come first served; a launched run is refused
-at once (the queue should have kept it back; it says which run holds the warehouse). A holder that
+for) in Dagster's own queue of pending claims, first come first served; a launched run waits
+LAUNCHED_RUN_WAIT (the queue keeps it back from runs in progress; this covers the seconds a `make
+run` holds the slot past its build run, rendering the note), then fails naming the holder. A holder that
 died without freeing the slot does not block for ever: the next claimant frees a slot whose process
 is gone (this machine), whose launched run is over (Dagster's run monitoring marks a crashed one
 failed), or whose `make run` finished its build run more than MAKE_RUN_AFTER_ITS_RUN ago (a `make
@@ -61,6 +62,9 @@ from orchestration.core.run_lock import Holder
 from orchestration.core.settings import WAREHOUSE_POOL
 
 POLL_SECONDS = 1.0
+# How long a run Dagster launched waits for the slot before it fails (core/resources.py): the queue
+# keeps runs apart; this covers a `make run`'s note run and a `make run` starting as a run is dequeued.
+LAUNCHED_RUN_WAIT = 120.0
 
 
 class WriterBusy(RuntimeError):
