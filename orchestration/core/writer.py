@@ -13,7 +13,8 @@ storage, in that database:
   in progress (a `make run` included: its run record names the pool too). They wait in the queue,
   visibly ("Queued"), not failed;
 - the run itself holds the pool's one slot for as long as it writes (hold_writer_slot): `make run`
-  before it starts anything, a launched run when its warehouse resource starts (core/resources.py).
+  before it starts anything, a launched run that writes when its resources start (the warehouse's
+  and the build file's, core/resources.py).
 
 Why both, and why the slot is claimed here and not by Dagster's steps. What Dagster 1.13 enforces
 (dagster/_core/execution/plan/instance_concurrency_context.py, op_concurrency_limits_counter.py;
