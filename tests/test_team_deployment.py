@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
+from orchestration.core.lake import ALIAS, Lake, connect_lake
 from orchestration.core.paths import REPO_ROOT
 from orchestration.core.run_lock import EXIT_BUSY
 from orchestration.core.settings import (
@@ -339,12 +341,16 @@ def team_runs(postgres, tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
     url = database(postgres, "team")
     warehouse = root / "warehouse"
+    # the whole team configuration: the publications go to a lake on the same server too
+    postgres.create_database("team_lake")
+    (root / "lake_data").mkdir()
+    lake = {"WAREHOUSE_LAKE": "postgres:" + postgres.libpq("team_lake"), "WAREHOUSE_LAKE_DATA": str(root / "lake_data")}
     started = time.monotonic()
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "orchestration.cli.run"],
             cwd=REPO_ROOT,
-            env=environment(warehouse, root / f"home_{name}", url),
+            env=environment(warehouse, root / f"home_{name}", url, **lake),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -356,7 +362,7 @@ def team_runs(postgres, tmp_path_factory):
     return [p.returncode for p in processes], outputs, warehouse, url, root, seconds
 
 
-def test_two_make_runs_started_together_both_publish_one_after_the_other(team_runs, monkeypatch, tmp_path):
+def test_two_make_runs_started_together_both_publish_one_after_the_other(team_runs, postgres, monkeypatch, tmp_path):
     codes, outputs, warehouse, url, root, seconds = team_runs
     assert codes == [0, 0], [err[-2000:] for _, err in outputs]
     waited = [err for _, err in outputs if "Waiting for the warehouse: `make run` (pid " in err]
@@ -387,7 +393,18 @@ def test_two_make_runs_started_together_both_publish_one_after_the_other(team_ru
     for home in ("home_a", "home_b"):
         assert SECRET not in (root / home / "dagster.yaml").read_text()
         assert not list((root / home).glob("*.db")) and not (root / home / "history").exists()  # no SQLite
-    print(f"\ntwo make runs with DAGSTER_PG_URL, serialised: {seconds:.0f} s")
+    # ... and both publications reached the lake, one snapshot each, in the order they were published
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as conn:
+        in_file = conn.execute("select publication_id from publication_log order by published_at").fetchall()
+    lake = Lake(f"postgres:{postgres.libpq('team_lake')}", str(root / "lake_data"))
+    with connect_lake(lake, read_only=True) as conn:
+        in_lake = conn.execute(
+            f"select publication_id, lake_snapshot_id from {ALIAS}.publication_log order by 2"
+        ).fetchall()
+        months = conn.execute(f"select count(*) from {ALIAS}.mart_monthly_note").fetchone()[0]
+    assert [(publication,) for publication, _ in in_lake] == in_file and len(in_file) == 2
+    assert in_lake[0][1] < in_lake[1][1] and months == 78
+    print(f"\ntwo make runs with DAGSTER_PG_URL and the lake, serialised: {seconds:.0f} s")
 
 
 @pytest.mark.enable_socket
