@@ -369,7 +369,12 @@ def main(
 
 def _open_shared_instance(settings: Settings) -> dg.DagsterInstance:
     """The instance on DAGSTER_PG_URL, opened before anything else; dagster-postgres's retry
-    warnings (five lines on the root logger for a server that does not answer) are not shown."""
+    warnings (five lines on the root logger for a server that does not answer) are not shown. One
+    plain connection first: a server that does not answer, a wrong database or password is said
+    at once, not after dagster-postgres's retries (about 10 s)."""
+    import psycopg2
+
+    psycopg2.connect(settings.dagster_pg_url.replace("+psycopg2", "", 1), connect_timeout=10).close()
     logging.disable(logging.WARNING)
     try:
         return open_instance(settings.dagster_home or settings.paths.dagster_home, settings.dagster_pg_url)
