@@ -170,7 +170,6 @@ class LiveSource(RawSource):
         self.warnings: list[str] = []
         self.responses: dict[str, list[Saved]] = {}  # dataset -> the response files its latest fetch read
         self._provenance: dict[str, str] = {}  # dataset -> where its latest fetch came from, in one line
-        self._from_file: frozenset[str] = frozenset()  # tickers the dataset being fetched takes from a file
 
     @classmethod
     def configured(
@@ -223,6 +222,10 @@ class LiveSource(RawSource):
             "miner_universe": "none (the dbt seed miner_universe is used)",
         }[dataset]
 
+    def _provider_name(self, dataset: str) -> str:
+        """The provider as people name it: `_provider` without its URL."""
+        return self._provider(dataset).split(" http")[0]
+
     def _responses_note(self, dataset: str) -> str:
         return responses_note(self.responses.get(dataset, []))
 
@@ -245,25 +248,21 @@ class LiveSource(RawSource):
             return whole if dataset in ANALYST_FILES else _in_range(whole, spec, start, end)
         overlay = read_text_csv(path, spec) if path is not None and dataset in OVERLAID_BY_TICKER else None
         # the file's tickers, whether or not they have rows in the range: none of them is asked for
-        self._from_file = frozenset(_tickers(overlay)) if overlay is not None else frozenset()
+        from_file = frozenset(_tickers(overlay)) if overlay is not None else frozenset()
         overlay = _in_range(overlay, spec, start, end) if overlay is not None else None
-        from_file = self._from_file
-        inherited = self._price_file_tickers() - from_file if dataset == "splits" else frozenset()
-        self._from_file |= inherited
+        inherited = self._file_tickers("equity_prices") - from_file if dataset == "splits" else frozenset()
+        skip = from_file | inherited
         first_response = len(self.http.used)
         end = end or self.http.today()
-        try:
-            if dataset == "btc_daily":
-                frame = self.chain.btc_daily(start, end, self._warn)
-            elif dataset in ("equity_prices", "splits"):
-                frame = self._equities(dataset, start, end)
-            elif dataset == "shares_outstanding":
-                frame = self._shares_outstanding(start, end)
-            else:
-                frame = pd.DataFrame(columns=list(spec.columns))
-            asked = sorted({ticker for ticker, _, _ in self._listed(start, end)})
-        finally:
-            self._from_file = frozenset()
+        if dataset == "btc_daily":
+            frame = self.chain.btc_daily(start, end, self._warn)
+        elif dataset in ("equity_prices", "splits"):
+            frame = self._equities(dataset, start, end, skip)
+        elif dataset == "shares_outstanding":
+            frame = self._shares_outstanding(start, end, skip)
+        else:
+            frame = pd.DataFrame(columns=list(spec.columns))
+        asked = sorted({ticker for ticker, _, _ in self._listed(start, end, skip)})
         self.responses[dataset] = self.http.used[first_response:]
         frame = frame[list(spec.columns)].reset_index(drop=True)
         self._provenance[dataset] = self._describe(dataset, asked, path if overlay is not None else None, from_file)
@@ -275,9 +274,10 @@ class LiveSource(RawSource):
             return frame
         return pd.concat([overlay, _as_text(frame, spec)], ignore_index=True)
 
-    def _price_file_tickers(self) -> frozenset[str]:
-        path = self.analyst_file("equity_prices")
-        return frozenset(_tickers(read_text_csv(path, DATASETS["equity_prices"]))) if path else frozenset()
+    def _file_tickers(self, dataset: str) -> frozenset[str]:
+        """The tickers of the analyst's file of `dataset` (none without the file)."""
+        path = self.analyst_file(dataset)
+        return frozenset(_tickers(read_text_csv(path, DATASETS[dataset]))) if path else frozenset()
 
     def plan(self) -> list[str]:
         """What a run will take from where, said before any request: which datasets and tickers
@@ -288,22 +288,16 @@ class LiveSource(RawSource):
             if path is None:
                 continue
             if dataset in REPLACED_WHOLE:
-                lines.append(f"{dataset}: from {path} (instead of {self._provider(dataset).split(' http')[0]})")
+                lines.append(f"{dataset}: from {path} (instead of {self._provider_name(dataset)})")
             else:
-                tickers = ", ".join(sorted(_tickers(read_text_csv(path, DATASETS[dataset])))) or "no tickers"
-                lines.append(
-                    f"{dataset}: {tickers} from {path}; the others from {self._provider(dataset).split(' http')[0]}"
-                )
-        overlaid = (
-            _tickers(read_text_csv(path, DATASETS["shares_outstanding"]))
-            if (path := self.analyst_file("shares_outstanding"))
-            else set()
-        )
+                tickers = ", ".join(sorted(self._file_tickers(dataset))) or "no tickers"
+                lines.append(f"{dataset}: {tickers} from {path}; the others from {self._provider_name(dataset)}")
+        overlaid = self._file_tickers("shares_outstanding")
         tickers = [ticker for ticker in self.universe["ticker"] if ticker not in overlaid]
         return lines + shares_plan(load_ciks(), self._overrides(), tickers)
 
     def _describe(self, dataset: str, asked: list[str], path: Path | None, from_file: frozenset[str]) -> str:
-        provider = self._provider(dataset).split(" http")[0]
+        provider = self._provider_name(dataset)
         if dataset not in OVERLAID_BY_TICKER:
             return provider
         count = f"{len(asked)} ticker{'' if len(asked) == 1 else 's'}"
@@ -312,9 +306,9 @@ class LiveSource(RawSource):
             parts.append(f"{path} ({', '.join(sorted(from_file)) or 'no tickers'})")
         return " + ".join(parts)
 
-    def _equities(self, dataset: str, start: date | None, end: date) -> pd.DataFrame:
+    def _equities(self, dataset: str, start: date | None, end: date, skip: frozenset[str]) -> pd.DataFrame:
         parts = []
-        for ticker, first, last in self._listed(start, end):
+        for ticker, first, last in self._listed(start, end, skip):
             history = self._history(ticker, first, last)
             part = history.closes if dataset == "equity_prices" else history.splits
             parts.append(part.assign(ticker=ticker))
@@ -351,8 +345,8 @@ class LiveSource(RawSource):
             return TickerHistory(no_closes(), no_splits())
         raise SourceError(f"{ticker}: no price feed answered for {start}..{end}: {' | '.join(failures)}")
 
-    def _shares_outstanding(self, start: date | None, end: date) -> pd.DataFrame:
-        listed = list(self._listed(start, end))
+    def _shares_outstanding(self, start: date | None, end: date, skip: frozenset[str]) -> pd.DataFrame:
+        listed = list(self._listed(start, end, skip))
         reported = [self.shares.shares(ticker, start, end, self._warn).assign(ticker=ticker) for ticker, _, _ in listed]
         figures = combine(pd.concat(reported) if reported else pd.DataFrame(), self._overrides())
         ciks = getattr(self.shares, "ciks", None)
@@ -370,11 +364,11 @@ class LiveSource(RawSource):
             return pd.DataFrame(columns=["ticker", "as_of", "shares"])
         return read_overrides(self.shares_overrides)
 
-    def _listed(self, start: date | None, end: date) -> Iterator[tuple[str, date, date]]:
-        """(ticker, first day, last day) of each miner listed during [start, end], but those the
-        dataset being fetched takes from the analyst's file."""
+    def _listed(self, start: date | None, end: date, skip: frozenset[str]) -> Iterator[tuple[str, date, date]]:
+        """(ticker, first day, last day) of each miner listed during [start, end], but those in
+        `skip` (the tickers the dataset being fetched takes from the analyst's file)."""
         for row in self.universe.itertuples(index=False):
-            if row.ticker in self._from_file:
+            if row.ticker in skip:
                 continue
             first = row.listed_on.date() if start is None else max(start, row.listed_on.date())
             delisted = row.delisted_on
